@@ -1,0 +1,67 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.28;
+
+/// @title Registered models: owner, content roots and CIDs, activity, per-inference fee.
+interface IModelRegistry {
+    /// @notice What an owner registers.
+    struct ModelSpec {
+        /// @notice keccak256 of the canonical graph specification.
+        bytes32 graphSpecHash;
+        /// @notice Merkle root of the int8 weights.
+        bytes32 weightsRoot;
+        /// @notice Merkle root of the VM image (guest kernels).
+        bytes32 vmImageRoot;
+        string graphCid;
+        string weightsCid;
+        string vmImageCid;
+        /// @notice Paid to the owner for every finalized inference.
+        uint88 fee;
+    }
+
+    /// @notice No model has this id.
+    error RegistryModelUnknown(uint32 modelId);
+    /// @notice The caller does not own the model.
+    error RegistryNotModelOwner(uint32 modelId, address caller, address owner);
+    /// @notice The model is already deactivated.
+    error RegistryModelInactive(uint32 modelId);
+    /// @notice A required root is zero.
+    error RegistryZeroRoot(string field);
+    /// @notice A required CID is empty.
+    error RegistryEmptyCid(string field);
+
+    event ModelRegistered(
+        uint32 indexed modelId,
+        address indexed owner,
+        bytes32 graphSpecHash,
+        bytes32 weightsRoot,
+        bytes32 vmImageRoot,
+        string graphCid,
+        string weightsCid,
+        string vmImageCid,
+        uint256 fee
+    );
+    event ModelDeactivated(uint32 indexed modelId);
+    event ModelFeeSet(uint32 indexed modelId, uint256 fee);
+
+    /// @notice Registers a model owned by the caller.
+    /// @return modelId Its id (sequential from 1).
+    function registerModel(ModelSpec calldata spec) external returns (uint32 modelId);
+
+    /// @notice Stops new tasks for the model. Owner only; tasks already created run to the end.
+    function deactivateModel(uint32 modelId) external;
+
+    /// @notice Changes the per-inference fee for tasks created from now on. Owner only.
+    function setModelFee(uint32 modelId, uint88 fee) external;
+
+    /// @notice The model's owner, fee and whether it accepts new tasks; reverts for an unknown id.
+    function modelTerms(uint32 modelId) external view returns (address owner, uint88 fee, bool active);
+
+    /// @notice The model's content roots; reverts for an unknown id.
+    function modelRoots(uint32 modelId) external view returns (bytes32 graphSpecHash, bytes32 weightsRoot, bytes32 vmImageRoot);
+
+    /// @notice The model's CIDs; reverts for an unknown id.
+    function modelCids(uint32 modelId) external view returns (string memory graphCid, string memory weightsCid, string memory vmImageCid);
+
+    /// @notice How many models were registered (the highest id).
+    function modelCount() external view returns (uint32);
+}

@@ -1,0 +1,221 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.28;
+
+import {IDisputeArbiter} from "./IDisputeGame.sol";
+
+/// @title The task market: bounty escrow, claims, commitments, challenges and settlement.
+interface ITaskMarket is IDisputeArbiter {
+    enum TaskStatus {
+        None,
+        Open,
+        Claimed,
+        Committed,
+        Finalized,
+        Refuted,
+        Expired
+    }
+
+    enum ChallengeStatus {
+        None,
+        Pending,
+        ChallengerWon,
+        ProviderWon
+    }
+
+    /// @notice What a requester asks for.
+    struct TaskRequest {
+        uint32 modelId;
+        /// @notice Merkle root of the input tensor.
+        bytes32 inputRoot;
+        /// @notice Where the input bytes are (emitted only).
+        string inputCid;
+        /// @notice Paid to the provider on finalization; escrowed at creation.
+        uint96 bounty;
+        /// @notice The provider must commit by this time (unix seconds), or the task expires.
+        uint40 deadline;
+        /// @notice Stake the claiming provider locks for the task.
+        uint96 collateral;
+        /// @notice Seconds after the commitment during which anyone staked may challenge.
+        uint32 challengeWindow;
+        /// @notice The most the requester accepts to pay the model owner (guards against a fee change in flight).
+        uint88 maxModelFee;
+        /// @notice Contract receiving the result after finalization, or zero for none.
+        address consumer;
+        /// @notice Gas given to the consumer callback.
+        uint32 callbackGasLimit;
+    }
+
+    /// @notice A task as stored: four packed slots plus three roots.
+    struct Task {
+        address requester;
+        uint96 bounty;
+        address provider;
+        uint96 collateral;
+        address consumer;
+        uint88 fee;
+        // One slot for everything the lifecycle checks and updates together.
+        TaskStatus status;
+        uint32 modelId;
+        uint40 deadline;
+        uint32 challengeWindow;
+        uint40 windowEnd;
+        uint32 callbackGasLimit;
+        uint16 challengeCount;
+        uint16 pendingGames;
+        bytes32 inputRoot;
+        bytes32 outputRoot;
+        bytes32 graphStateRoot;
+    }
+
+    /// @notice A challenge as stored.
+    struct Challenge {
+        address challenger;
+        uint96 bond;
+        address game;
+        ChallengeStatus status;
+    }
+
+    /// @notice No task has this id.
+    error MarketTaskUnknown(uint256 taskId);
+    /// @notice The task is not in the status this action needs.
+    error MarketWrongStatus(uint256 taskId, TaskStatus status, TaskStatus expected);
+    /// @notice An amount is zero.
+    error MarketZeroAmount(string field);
+    /// @notice The deadline is not in the future.
+    error MarketDeadlineInPast(uint256 deadline, uint256 now_);
+    /// @notice The deadline has passed for claiming or committing.
+    error MarketTaskExpired(uint256 taskId, uint256 deadline);
+    /// @notice Expiring a task whose deadline has not passed.
+    error MarketDeadlineNotReached(uint256 taskId, uint256 deadline);
+    /// @notice The challenge window is outside the allowed range.
+    error MarketChallengeWindowOutOfRange(uint256 window, uint256 min, uint256 max);
+    /// @notice The callback gas limit is above the maximum, or set without a consumer.
+    error MarketCallbackGasOutOfRange(uint256 gasLimit, uint256 max);
+    /// @notice The model does not exist.
+    error MarketModelUnknown(uint32 modelId);
+    /// @notice The model accepts no new tasks.
+    error MarketModelInactive(uint32 modelId);
+    /// @notice The model's fee exceeds what the requester accepts.
+    error MarketModelFeeTooHigh(uint32 modelId, uint256 fee, uint256 maxFee);
+    /// @notice A root that must be set is zero.
+    error MarketZeroRoot(string field);
+    /// @notice Someone other than the task's provider commits.
+    error MarketNotProvider(uint256 taskId, address caller, address provider);
+    /// @notice A challenge after the window closed.
+    error MarketChallengeWindowClosed(uint256 taskId, uint256 windowEnd);
+    /// @notice Finalizing before the window closed.
+    error MarketChallengeWindowOpen(uint256 taskId, uint256 windowEnd);
+    /// @notice Finalizing while games are unresolved.
+    error MarketGamesPending(uint256 taskId, uint256 pending);
+    /// @notice A challenger without the minimum stake.
+    error MarketChallengerNotStaked(address challenger);
+    /// @notice The provider challenging its own result.
+    error MarketSelfChallenge(uint256 taskId, address provider);
+    /// @notice No dispute game factory is configured.
+    error MarketNoDisputeFactory();
+    /// @notice No such challenge.
+    error MarketChallengeUnknown(uint256 taskId, uint256 challengeIndex);
+    /// @notice The caller is not the game opened for this challenge.
+    error MarketNotChallengeGame(uint256 taskId, uint256 challengeIndex, address caller, address game);
+    /// @notice The challenge was already resolved.
+    error MarketChallengeResolved(uint256 taskId, uint256 challengeIndex);
+    /// @notice A game reported no decision.
+    error MarketUndecidedOutcome(uint256 taskId, uint256 challengeIndex);
+    /// @notice The factory returned the zero address.
+    error MarketNoGameCreated(uint256 taskId, uint256 challengeIndex);
+    /// @notice Too many challenges on one task for the 16-bit counters.
+    error MarketTooManyChallenges(uint256 taskId);
+    /// @notice Not enough gas left to give the consumer its full callback gas limit.
+    error MarketCallbackGasShort(uint256 taskId, uint256 gasLeft, uint256 needed);
+    /// @notice The zero address where an account is needed.
+    error MarketZeroAddress();
+
+    event TaskCreated(
+        uint256 indexed taskId,
+        address indexed requester,
+        uint32 indexed modelId,
+        bytes32 inputRoot,
+        string inputCid,
+        uint256 bounty,
+        uint256 fee,
+        uint256 deadline,
+        uint256 collateral,
+        uint256 challengeWindow,
+        address consumer
+    );
+    event TaskClaimed(uint256 indexed taskId, address indexed provider);
+    /// @notice `output` holds the output bytes or their CID; only the roots are stored.
+    event TaskCommitted(uint256 indexed taskId, bytes32 outputRoot, bytes32 graphStateRoot, bytes output, uint256 windowEnd);
+    event TaskChallenged(uint256 indexed taskId, uint256 indexed challengeIndex, address indexed challenger, address game, uint256 bond);
+    event ChallengeResolved(uint256 indexed taskId, uint256 indexed challengeIndex, ChallengeStatus status);
+    event TaskRefuted(uint256 indexed taskId, uint256 indexed challengeIndex, uint256 slashed);
+    event TaskFinalized(uint256 indexed taskId, address indexed provider, uint256 bounty, uint256 fee);
+    event TaskExpired(uint256 indexed taskId, address indexed provider, uint256 refund, uint256 slashed);
+    event ConsumerCalled(uint256 indexed taskId, address indexed consumer, bool success);
+    event ChallengeBondSet(uint256 bond);
+    event DisputeFactorySet(address factory);
+
+    /// @notice Creates a task, pulling bounty plus model fee from the caller (approval needed).
+    /// @return taskId The new task's id (sequential from 1).
+    function createTask(TaskRequest calldata request) external returns (uint256 taskId);
+
+    /// @notice Like `createTask`, with an EIP-2612 permit for bounty plus fee in the same transaction.
+    function createTaskWithPermit(TaskRequest calldata request, uint256 permitValue, uint256 permitDeadline, uint8 v, bytes32 r, bytes32 s)
+        external
+        returns (uint256 taskId);
+
+    /// @notice Claims an open task for the caller, locking the task's collateral from its stake.
+    function claim(uint256 taskId) external;
+
+    /// @notice Commits the claimed task's result and opens the challenge window. Task provider only.
+    /// @param output The output bytes or their CID (emitted, not stored).
+    function commit(uint256 taskId, bytes32 outputRoot, bytes32 graphStateRoot, bytes calldata output) external;
+
+    /// @notice Challenges a committed result within its window, posting the challenge bond; opens a game.
+    /// @return challengeIndex The challenge's index within the task.
+    function challenge(uint256 taskId) external returns (uint256 challengeIndex);
+
+    /// @notice Pays the provider and model owner, releases collateral and calls the consumer, once the
+    ///         window is over and no game is pending. Anyone may call.
+    function finalize(uint256 taskId) external;
+
+    /// @notice Refunds the requester of a task not committed by its deadline, slashing the collateral of
+    ///         a provider that claimed it (split requester/treasury). Anyone may call.
+    function expire(uint256 taskId) external;
+
+    /// @notice Sets the bond a challenger posts. Governor only.
+    function setChallengeBond(uint96 bond) external;
+
+    /// @notice Sets the dispute game factory. Governor only.
+    function setDisputeFactory(address factory) external;
+
+    /// @notice Stops new tasks and claims. Pauser only.
+    function pause() external;
+
+    /// @notice Resumes new tasks and claims. Pauser only.
+    function unpause() external;
+
+    /// @notice A stored task; reverts for an unknown id.
+    function getTask(uint256 taskId) external view returns (Task memory);
+
+    /// @notice A stored challenge; reverts for an unknown one.
+    function getChallenge(uint256 taskId, uint256 challengeIndex) external view returns (Challenge memory);
+
+    /// @notice How many tasks were created (the highest id).
+    function taskCount() external view returns (uint256);
+
+    /// @notice The market currency.
+    function token() external view returns (address);
+
+    /// @notice The staking contract.
+    function staking() external view returns (address);
+
+    /// @notice The model registry.
+    function registry() external view returns (address);
+
+    /// @notice The dispute game factory.
+    function disputeFactory() external view returns (address);
+
+    /// @notice The bond a challenger posts.
+    function challengeBond() external view returns (uint96);
+}
