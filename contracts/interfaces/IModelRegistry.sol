@@ -53,7 +53,8 @@ interface IModelRegistry {
     /// @notice Changes the per-inference fee for tasks created from now on. Owner only.
     function setModelFee(uint32 modelId, uint88 fee) external;
 
-    /// @notice The model's owner, fee and whether it accepts new tasks; reverts for an unknown id.
+    /// @notice The model's owner, fee and whether it accepts new tasks; all zero for an unknown id
+    ///         (so the market reads one slot and names the problem itself).
     function modelTerms(uint32 modelId) external view returns (address owner, uint88 fee, bool active);
 
     /// @notice The model's content roots; reverts for an unknown id.

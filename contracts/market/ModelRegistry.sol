@@ -64,7 +64,7 @@ contract ModelRegistry is IModelRegistry {
 
     /// @inheritdoc IModelRegistry
     function modelTerms(uint32 modelId) external view returns (address owner, uint88 fee, bool active) {
-        Model storage m = _knownModel(modelId);
+        Model storage m = _models[modelId];
         return (m.owner, m.fee, m.active);
     }
 
