@@ -1,0 +1,83 @@
+import fc from 'fast-check';
+import { keccak256 } from 'ethers';
+import {
+  hashPair,
+  merkleRootOfBytes,
+  paddedSize,
+  rootFromProof,
+  verifyProof,
+  ZERO_HASHES,
+} from '../../shared/vm/merkle';
+import { MERKLE_PROOF_SIZE, TREE_DEPTH } from '../../shared/vm/spec';
+import { NaiveTree } from './naiveTree';
+
+const hex = (b: Uint8Array) => '0x' + Buffer.from(b).toString('hex');
+
+describe('merkle helpers', () => {
+  it('builds the zero hashes Z[i+1] = keccak(Z[i] ‖ Z[i])', () => {
+    expect(ZERO_HASHES).toHaveLength(TREE_DEPTH + 1);
+    expect(hex(ZERO_HASHES[0])).toBe('0x' + '00'.repeat(32));
+    for (let i = 0; i < TREE_DEPTH; i++) {
+      expect(hex(ZERO_HASHES[i + 1])).toBe(keccak256(new Uint8Array([...ZERO_HASHES[i], ...ZERO_HASHES[i]])));
+    }
+    expect(hex(hashPair(ZERO_HASHES[3], ZERO_HASHES[3]))).toBe(hex(ZERO_HASHES[4]));
+  });
+
+  it('verifies proofs of a naive tree and rejects tampered ones', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.nat({ max: 0xffffffff }), fc.uint8Array({ minLength: 1, maxLength: 40 })), {
+          minLength: 1,
+          maxLength: 4,
+        }),
+        fc.nat({ max: TREE_DEPTH - 1 }),
+        (writes, tamperLevel) => {
+          const tree = new NaiveTree();
+          for (const [a, bytes] of writes) tree.write(a, bytes);
+          const root = tree.root();
+          const address = writes[0][0];
+          const proof = tree.proof(address);
+          expect(proof.length).toBe(MERKLE_PROOF_SIZE);
+          expect(verifyProof(proof, address, root)).toBe(true);
+          const wrongSibling = proof.slice();
+          wrongSibling[32 * (tamperLevel + 1)] ^= 1;
+          expect(verifyProof(wrongSibling, address, root)).toBe(false);
+          const wrongLeaf = proof.slice();
+          wrongLeaf[address & 31] ^= 0x80;
+          expect(verifyProof(wrongLeaf, address, root)).toBe(false);
+          // The same proof presented for a different leaf position does not verify either.
+          expect(verifyProof(proof, (address ^ (32 << tamperLevel)) >>> 0, root)).toBe(false);
+          expect(verifyProof(proof.subarray(0, MERKLE_PROOF_SIZE - 1), address, root)).toBe(false);
+        },
+      ),
+      { numRuns: 25 },
+    );
+  });
+
+  it('computes the root after a leaf write from the same siblings', () => {
+    const tree = new NaiveTree();
+    tree.write(0x1000, new Uint8Array([1, 2, 3]));
+    const proof = tree.proof(0x1004);
+    const leaf = proof.slice(0, 32);
+    leaf[4] = 9;
+    tree.writeByte(0x1004, 9);
+    expect(hex(rootFromProof(proof, 0x1004, leaf))).toBe(hex(tree.root()));
+  });
+
+  it('roots padded byte regions exactly as their aligned subtree in memory', () => {
+    expect(paddedSize(0)).toBe(32);
+    expect(paddedSize(33)).toBe(64);
+    expect(paddedSize(1024)).toBe(1024);
+    expect(hex(merkleRootOfBytes(new Uint8Array(0)))).toBe(hex(ZERO_HASHES[0]));
+    expect(hex(merkleRootOfBytes(new Uint8Array(4096)))).toBe(hex(ZERO_HASHES[7]));
+    for (const n of [5, 32, 100, 256, 1000]) {
+      const bytes = Uint8Array.from({ length: n }, (_, i) => (i * 37 + 1) & 255);
+      const size = paddedSize(n);
+      const tree = new NaiveTree();
+      const base = 0x10000000;
+      tree.write(base, bytes);
+      const level = Math.log2(size) - 5;
+      expect(hex(merkleRootOfBytes(bytes))).toBe(hex(tree.node(level, base / size / 1)));
+    }
+  });
+});
