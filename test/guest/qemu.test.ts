@@ -22,7 +22,7 @@ beforeAll(() => {
 
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-const PROGRAMS = ['arith', 'hash', 'matmul', 'sort'];
+const PROGRAMS = ['arith', 'hash', 'matmul', 'memops', 'sort'];
 
 test('every program in guest/programs is covered here', () => {
   expect(listGuestPrograms()).toEqual(PROGRAMS);
