@@ -1,0 +1,26 @@
+import type { OpName } from '../spec';
+import { add, lut, mul, relu } from './elementwise';
+import { gather, reshape, transpose } from './layout';
+import { conv2d, dense, matMul } from './linear';
+import { layerNorm, softmax } from './normalize';
+import { avgPool, maxPool } from './pool';
+import type { Kernel } from './types';
+
+export type { Kernel, KernelArgs } from './types';
+
+export const KERNELS: Record<OpName, Kernel> = {
+  Dense: dense,
+  Conv2d: conv2d,
+  MatMul: matMul,
+  Add: add,
+  Mul: mul,
+  Relu: relu,
+  MaxPool: maxPool,
+  AvgPool: avgPool,
+  Reshape: reshape,
+  Transpose: transpose,
+  Gather: gather,
+  Softmax: softmax,
+  LayerNorm: layerNorm,
+  Lut: lut,
+};

@@ -1,0 +1,48 @@
+/** Softmax and LayerNorm over the last axis (docs/dnn-spec.md section 6). */
+import { isqrt, roundDivAway, rq, sat8 } from '../intmath';
+import { allocTensor, type Tensor } from '../tensor';
+import type { KernelArgs } from './types';
+
+export const SOFTMAX_OUT_ZP = -128;
+export const SOFTMAX_OUT_SCALE = 1 / 256;
+export const LAYERNORM_FRACTION_BITS = 12;
+
+export function softmax({ inputs: [x, expTable], outShape }: KernelArgs): Tensor {
+  const d = x.shape[x.shape.length - 1];
+  const out = allocTensor('int8', outShape);
+  const xd = x.data;
+  const t = expTable.data;
+  const e = new Int32Array(d);
+  for (let r = 0; r < xd.length; r += d) {
+    let max = -128;
+    for (let i = 0; i < d; i++) if (xd[r + i] > max) max = xd[r + i];
+    let sum = 0;
+    for (let i = 0; i < d; i++) sum += e[i] = t[max - xd[r + i]];
+    for (let i = 0; i < d; i++) out.data[r + i] = sat8(roundDivAway(e[i] * 256, sum) + SOFTMAX_OUT_ZP);
+  }
+  return out;
+}
+
+export function layerNorm({ inputs: [x, gamma, beta, r], zeroPoints: [zx], outZp, outShape, attrs }: KernelArgs): Tensor {
+  const d = x.shape[x.shape.length - 1];
+  const out = allocTensor('int8', outShape);
+  const xd = x.data;
+  const m = r.data[0];
+  const s = r.data[1];
+  const one = 2 ** LAYERNORM_FRACTION_BITS;
+  for (let row = 0; row < xd.length; row += d) {
+    let s1 = 0;
+    let s2 = 0;
+    for (let i = 0; i < d; i++) {
+      const c = xd[row + i] - zx;
+      s1 += c;
+      s2 += c * c;
+    }
+    const sd = Math.max(1, isqrt(d * s2 - s1 * s1 + attrs.epsTerm));
+    for (let i = 0; i < d; i++) {
+      const n = roundDivAway((d * (xd[row + i] - zx) - s1) * one, sd);
+      out.data[row + i] = sat8(outZp + rq(n * gamma.data[i] + beta.data[i], m, s));
+    }
+  }
+  return out;
+}
