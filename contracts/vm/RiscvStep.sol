@@ -1,0 +1,566 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.28;
+
+import {IRiscvStep} from "./IRiscvStep.sol";
+
+/// @title RiscvStep
+/// @notice One-step verifier of the opml RV32IM VM: (pre-state, proofs) -> post-state, byte for byte
+///         as fixed by docs/vm-spec.md. Pure: it reads no storage, so any contract (the dispute
+///         game) can call it and anyone can re-run it off-chain with eth_call.
+///
+///         State encoding (STATE_SIZE = 173 bytes, all integers big-endian):
+///
+///         | offset | size | field      | meaning                                        |
+///         |-------:|-----:|------------|------------------------------------------------|
+///         |      0 |   32 | memRoot    | Merkle root of the 2^32-byte memory            |
+///         |     32 |    4 | pc         | program counter                                |
+///         |     36 |    8 | step       | steps executed so far (uint64)                 |
+///         |     44 |    1 | status     | 0 running, 1..6 halted (STATUS_* below)        |
+///         |     45 |    4 | exitCode   | written only by the exit syscall               |
+///         |     49 |  124 | x1..x31    | register xi at 49 + 4*(i-1); x0 is not stored  |
+///
+///         Witness: proofs = fetchProof ‖ dataProof, each leaf (32 bytes) ‖ 27 siblings (leaf
+///         level first), 896 bytes, both checked against the pre-state memRoot.
+/// @dev Line-by-line mirror of shared/vm/step.ts (with state.ts for the encoding and merkle.ts for
+///      rootFromProof): the same sections in the same order, the same function names. Every
+///      32-bit value is carried as a uint256 holding its unsigned word; where TypeScript holds a
+///      signed number (immediates, s32), Solidity holds the same 32 bits and reinterprets them
+///      with s32. Results may leave 32 bits only on their way into writeReg, whose u32 is the
+///      TypeScript `>>> 0`.
+contract RiscvStep is IRiscvStep {
+    // ============================================================================================
+    // 1. State layout
+    // ============================================================================================
+
+    /// @inheritdoc IRiscvStep
+    uint256 public constant override VM_VERSION = 1;
+    /// @inheritdoc IRiscvStep
+    uint256 public constant override STATE_SIZE = 173;
+
+    uint256 private constant OFFSET_MEM_ROOT = 0;
+    uint256 private constant OFFSET_PC = 32;
+    uint256 private constant OFFSET_STEP = 36;
+    uint256 private constant OFFSET_STATUS = 44;
+    uint256 private constant OFFSET_EXIT_CODE = 45;
+    uint256 private constant OFFSET_REGS = 49;
+
+    uint256 private constant STATUS_RUNNING = 0;
+    uint256 private constant STATUS_EXITED = 1;
+    uint256 private constant STATUS_ILLEGAL_INSTRUCTION = 2;
+    uint256 private constant STATUS_MISALIGNED_FETCH = 3;
+    uint256 private constant STATUS_MISALIGNED_LOAD = 4;
+    uint256 private constant STATUS_MISALIGNED_STORE = 5;
+    uint256 private constant STATUS_BAD_SYSCALL = 6;
+    uint256 private constant MAX_STATUS = STATUS_BAD_SYSCALL;
+
+    uint256 private constant LEAF_SIZE = 32;
+    uint256 private constant LEAF_SHIFT = 5;
+    uint256 private constant TREE_DEPTH = 27;
+    uint256 private constant MERKLE_PROOF_SIZE = LEAF_SIZE * (TREE_DEPTH + 1);
+
+    /// @dev Where each proof starts inside `proofs`: the fetch proof first, then the data proof.
+    uint256 private constant FETCH_PROOF_OFFSET = 0;
+    uint256 private constant DATA_PROOF_OFFSET = MERKLE_PROOF_SIZE;
+
+    uint256 private constant MASK_64 = 0xffffffffffffffff;
+
+    /// @dev The decoded state; regs[0] stays 0 (x0 is hard-wired and not encoded).
+    struct State {
+        bytes32 memRoot;
+        uint256 pc;
+        uint256 step;
+        uint256 status;
+        uint256 exitCode;
+        uint256[32] regs;
+    }
+
+    /// @dev Big-endian unsigned field of `size` bytes at `offset` of a calldata byte string.
+    function readField(bytes calldata encoded, uint256 offset, uint256 size) private pure returns (uint256 value) {
+        // Why assembly: one calldataload per field, no slice copy. Safe: callers pass fixed offsets
+        // inside an encoding whose length they checked, and calldataload past the end reads zeros.
+        assembly {
+            value := shr(sub(256, shl(3, size)), calldataload(add(encoded.offset, offset)))
+        }
+    }
+
+    /// @dev Writes `value` (which fits `size` bytes) big-endian at `offset` of a zeroed byte string.
+    function writeField(bytes memory encoded, uint256 offset, uint256 size, uint256 value) private pure {
+        // Why assembly: a masked word write instead of a byte loop. Safe: the target bytes are still
+        // zero (fresh `new bytes`), so OR-ing sets exactly them; the other 32 - size bytes of the
+        // word, inside or past the array, are OR-ed with zeros and keep their contents.
+        assembly ("memory-safe") {
+            let ptr := add(add(encoded, 32), offset)
+            mstore(ptr, or(mload(ptr), shl(sub(256, shl(3, size)), value)))
+        }
+    }
+
+    function decodeState(bytes calldata encoded) private pure returns (State memory state) {
+        if (encoded.length != STATE_SIZE) revert VMStateLengthInvalid(encoded.length);
+        state.status = readField(encoded, OFFSET_STATUS, 1);
+        if (state.status > MAX_STATUS) revert VMStatusInvalid(uint8(state.status));
+        state.memRoot = bytes32(readField(encoded, OFFSET_MEM_ROOT, 32));
+        state.pc = readField(encoded, OFFSET_PC, 4);
+        state.step = readField(encoded, OFFSET_STEP, 8);
+        state.exitCode = readField(encoded, OFFSET_EXIT_CODE, 4);
+        for (uint256 i = 1; i < 32; ++i) {
+            state.regs[i] = readField(encoded, OFFSET_REGS + 4 * (i - 1), 4);
+        }
+    }
+
+    function encodeState(State memory state) private pure returns (bytes memory encoded) {
+        encoded = new bytes(STATE_SIZE);
+        writeField(encoded, OFFSET_MEM_ROOT, 32, uint256(state.memRoot));
+        writeField(encoded, OFFSET_PC, 4, state.pc);
+        writeField(encoded, OFFSET_STEP, 8, state.step);
+        writeField(encoded, OFFSET_STATUS, 1, state.status);
+        writeField(encoded, OFFSET_EXIT_CODE, 4, state.exitCode);
+        for (uint256 i = 1; i < 32; ++i) {
+            writeField(encoded, OFFSET_REGS + 4 * (i - 1), 4, state.regs[i]);
+        }
+    }
+
+    /// @inheritdoc IRiscvStep
+    function step(bytes calldata state, bytes calldata proofs) external pure returns (bytes32 postStateHash) {
+        return keccak256(encodeState(runStep(state, proofs)));
+    }
+
+    /// @inheritdoc IRiscvStep
+    function stepState(bytes calldata state, bytes calldata proofs) external pure returns (bytes memory postState) {
+        return encodeState(runStep(state, proofs));
+    }
+
+    /// @dev step.ts `step` up to the encoding both external functions share.
+    function runStep(bytes calldata preState, bytes calldata proofs) private pure returns (State memory state) {
+        state = decodeState(preState);
+        if (state.status != STATUS_RUNNING) return state;
+        executeInstruction(state, proofs);
+        // The encoding holds a uint64 step count: it wraps like BigInt.asUintN(64, ...) in state.ts.
+        state.step = (state.step + 1) & MASK_64;
+    }
+
+    /// @dev The only register writer: x0 stays 0, and the value is reduced to 32 bits.
+    function writeReg(State memory state, uint256 rd, uint256 value) private pure {
+        if (rd != 0) state.regs[rd] = u32(value);
+    }
+
+    // ============================================================================================
+    // 2. 32-bit helpers
+    // ============================================================================================
+
+    uint256 private constant MASK_32 = 0xffffffff;
+
+    /// @dev Reduces modulo 2^32, the width of every register, address and immediate.
+    function u32(uint256 x) private pure returns (uint256) {
+        return x & MASK_32;
+    }
+
+    /// @dev Two's-complement value of a 32-bit word.
+    function s32(uint256 x) private pure returns (int256) {
+        return int256(int32(uint32(u32(x))));
+    }
+
+    /// @dev Sign-extends the low `bits` bits of x to a 32-bit word.
+    function signExtend(uint256 x, uint256 bits) private pure returns (uint256) {
+        uint256 low = x & ((1 << bits) - 1);
+        return low >> (bits - 1) == 0 ? low : u32(low | ~((1 << bits) - 1));
+    }
+
+    /// @dev High 32 bits of the unsigned 64-bit product (exact: both operands are below 2^32).
+    function mulhu(uint256 a, uint256 b) private pure returns (uint256) {
+        return (a * b) >> 32;
+    }
+
+    /// @dev High 32 bits of signed × signed; the int256 product of two int32 is exact.
+    function mulh(uint256 a, uint256 b) private pure returns (uint256) {
+        return u32(uint256((s32(a) * s32(b)) >> 32));
+    }
+
+    /// @dev High 32 bits of signed a × unsigned b; the int256 product is exact.
+    function mulhsu(uint256 a, uint256 b) private pure returns (uint256) {
+        return u32(uint256((s32(a) * int256(b)) >> 32));
+    }
+
+    function mul(uint256 a, uint256 b) private pure returns (uint256) {
+        return u32(a * b);
+    }
+
+    /// @dev Signed division rounding towards zero (Solidity's `/` on int256), as RISC-V does.
+    function div(uint256 a, uint256 b) private pure returns (uint256) {
+        if (b == 0) return MASK_32;
+        if (a == 0x80000000 && b == MASK_32) return 0x80000000;
+        return u32(uint256(s32(a) / s32(b)));
+    }
+
+    function divu(uint256 a, uint256 b) private pure returns (uint256) {
+        if (b == 0) return MASK_32;
+        return a / b;
+    }
+
+    /// @dev Signed remainder with the dividend's sign (Solidity's `%` on int256), as RISC-V does.
+    function rem(uint256 a, uint256 b) private pure returns (uint256) {
+        if (b == 0) return a;
+        if (a == 0x80000000 && b == MASK_32) return 0;
+        return u32(uint256(s32(a) % s32(b)));
+    }
+
+    function remu(uint256 a, uint256 b) private pure returns (uint256) {
+        if (b == 0) return a;
+        return a % b;
+    }
+
+    // ============================================================================================
+    // 3. Decode
+    // ============================================================================================
+
+    uint256 private constant OPCODE_LUI = 0x37;
+    uint256 private constant OPCODE_AUIPC = 0x17;
+    uint256 private constant OPCODE_JAL = 0x6f;
+    uint256 private constant OPCODE_JALR = 0x67;
+    uint256 private constant OPCODE_BRANCH = 0x63;
+    uint256 private constant OPCODE_LOAD = 0x03;
+    uint256 private constant OPCODE_STORE = 0x23;
+    uint256 private constant OPCODE_OP_IMM = 0x13;
+    uint256 private constant OPCODE_OP = 0x33;
+    uint256 private constant OPCODE_MISC_MEM = 0x0f;
+    uint256 private constant OPCODE_SYSTEM = 0x73;
+    /// @dev The only legal SYSTEM word.
+    uint256 private constant ECALL_WORD = 0x00000073;
+
+    function opcodeOf(uint256 w) private pure returns (uint256) {
+        return w & 0x7f;
+    }
+
+    function rdOf(uint256 w) private pure returns (uint256) {
+        return (w >> 7) & 31;
+    }
+
+    function funct3Of(uint256 w) private pure returns (uint256) {
+        return (w >> 12) & 7;
+    }
+
+    function rs1Of(uint256 w) private pure returns (uint256) {
+        return (w >> 15) & 31;
+    }
+
+    function rs2Of(uint256 w) private pure returns (uint256) {
+        return (w >> 20) & 31;
+    }
+
+    function funct7Of(uint256 w) private pure returns (uint256) {
+        return w >> 25;
+    }
+
+    function immI(uint256 w) private pure returns (uint256) {
+        return signExtend(w >> 20, 12);
+    }
+
+    function immS(uint256 w) private pure returns (uint256) {
+        return signExtend(((w >> 25) << 5) | ((w >> 7) & 31), 12);
+    }
+
+    function immB(uint256 w) private pure returns (uint256) {
+        return signExtend(
+            ((w >> 31) << 12) | (((w >> 7) & 1) << 11) | (((w >> 25) & 0x3f) << 5) | (((w >> 8) & 0xf) << 1), 13
+        );
+    }
+
+    function immU(uint256 w) private pure returns (uint256) {
+        return w & 0xfffff000;
+    }
+
+    function immJ(uint256 w) private pure returns (uint256) {
+        return signExtend(
+            ((w >> 31) << 20) | (((w >> 12) & 0xff) << 12) | (((w >> 20) & 1) << 11) | (((w >> 21) & 0x3ff) << 1), 21
+        );
+    }
+
+    // ============================================================================================
+    // 4. Memory
+    // ============================================================================================
+
+    /// @dev merkle.ts `rootFromProof`: the root reached from `leaf` at the leaf index of `addr`,
+    ///      with the 27 siblings of the proof that starts at `proofOffset` inside `proofs`. With a
+    ///      new leaf it is the root after writing it: the siblings do not change.
+    function rootFromProof(bytes calldata proofs, uint256 proofOffset, uint256 addr, bytes32 leaf)
+        private
+        pure
+        returns (bytes32 node)
+    {
+        // Why assembly: the walk hashes node ‖ sibling in the scratch words 0x00..0x3f and reads
+        // the siblings straight from calldata, so no proof byte is copied and nothing is allocated.
+        // Safe: only scratch space is written, and the caller checked that `proofs` holds the whole
+        // proof (proofOffset + 896 <= proofs.length).
+        assembly ("memory-safe") {
+            node := leaf
+            let siblings := add(proofs.offset, add(proofOffset, LEAF_SIZE))
+            let index := shr(LEAF_SHIFT, addr)
+            for { let i := 0 } lt(i, TREE_DEPTH) { i := add(i, 1) } {
+                // Bit i of the leaf index: 1 when node is the right child at this level.
+                let isRight := and(index, 1)
+                mstore(shl(5, isRight), node)
+                mstore(shl(5, xor(isRight, 1)), calldataload(add(siblings, shl(5, i))))
+                node := keccak256(0x00, 0x40)
+                index := shr(1, index)
+            }
+        }
+    }
+
+    /// @dev The 32-byte leaf holding `addr`, after checking its proof (at `proofOffset` in
+    ///      `proofs`) against `root`. The error names the proof: fetch at offset 0, data after it.
+    function readLeaf(bytes calldata proofs, uint256 proofOffset, uint256 addr, bytes32 root)
+        private
+        pure
+        returns (bytes32 leaf)
+    {
+        uint256 needed = proofOffset + MERKLE_PROOF_SIZE;
+        if (proofs.length < needed) revert VMProofTooShort(needed, proofs.length);
+        leaf = bytes32(readField(proofs, proofOffset, LEAF_SIZE));
+        if (rootFromProof(proofs, proofOffset, addr, leaf) != root) {
+            if (proofOffset == FETCH_PROOF_OFFSET) revert VMFetchProofInvalid(uint32(addr));
+            revert VMDataProofInvalid(uint32(addr));
+        }
+    }
+
+    /// @dev The memory root after replacing the (already verified) leaf at `addr` with `leaf`.
+    function writeLeaf(bytes calldata proofs, uint256 proofOffset, uint256 addr, bytes32 leaf)
+        private
+        pure
+        returns (bytes32)
+    {
+        return rootFromProof(proofs, proofOffset, addr, leaf);
+    }
+
+    /// @dev Little-endian value of the `size` bytes at `addr` inside its leaf (byte o of the leaf
+    ///      is address 32k + o, and the leaf's first byte is the most significant of the bytes32).
+    function leafGet(bytes32 leaf, uint256 addr, uint256 size) private pure returns (uint256 value) {
+        uint256 o = addr & (LEAF_SIZE - 1);
+        for (uint256 i = size; i > 0; --i) {
+            value = (value << 8) | uint8(leaf[o + i - 1]);
+        }
+    }
+
+    /// @dev The leaf with the `size` bytes at `addr` replaced by `value`, least significant first.
+    function leafSet(bytes32 leaf, uint256 addr, uint256 size, uint256 value) private pure returns (bytes32) {
+        uint256 o = addr & (LEAF_SIZE - 1);
+        for (uint256 i = 0; i < size; ++i) {
+            uint256 shift = 8 * (LEAF_SIZE - 1 - (o + i));
+            leaf = bytes32((uint256(leaf) & ~(uint256(0xff) << shift)) | (((value >> (8 * i)) & 0xff) << shift));
+        }
+        return leaf;
+    }
+
+    function fetchInstruction(State memory state, bytes calldata proofs) private pure returns (uint256) {
+        bytes32 leaf = readLeaf(proofs, FETCH_PROOF_OFFSET, state.pc, state.memRoot);
+        return leafGet(leaf, state.pc, 4);
+    }
+
+    // ============================================================================================
+    // 5. Syscalls
+    // ============================================================================================
+
+    uint256 private constant SYSCALL_EXIT = 93;
+    uint256 private constant SYSCALL_WRITE = 64;
+    uint256 private constant REG_A0 = 10;
+    uint256 private constant REG_A2 = 12;
+    uint256 private constant REG_A7 = 17;
+
+    function handleEcall(State memory state) private pure {
+        uint256 number = state.regs[REG_A7];
+        if (number == SYSCALL_EXIT) {
+            state.status = STATUS_EXITED;
+            state.exitCode = state.regs[REG_A0];
+            return;
+        }
+        if (number == SYSCALL_WRITE) {
+            // The bytes are not part of the state: a write only reports its length as written.
+            writeReg(state, REG_A0, state.regs[REG_A2]);
+            state.pc = u32(state.pc + 4);
+            return;
+        }
+        halt(state, STATUS_BAD_SYSCALL);
+    }
+
+    // ============================================================================================
+    // 6. Execute
+    // ============================================================================================
+
+    function executeInstruction(State memory state, bytes calldata proofs) private pure {
+        if (state.pc % 4 != 0) return halt(state, STATUS_MISALIGNED_FETCH);
+        uint256 w = fetchInstruction(state, proofs);
+        uint256 opcode = opcodeOf(w);
+        if (opcode == OPCODE_LUI) {
+            writeReg(state, rdOf(w), immU(w));
+            return advance(state);
+        }
+        if (opcode == OPCODE_AUIPC) {
+            writeReg(state, rdOf(w), state.pc + immU(w));
+            return advance(state);
+        }
+        if (opcode == OPCODE_JAL || opcode == OPCODE_JALR) return executeJump(state, w);
+        if (opcode == OPCODE_BRANCH) return executeBranch(state, w);
+        if (opcode == OPCODE_LOAD) return executeLoad(state, proofs, w);
+        if (opcode == OPCODE_STORE) return executeStore(state, proofs, w);
+        if (opcode == OPCODE_OP_IMM) return executeOpImm(state, w);
+        if (opcode == OPCODE_OP) return funct7Of(w) == 0x01 ? executeMulDiv(state, w) : executeOp(state, w);
+        if (opcode == OPCODE_MISC_MEM) {
+            // FENCE and FENCE.I order nothing in a single-hart machine without caches.
+            if (funct3Of(w) > 1) return halt(state, STATUS_ILLEGAL_INSTRUCTION);
+            return advance(state);
+        }
+        if (opcode == OPCODE_SYSTEM) {
+            if (w != ECALL_WORD) return halt(state, STATUS_ILLEGAL_INSTRUCTION);
+            return handleEcall(state);
+        }
+        halt(state, STATUS_ILLEGAL_INSTRUCTION);
+    }
+
+    function advance(State memory state) private pure {
+        state.pc = u32(state.pc + 4);
+    }
+
+    function executeOpImm(State memory state, uint256 w) private pure {
+        uint256 a = state.regs[rs1Of(w)];
+        uint256 imm = immI(w);
+        uint256 shamt = rs2Of(w);
+        uint256 f3 = funct3Of(w);
+        uint256 value;
+        if (f3 == 0) {
+            value = a + imm;
+        } else if (f3 == 1) {
+            if (funct7Of(w) != 0) return halt(state, STATUS_ILLEGAL_INSTRUCTION);
+            value = a << shamt;
+        } else if (f3 == 2) {
+            value = s32(a) < s32(imm) ? 1 : 0;
+        } else if (f3 == 3) {
+            value = a < imm ? 1 : 0;
+        } else if (f3 == 4) {
+            value = a ^ imm;
+        } else if (f3 == 5) {
+            if (funct7Of(w) == 0) value = a >> shamt;
+            else if (funct7Of(w) == 0x20) value = uint256(s32(a) >> shamt);
+            else return halt(state, STATUS_ILLEGAL_INSTRUCTION);
+        } else if (f3 == 6) {
+            value = a | imm;
+        } else {
+            value = a & imm;
+        }
+        writeReg(state, rdOf(w), value);
+        advance(state);
+    }
+
+    function executeOp(State memory state, uint256 w) private pure {
+        uint256 a = state.regs[rs1Of(w)];
+        uint256 b = state.regs[rs2Of(w)];
+        uint256 f3 = funct3Of(w);
+        uint256 f7 = funct7Of(w);
+        uint256 value;
+        if (f7 == 0x20) {
+            // Why unchecked: a, b < 2^32, so a - b wraps modulo 2^256 at worst, and writeReg's
+            // u32 turns that into a - b modulo 2^32, as RV32 SUB requires.
+            if (f3 == 0) {
+                unchecked {
+                    value = a - b;
+                }
+            } else if (f3 == 5) {
+                value = uint256(s32(a) >> (b & 31));
+            } else {
+                return halt(state, STATUS_ILLEGAL_INSTRUCTION);
+            }
+        } else if (f7 == 0) {
+            if (f3 == 0) value = a + b;
+            else if (f3 == 1) value = a << (b & 31);
+            else if (f3 == 2) value = s32(a) < s32(b) ? 1 : 0;
+            else if (f3 == 3) value = a < b ? 1 : 0;
+            else if (f3 == 4) value = a ^ b;
+            else if (f3 == 5) value = a >> (b & 31);
+            else if (f3 == 6) value = a | b;
+            else value = a & b;
+        } else {
+            return halt(state, STATUS_ILLEGAL_INSTRUCTION);
+        }
+        writeReg(state, rdOf(w), value);
+        advance(state);
+    }
+
+    function executeMulDiv(State memory state, uint256 w) private pure {
+        uint256 a = state.regs[rs1Of(w)];
+        uint256 b = state.regs[rs2Of(w)];
+        uint256 f3 = funct3Of(w);
+        uint256 value;
+        if (f3 == 0) value = mul(a, b);
+        else if (f3 == 1) value = mulh(a, b);
+        else if (f3 == 2) value = mulhsu(a, b);
+        else if (f3 == 3) value = mulhu(a, b);
+        else if (f3 == 4) value = div(a, b);
+        else if (f3 == 5) value = divu(a, b);
+        else if (f3 == 6) value = rem(a, b);
+        else value = remu(a, b);
+        writeReg(state, rdOf(w), value);
+        advance(state);
+    }
+
+    function branchTaken(uint256 f3, uint256 a, uint256 b) private pure returns (bool) {
+        if (f3 == 0) return a == b;
+        if (f3 == 1) return a != b;
+        if (f3 == 4) return s32(a) < s32(b);
+        if (f3 == 5) return s32(a) >= s32(b);
+        if (f3 == 6) return a < b;
+        return a >= b;
+    }
+
+    function executeBranch(State memory state, uint256 w) private pure {
+        uint256 f3 = funct3Of(w);
+        if (f3 == 2 || f3 == 3) return halt(state, STATUS_ILLEGAL_INSTRUCTION);
+        if (!branchTaken(f3, state.regs[rs1Of(w)], state.regs[rs2Of(w)])) return advance(state);
+        uint256 target = u32(state.pc + immB(w));
+        if (target % 4 != 0) return halt(state, STATUS_MISALIGNED_FETCH);
+        state.pc = target;
+    }
+
+    /// @dev Access width in bytes per load funct3, byte f3 of the constant (0 = illegal): 1 2 4 0 1 2 0 0.
+    uint256 private constant LOAD_SIZE = 0x0000020100040201;
+    /// @dev Access width in bytes per store funct3, byte f3 of the constant (0 = illegal): 1 2 4 0 0 0 0 0.
+    uint256 private constant STORE_SIZE = 0x0000000000040201;
+
+    function executeLoad(State memory state, bytes calldata proofs, uint256 w) private pure {
+        uint256 f3 = funct3Of(w);
+        uint256 size = (LOAD_SIZE >> (8 * f3)) & 0xff;
+        if (size == 0) return halt(state, STATUS_ILLEGAL_INSTRUCTION);
+        uint256 addr = u32(state.regs[rs1Of(w)] + immI(w));
+        if (addr % size != 0) return halt(state, STATUS_MISALIGNED_LOAD);
+        bytes32 leaf = readLeaf(proofs, DATA_PROOF_OFFSET, addr, state.memRoot);
+        uint256 raw = leafGet(leaf, addr, size);
+        // funct3 bit 2 marks the zero-extending forms (LBU, LHU).
+        writeReg(state, rdOf(w), f3 & 4 != 0 ? raw : signExtend(raw, size * 8));
+        advance(state);
+    }
+
+    function executeStore(State memory state, bytes calldata proofs, uint256 w) private pure {
+        uint256 size = (STORE_SIZE >> (8 * funct3Of(w))) & 0xff;
+        if (size == 0) return halt(state, STATUS_ILLEGAL_INSTRUCTION);
+        uint256 addr = u32(state.regs[rs1Of(w)] + immS(w));
+        if (addr % size != 0) return halt(state, STATUS_MISALIGNED_STORE);
+        bytes32 leaf = readLeaf(proofs, DATA_PROOF_OFFSET, addr, state.memRoot);
+        leaf = leafSet(leaf, addr, size, state.regs[rs2Of(w)]);
+        state.memRoot = writeLeaf(proofs, DATA_PROOF_OFFSET, addr, leaf);
+        advance(state);
+    }
+
+    function executeJump(State memory state, uint256 w) private pure {
+        uint256 target;
+        if (opcodeOf(w) == OPCODE_JAL) {
+            target = u32(state.pc + immJ(w));
+        } else {
+            if (funct3Of(w) != 0) return halt(state, STATUS_ILLEGAL_INSTRUCTION);
+            target = u32(state.regs[rs1Of(w)] + immI(w)) & ~uint256(1);
+        }
+        if (target % 4 != 0) return halt(state, STATUS_MISALIGNED_FETCH);
+        writeReg(state, rdOf(w), state.pc + 4);
+        state.pc = target;
+    }
+
+    /// @dev A fault: only the status changes (runStep counts the step), like a precise trap.
+    function halt(State memory state, uint256 status) private pure {
+        state.status = status;
+    }
+}
