@@ -24,7 +24,7 @@ export interface RunOptions {
 
 export function checkInput(model: DnnModel, input: Tensor): void {
   const spec = model.tensorSpecs.get(model.spec.input)!;
-  if (input.dtype !== 'int8') throw new DnnInputError('input dtype must be int8', spec.shape, input.shape);
+  if (input.dtype !== spec.dtype) throw new DnnInputError(`input dtype must be ${spec.dtype}, not ${input.dtype}`, spec.shape, input.shape);
   if (input.shape.join(',') !== spec.shape.join(',')) throw new DnnInputError('input shape mismatch', spec.shape, input.shape);
 }
 

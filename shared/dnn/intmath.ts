@@ -21,7 +21,7 @@ export function satU8(v: number): number {
 /** Nearest integer to n / d (d > 0), halves away from zero. Exact for |n| < 2^51. */
 export function roundDivAway(n: number, d: number): number {
   const q = Math.floor((2 * Math.abs(n) + d) / (2 * d));
-  return n < 0 ? -q : q;
+  return n < 0 ? 0 - q : q; // 0 - q, not -q: never a negative zero
 }
 
 // 2^k for k in 0..62, so the hot path does no Math.pow.
@@ -38,7 +38,7 @@ export function rq(acc: number, m: number, s: number): number {
   const hi = a * (m >>> 16);
   const lo = a * (m & 0xffff);
   const q = Math.floor((hi + Math.floor(lo / 65536) + POW2[s - 17]) / POW2[s - 16]);
-  return acc < 0 ? -q : q;
+  return acc < 0 ? 0 - q : q;
 }
 
 /** Largest r with r × r <= v, for 0 <= v < 2^53. */
@@ -75,6 +75,6 @@ export function encodeMultiplier(r: number): Multiplier {
     s -= 1;
   }
   if (s > RQ_SHIFT_MAX) return { m: 0, s: 31 };
-  if (s < RQ_SHIFT_MIN) throw new DnnQuantizationError('multiplier too large for rq (must be < 2^13)', r);
+  if (s < RQ_SHIFT_MIN) throw new DnnQuantizationError('multiplier too large for rq (must be < 2^14)', r);
   return { m, s };
 }

@@ -124,7 +124,7 @@ function loadConstants(spec: ModelSpec, weights: Uint8Array): Map<string, Tensor
 
 function checkGraph(spec: ModelSpec, tensorSpecs: Map<string, TensorSpec>, constants: Map<string, Tensor>): void {
   const input = tensorSpecs.get(spec.input);
-  if (!input || constants.has(spec.input) || input.dtype !== 'int8') throw new DnnSpecError('the input must be a declared int8 activation', `input ${spec.input}`);
+  if (!input || constants.has(spec.input) || input.dtype === 'uint8') throw new DnnSpecError('the input must be a declared int8 or int32 (token ids) activation', `input ${spec.input}`);
   const available = new Set([spec.input, ...constants.keys()]);
   spec.nodes.forEach((node, i) => {
     const where = `node ${i + 1} (${node.op})`;
