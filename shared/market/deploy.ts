@@ -1,0 +1,159 @@
+/**
+ * Deploys the whole market (token unless one is given, staking, registry, task market, optionally the
+ * test dispute game) and wires the roles. Used by tests, the gas bench, `npm run deploy` and `npm start`.
+ */
+import { type Signer } from 'ethers';
+import { z } from 'zod';
+import {
+  MarketToken__factory,
+  ModelRegistry__factory,
+  Staking__factory,
+  TaskMarket__factory,
+  TestDisputeGame__factory,
+  type MarketToken,
+  type ModelRegistry,
+  type Staking,
+  type TaskMarket,
+  type TestDisputeGame,
+} from '../../build/types';
+import { addressSchema, amountSchema } from './schemas';
+
+const ONE_TOKEN = 10n ** 18n;
+
+export const deployMarketOptionsSchema = z
+  .object({
+    /** An existing ERC-20 (with EIP-2612 permit for createTaskWithPermit); a MarketToken is deployed when absent. */
+    token: addressSchema.optional(),
+    tokenName: z.string().min(1).default('opML Market Token'),
+    tokenSymbol: z.string().min(1).default('OPML'),
+    /** Receives every admin, governor and pauser role; the deploying signer keeps none when it differs. */
+    admin: addressSchema.optional(),
+    /** Receives the protocol's share of slashes and forfeited bonds; the admin when absent. */
+    treasury: addressSchema.optional(),
+    protocolShareBps: z.number().int().min(0).max(10_000).default(2_000),
+    unbondingDelaySeconds: z.number().int().min(0).max(90 * 86_400).default(7 * 86_400),
+    minStake: amountSchema.default(100n * ONE_TOKEN),
+    challengeBond: amountSchema.refine((v) => v > 0n, 'must be positive').default(10n * ONE_TOKEN),
+    /** The dispute game factory. */
+    disputeFactory: addressSchema.optional(),
+    /** Deploy the test dispute game (anyone decides outcomes) as the factory: local development only. */
+    testDisputeGame: z.boolean().default(false),
+  })
+  .strict()
+  .refine((o) => !(o.disputeFactory && o.testDisputeGame), {
+    message: 'give either disputeFactory or testDisputeGame, not both',
+    path: ['disputeFactory'],
+  });
+
+export type DeployMarketOptions = z.input<typeof deployMarketOptionsSchema>;
+
+export interface DeployedMarket {
+  token: MarketToken;
+  staking: Staking;
+  registry: ModelRegistry;
+  market: TaskMarket;
+  /** Present when deployed with `testDisputeGame`. */
+  testGame?: TestDisputeGame;
+  /** True when the token was deployed here (the signer is then its minter, unless admin differs). */
+  tokenDeployed: boolean;
+  addresses: MarketAddresses;
+}
+
+export interface MarketAddresses {
+  token: string;
+  staking: string;
+  registry: string;
+  market: string;
+  disputeFactory: string | null;
+  treasury: string;
+  admin: string;
+}
+
+/** The deployment was refused before anything was sent. */
+export class DeployMarketOptionsError extends Error {
+  override name = 'DeployMarketOptionsError';
+  constructor(readonly issues: z.ZodIssue[]) {
+    super(`invalid deployMarket options: ${issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
+  }
+}
+
+async function mined<T extends { waitForDeployment(): Promise<unknown> }>(contract: Promise<T>): Promise<T> {
+  const c = await contract;
+  await c.waitForDeployment();
+  return c;
+}
+
+async function send(tx: Promise<{ wait(): Promise<unknown> }>): Promise<void> {
+  await (await tx).wait();
+}
+
+export async function deployMarket(signer: Signer, options: DeployMarketOptions = {}): Promise<DeployedMarket> {
+  const parsed = deployMarketOptionsSchema.safeParse(options);
+  if (!parsed.success) throw new DeployMarketOptionsError(parsed.error.issues);
+  const o = parsed.data;
+  const deployer = await signer.getAddress();
+  const admin = o.admin ?? deployer;
+  const treasury = o.treasury ?? admin;
+
+  const token = o.token
+    ? MarketToken__factory.connect(o.token, signer)
+    : await mined(new MarketToken__factory(signer).deploy(o.tokenName, o.tokenSymbol, deployer));
+  const tokenAddress = await token.getAddress();
+  const staking = await mined(
+    new Staking__factory(signer).deploy(tokenAddress, deployer, treasury, o.protocolShareBps, o.unbondingDelaySeconds, o.minStake),
+  );
+  const registry = await mined(new ModelRegistry__factory(signer).deploy());
+  const market = await mined(
+    new TaskMarket__factory(signer).deploy(
+      tokenAddress,
+      await staking.getAddress(),
+      await registry.getAddress(),
+      deployer,
+      o.disputeFactory ?? '0x0000000000000000000000000000000000000000',
+      o.challengeBond,
+    ),
+  );
+  const marketAddress = await market.getAddress();
+  await send(staking.grantRole(await staking.LOCKER_ROLE(), marketAddress));
+  await send(staking.grantRole(await staking.SLASHER_ROLE(), marketAddress));
+
+  let testGame: TestDisputeGame | undefined;
+  if (o.testDisputeGame) {
+    testGame = await mined(new TestDisputeGame__factory(signer).deploy(marketAddress));
+    await send(market.setDisputeFactory(await testGame.getAddress()));
+  }
+
+  if (admin !== deployer) await handOver(deployer, admin, { token: o.token ? undefined : token, staking, market });
+
+  return {
+    token,
+    staking,
+    registry,
+    market,
+    testGame,
+    tokenDeployed: !o.token,
+    addresses: {
+      token: tokenAddress,
+      staking: await staking.getAddress(),
+      registry: await registry.getAddress(),
+      market: marketAddress,
+      disputeFactory: testGame ? await testGame.getAddress() : (o.disputeFactory ?? null),
+      treasury,
+      admin,
+    },
+  };
+}
+
+/** Grants the deployer's roles to `admin`, then renounces them (the admin role last). */
+async function handOver(deployer: string, admin: string, c: { token?: MarketToken; staking: Staking; market: TaskMarket }): Promise<void> {
+  const plans: Array<{ contract: MarketToken | Staking | TaskMarket; roles: string[] }> = [
+    { contract: c.staking, roles: [await c.staking.GOVERNOR_ROLE()] },
+    { contract: c.market, roles: [await c.market.GOVERNOR_ROLE(), await c.market.PAUSER_ROLE()] },
+  ];
+  if (c.token) plans.push({ contract: c.token, roles: [await c.token.MINTER_ROLE()] });
+  for (const { contract, roles } of plans) {
+    const all = [...roles, await contract.DEFAULT_ADMIN_ROLE()];
+    for (const role of all) await send(contract.grantRole(role, admin));
+    for (const role of all) await send(contract.renounceRole(role, deployer));
+  }
+}

@@ -1,0 +1,139 @@
+/**
+ * One real market on one local chain per test file: funded, approved actors and a registered model,
+ * plus helpers to move time and to assert a custom revert that moved no funds.
+ */
+import { keccak256, toUtf8Bytes, type HDNodeWallet, type JsonRpcProvider } from 'ethers';
+import { startLocalChain, type LocalChain } from '../helpers/chain';
+import { deployMarket, type DeployedMarket } from '../../shared/market/deploy';
+import { decodeMarketError } from '../../shared/market/errors';
+import { mine, taskIdOf, type TaskRequest } from '../../shared/market/tasks';
+
+export const TOKEN = 10n ** 18n;
+export const MIN_STAKE = 100n * TOKEN;
+export const BOND = 10n * TOKEN;
+export const PROTOCOL_BPS = 2_000n;
+export const UNBONDING_DELAY = 86_400;
+export const MODEL_FEE = 2n * TOKEN;
+
+export const root = (label: string): string => keccak256(toUtf8Bytes(label));
+
+export interface MarketFixture {
+  chain: LocalChain;
+  provider: JsonRpcProvider;
+  m: DeployedMarket;
+  admin: HDNodeWallet;
+  treasury: HDNodeWallet;
+  modelOwner: HDNodeWallet;
+  /** Further funded, market-approved actors. */
+  actors: HDNodeWallet[];
+  modelId: bigint;
+  addresses: { market: string; staking: string; game: string };
+  stop(): Promise<void>;
+}
+
+/** Starts a chain, deploys the market with the test game, funds `actorCount` actors and registers a model. */
+export async function startMarketFixture(actorCount: number): Promise<MarketFixture> {
+  const chain = await startLocalChain({ accounts: actorCount + 3 });
+  const [admin, treasury, modelOwner, ...actors] = chain.wallets as [HDNodeWallet, HDNodeWallet, HDNodeWallet, ...HDNodeWallet[]];
+  try {
+    const m = await deployMarket(admin, {
+      treasury: treasury.address,
+      protocolShareBps: Number(PROTOCOL_BPS),
+      unbondingDelaySeconds: UNBONDING_DELAY,
+      minStake: MIN_STAKE,
+      challengeBond: BOND,
+      testDisputeGame: true,
+    });
+    const addresses = { market: await m.market.getAddress(), staking: await m.staking.getAddress(), game: await m.testGame!.getAddress() };
+    for (const a of actors) {
+      await mine(m.token.connect(admin).mint(a.address, 10_000n * TOKEN));
+      await mine(m.token.connect(a).approve(addresses.market, 2n ** 256n - 1n));
+      await mine(m.token.connect(a).approve(addresses.staking, 2n ** 256n - 1n));
+    }
+    const receipt = await mine(
+      m.registry.connect(modelOwner).registerModel({
+        graphSpecHash: root('graph'),
+        weightsRoot: root('weights'),
+        vmImageRoot: root('vm-image'),
+        graphCid: 'bafy-graph',
+        weightsCid: 'bafy-weights',
+        vmImageCid: 'bafy-vm',
+        fee: MODEL_FEE,
+      }),
+    );
+    const modelId = m.registry.interface.parseLog(receipt.logs[0]!)!.args.modelId as bigint;
+    return { chain, provider: chain.provider, m, admin, treasury, modelOwner, actors, modelId, addresses, stop: () => chain.stop() };
+  } catch (e) {
+    await chain.stop();
+    throw e;
+  }
+}
+
+export async function now(provider: JsonRpcProvider): Promise<bigint> {
+  return BigInt((await provider.getBlock('latest'))!.timestamp);
+}
+
+/** Moves the chain's clock forward and mines a block there. */
+export async function increaseTime(provider: JsonRpcProvider, seconds: number | bigint): Promise<void> {
+  await provider.send('evm_increaseTime', [Number(seconds)]);
+  await provider.send('evm_mine', []);
+}
+
+export async function request(f: MarketFixture, overrides: Partial<TaskRequest> = {}): Promise<TaskRequest> {
+  return {
+    modelId: f.modelId,
+    inputRoot: root('input'),
+    inputCid: 'bafy-input',
+    bounty: 50n * TOKEN,
+    deadline: (await now(f.provider)) + 3_600n,
+    collateral: 200n * TOKEN,
+    challengeWindow: 600n,
+    maxModelFee: MODEL_FEE,
+    consumer: '0x0000000000000000000000000000000000000000',
+    callbackGasLimit: 0n,
+    ...overrides,
+  };
+}
+
+export async function createTask(f: MarketFixture, requester: HDNodeWallet, overrides: Partial<TaskRequest> = {}): Promise<bigint> {
+  return taskIdOf(f.m.market, await mine(f.m.market.connect(requester).createTask(await request(f, overrides))));
+}
+
+/** Stakes, creates a task, claims and commits it; returns the task id. */
+export async function committedTask(f: MarketFixture, requester: HDNodeWallet, provider: HDNodeWallet, overrides: Partial<TaskRequest> = {}): Promise<bigint> {
+  const taskId = await createTask(f, requester, overrides);
+  await mine(f.m.market.connect(provider).claim(taskId));
+  await mine(f.m.market.connect(provider).commit(taskId, root('output'), root('graph-state'), '0x0102'));
+  return taskId;
+}
+
+/** Every account and contract that can hold the token in these tests. */
+export function holders(f: MarketFixture): string[] {
+  return [f.admin.address, f.treasury.address, f.modelOwner.address, ...f.actors.map((a) => a.address), f.addresses.market, f.addresses.staking, f.addresses.game];
+}
+
+export async function balances(f: MarketFixture, accounts = holders(f)): Promise<bigint[]> {
+  return Promise.all(accounts.map((a) => f.m.token.balanceOf(a)));
+}
+
+/**
+ * Asserts that `call` reverts with the custom error `name(args)` and that no token balance and no
+ * stake moved.
+ */
+export async function expectRevert(f: MarketFixture, call: () => Promise<unknown>, name: string, args?: unknown[]): Promise<void> {
+  const stakers = [f.admin, ...f.actors].map((a) => a.address);
+  const before = [await balances(f), await Promise.all(stakers.map((s) => f.m.staking.stakeOf(s))), await Promise.all(stakers.map((s) => f.m.staking.lockedOf(s)))];
+  let error: unknown;
+  try {
+    await call();
+  } catch (e) {
+    error = e;
+  }
+  if (error === undefined) throw new Error(`expected a revert with ${name}, but the call succeeded`);
+  const decoded = decodeMarketError(error);
+  if (!decoded) throw new Error(`expected ${name}, got an error without known revert data: ${String(error)}`);
+  expect(decoded.name).toBe(name);
+  if (args) expect([...decoded.args]).toEqual(args);
+  const after = [await balances(f), await Promise.all(stakers.map((s) => f.m.staking.stakeOf(s))), await Promise.all(stakers.map((s) => f.m.staking.lockedOf(s)))];
+  expect(after).toEqual(before);
+}

@@ -1,0 +1,238 @@
+import { type HDNodeWallet } from 'ethers';
+import { TestConsumer__factory, type TestConsumer } from '../../build/types';
+import { createTaskWithPermit, mine, GameOutcome, TASK_STATUS, CHALLENGE_STATUS } from '../../shared/market/tasks';
+import {
+  BOND,
+  MIN_STAKE,
+  MODEL_FEE,
+  PROTOCOL_BPS,
+  TOKEN,
+  UNBONDING_DELAY,
+  balances,
+  committedTask,
+  createTask,
+  increaseTime,
+  now,
+  request,
+  root,
+  startMarketFixture,
+  type MarketFixture,
+} from './fixture';
+
+const share = (amount: bigint) => ({ protocol: (amount * PROTOCOL_BPS) / 10_000n, winner: amount - (amount * PROTOCOL_BPS) / 10_000n });
+
+describe('task market lifecycle', () => {
+  let f: MarketFixture;
+  let requester: HDNodeWallet, provider: HDNodeWallet, challenger: HDNodeWallet, challenger2: HDNodeWallet, challenger3: HDNodeWallet;
+  let consumer: TestConsumer;
+  const status = async (taskId: bigint) => TASK_STATUS[Number((await f.m.market.getTask(taskId)).status)];
+
+  beforeAll(async () => {
+    f = await startMarketFixture(6);
+    [requester, provider, challenger, challenger2, challenger3] = f.actors as [HDNodeWallet, HDNodeWallet, HDNodeWallet, HDNodeWallet, HDNodeWallet];
+    for (const a of [provider, challenger, challenger2, challenger3]) await mine(f.m.staking.connect(a).stake(1_000n * TOKEN));
+    consumer = await new TestConsumer__factory(f.admin).deploy();
+    await consumer.waitForDeployment();
+  });
+  afterAll(() => f?.stop());
+
+  it('runs the happy path with a permit, pays provider and model owner after the window, then calls the consumer', async () => {
+    const before = await balances(f);
+    const req = await request(f, { consumer: await consumer.getAddress(), callbackGasLimit: 100_000n });
+    const { taskId } = await createTaskWithPermit(f.m.market, f.m.token, requester, req, (await now(f.provider)) + 600n);
+    expect(await status(taskId)).toBe('Open');
+    expect(await f.m.token.balanceOf(f.addresses.market)).toBe(50n * TOKEN + MODEL_FEE);
+
+    await mine(f.m.market.connect(provider).claim(taskId));
+    expect(await f.m.staking.lockedOf(provider.address)).toBe(200n * TOKEN);
+    const commit = await mine(f.m.market.connect(provider).commit(taskId, root('output'), root('graph-state'), '0xc0ffee'));
+    const committed = f.m.market.interface.parseLog(commit.logs[0]!)!;
+    expect(committed.name).toBe('TaskCommitted');
+    expect(committed.args.output).toBe('0xc0ffee');
+
+    await expect(f.m.market.finalize(taskId)).rejects.toThrow();
+    await increaseTime(f.provider, 600);
+    const fin = await mine(f.m.market.connect(challenger).finalize(taskId));
+    expect(await status(taskId)).toBe('Finalized');
+    const events = fin.logs.map((l) => f.m.market.interface.parseLog(l)?.name).filter(Boolean);
+    expect(events).toEqual(['TaskFinalized', 'ConsumerCalled']);
+    expect(await consumer.outputRootOf(taskId)).toBe(root('output'));
+    expect(await f.m.staking.lockedOf(provider.address)).toBe(0n);
+
+    const after = await balances(f);
+    const delta = (addr: string) => {
+      const i = [f.admin.address, f.treasury.address, f.modelOwner.address, ...f.actors.map((a) => a.address), f.addresses.market, f.addresses.staking, f.addresses.game].indexOf(addr);
+      return after[i]! - before[i]!;
+    };
+    expect(delta(requester.address)).toBe(-(50n * TOKEN + MODEL_FEE));
+    expect(delta(provider.address)).toBe(50n * TOKEN);
+    expect(delta(f.modelOwner.address)).toBe(MODEL_FEE);
+    expect(delta(f.addresses.market)).toBe(0n);
+    // The permit replaced the fixture's unlimited approval; restore it for the other tests.
+    await mine(f.m.token.connect(requester).approve(f.addresses.market, 2n ** 256n - 1n));
+  });
+
+  it('lets a challenged provider win: the bond is split provider/treasury and the task finalizes', async () => {
+    const taskId = await committedTask(f, requester, provider);
+    const providerBefore = await f.m.token.balanceOf(provider.address);
+    const treasuryBefore = await f.m.token.balanceOf(f.treasury.address);
+    await mine(f.m.market.connect(challenger).challenge(taskId));
+    const subject = await f.m.testGame!.subjectOf(taskId, 0);
+    expect([subject.provider, subject.challenger, subject.inputRoot, subject.outputRoot, subject.graphStateRoot]).toEqual([
+      provider.address,
+      challenger.address,
+      root('input'),
+      root('output'),
+      root('graph-state'),
+    ]);
+    await increaseTime(f.provider, 600);
+    await expect(f.m.market.finalize(taskId)).rejects.toThrow();
+    await mine(f.m.testGame!.decide(taskId, 0, GameOutcome.ProviderWon));
+    expect(CHALLENGE_STATUS[Number((await f.m.market.getChallenge(taskId, 0)).status)]).toBe('ProviderWon');
+    expect((await f.m.token.balanceOf(provider.address)) - providerBefore).toBe(share(BOND).winner);
+    expect((await f.m.token.balanceOf(f.treasury.address)) - treasuryBefore).toBe(share(BOND).protocol);
+    await mine(f.m.market.finalize(taskId));
+    expect(await status(taskId)).toBe('Finalized');
+  });
+
+  it('refutes a wrong result: provider slashed to challenger and treasury, requester refunded, bond returned', async () => {
+    const taskId = await committedTask(f, requester, provider);
+    const [reqB, chB, trB, stakeB] = await Promise.all([
+      f.m.token.balanceOf(requester.address),
+      f.m.token.balanceOf(challenger.address),
+      f.m.token.balanceOf(f.treasury.address),
+      f.m.staking.stakeOf(provider.address),
+    ]);
+    await mine(f.m.market.connect(challenger).challenge(taskId));
+    await mine(f.m.testGame!.decide(taskId, 0, GameOutcome.ChallengerWon));
+    expect(await status(taskId)).toBe('Refuted');
+    const collateral = 200n * TOKEN;
+    expect((await f.m.token.balanceOf(requester.address)) - reqB).toBe(50n * TOKEN + MODEL_FEE);
+    expect((await f.m.token.balanceOf(challenger.address)) - chB).toBe(share(collateral).winner);
+    expect((await f.m.token.balanceOf(f.treasury.address)) - trB).toBe(share(collateral).protocol);
+    expect(stakeB - (await f.m.staking.stakeOf(provider.address))).toBe(collateral);
+    expect(await f.m.staking.lockedOf(provider.address)).toBe(0n);
+  });
+
+  it('does not let a colluding challenger shield a cheater, and slashes only once across several games', async () => {
+    const taskId = await committedTask(f, requester, provider);
+    await mine(f.m.market.connect(challenger3).challenge(taskId)); // the provider's accomplice
+    await mine(f.m.market.connect(challenger).challenge(taskId));
+    await mine(f.m.market.connect(challenger2).challenge(taskId));
+    const stakeB = await f.m.staking.stakeOf(provider.address);
+    const providerB = await f.m.token.balanceOf(provider.address);
+
+    // The sham game ends first: the accomplice's bond goes to the provider (and treasury) but nothing finalizes.
+    await mine(f.m.testGame!.decide(taskId, 0, GameOutcome.ProviderWon));
+    await increaseTime(f.provider, 600);
+    await expect(f.m.market.finalize(taskId)).rejects.toThrow();
+    expect(await status(taskId)).toBe('Committed');
+
+    await mine(f.m.testGame!.decide(taskId, 1, GameOutcome.ChallengerWon));
+    expect(await status(taskId)).toBe('Refuted');
+    expect(stakeB - (await f.m.staking.stakeOf(provider.address))).toBe(200n * TOKEN);
+
+    // A later win refunds its bond without a second slash.
+    const ch2B = await f.m.token.balanceOf(challenger2.address);
+    await mine(f.m.testGame!.decide(taskId, 2, GameOutcome.ChallengerWon));
+    expect((await f.m.token.balanceOf(challenger2.address)) - ch2B).toBe(BOND);
+    expect(stakeB - (await f.m.staking.stakeOf(provider.address))).toBe(200n * TOKEN);
+    expect((await f.m.token.balanceOf(provider.address)) - providerB).toBe(share(BOND).winner);
+    expect((await f.m.market.getTask(taskId)).pendingGames).toBe(0n);
+  });
+
+  it('sends a lost bond wholly to the treasury once the provider is refuted', async () => {
+    const taskId = await committedTask(f, requester, provider);
+    await mine(f.m.market.connect(challenger).challenge(taskId));
+    await mine(f.m.market.connect(challenger2).challenge(taskId));
+    await mine(f.m.testGame!.decide(taskId, 0, GameOutcome.ChallengerWon));
+    const [providerB, treasuryB] = await Promise.all([f.m.token.balanceOf(provider.address), f.m.token.balanceOf(f.treasury.address)]);
+    await mine(f.m.testGame!.decide(taskId, 1, GameOutcome.ProviderWon));
+    expect(await f.m.token.balanceOf(provider.address)).toBe(providerB);
+    expect((await f.m.token.balanceOf(f.treasury.address)) - treasuryB).toBe(BOND);
+  });
+
+  it('expires an unclaimed task with a full refund', async () => {
+    const reqB = await f.m.token.balanceOf(requester.address);
+    const taskId = await createTask(f, requester, { deadline: (await now(f.provider)) + 100n });
+    await increaseTime(f.provider, 101);
+    await mine(f.m.market.expire(taskId));
+    expect(await status(taskId)).toBe('Expired');
+    expect(await f.m.token.balanceOf(requester.address)).toBe(reqB);
+  });
+
+  it('expires a claimed but never committed task, slashing the no-show to requester and treasury', async () => {
+    const reqB = await f.m.token.balanceOf(requester.address);
+    const stakeB = await f.m.staking.stakeOf(provider.address);
+    const taskId = await createTask(f, requester, { deadline: (await now(f.provider)) + 100n, collateral: 100n * TOKEN });
+    await mine(f.m.market.connect(provider).claim(taskId));
+    await increaseTime(f.provider, 101);
+    await mine(f.m.market.connect(challenger).expire(taskId));
+    expect((await f.m.token.balanceOf(requester.address)) - reqB).toBe(share(100n * TOKEN).winner);
+    expect(stakeB - (await f.m.staking.stakeOf(provider.address))).toBe(100n * TOKEN);
+    expect(await f.m.staking.lockedOf(provider.address)).toBe(0n);
+  });
+
+  it.each([
+    ['reverting', 1],
+    ['gas-burning', 2],
+  ])('pays the provider even when the consumer is %s', async (_label, mode) => {
+    await mine(consumer.setMode(mode));
+    const taskId = await committedTask(f, requester, provider, { consumer: await consumer.getAddress(), callbackGasLimit: 200_000n });
+    await increaseTime(f.provider, 600);
+    const providerB = await f.m.token.balanceOf(provider.address);
+    const receipt = await mine(f.m.market.finalize(taskId));
+    const called = receipt.logs.map((l) => f.m.market.interface.parseLog(l)).find((e) => e?.name === 'ConsumerCalled');
+    expect(called?.args.success).toBe(false);
+    expect((await f.m.token.balanceOf(provider.address)) - providerB).toBe(50n * TOKEN);
+    expect(receipt.gasUsed).toBeLessThan(400_000n);
+    await mine(consumer.setMode(0));
+  });
+
+  it('stakes, unbonds and withdraws after the delay; locked stake stays put', async () => {
+    const staker = f.actors[5]!;
+    const balB = await f.m.token.balanceOf(staker.address);
+    await mine(f.m.staking.connect(staker).stake(MIN_STAKE));
+    const taskId = await createTask(f, requester, { collateral: 60n * TOKEN });
+    await mine(f.m.market.connect(staker).claim(taskId));
+    await mine(f.m.staking.connect(staker).requestUnbond(40n * TOKEN));
+    expect(await f.m.staking.stakeOf(staker.address)).toBe(60n * TOKEN);
+    await increaseTime(f.provider, UNBONDING_DELAY);
+    await mine(f.m.staking.connect(staker).withdraw());
+    expect(balB - (await f.m.token.balanceOf(staker.address))).toBe(60n * TOKEN);
+    expect(await f.m.staking.unbondingOf(staker.address)).toEqual([0n, 0n]);
+  });
+
+  it('registers, reprices and deactivates a model', async () => {
+    const owner = f.modelOwner;
+    expect(await f.m.registry.modelRoots(f.modelId)).toEqual([root('graph'), root('weights'), root('vm-image')]);
+    expect(await f.m.registry.modelCids(f.modelId)).toEqual(['bafy-graph', 'bafy-weights', 'bafy-vm']);
+    await mine(f.m.registry.connect(owner).setModelFee(f.modelId, 3n * TOKEN));
+    expect((await f.m.registry.modelTerms(f.modelId))[1]).toBe(3n * TOKEN);
+    await mine(f.m.registry.connect(owner).setModelFee(f.modelId, MODEL_FEE));
+    const second = await mine(
+      f.m.registry.connect(owner).registerModel({
+        graphSpecHash: root('g2'),
+        weightsRoot: root('w2'),
+        vmImageRoot: root('v2'),
+        graphCid: 'g2',
+        weightsCid: 'w2',
+        vmImageCid: 'v2',
+        fee: 0n,
+      }),
+    );
+    const id = f.m.registry.interface.parseLog(second.logs[0]!)!.args.modelId as bigint;
+    await mine(f.m.registry.connect(owner).deactivateModel(id));
+    expect(await f.m.registry.modelTerms(id)).toEqual([owner.address, 0n, false]);
+  });
+
+  it('pauses new tasks and claims but not settlement', async () => {
+    const taskId = await committedTask(f, requester, provider);
+    await mine(f.m.market.connect(f.admin).pause());
+    await increaseTime(f.provider, 600);
+    await mine(f.m.market.finalize(taskId));
+    await expect(f.m.market.connect(requester).createTask(await request(f))).rejects.toThrow();
+    await mine(f.m.market.connect(f.admin).unpause());
+    await createTask(f, requester);
+  });
+});
