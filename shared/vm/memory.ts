@@ -1,0 +1,335 @@
+/**
+ * Sparse paged memory over the whole 2^32-byte space, with the incremental binary keccak Merkle
+ * tree of docs/vm-spec.md section 3.
+ *
+ * - 4 KiB pages. Unallocated pages all point at one shared zero page, so reads never check; a
+ *   write goes through `writable` (one byte per page) and takes the slow path the first time a
+ *   page is touched after a root, a snapshot or a code fetch: that path allocates or copies the
+ *   page (copy-on-write), marks it dirty, and tells the interpreter when code was overwritten.
+ * - The tree is cached from the page roots (tree level 7) up to the root (level 27); `root()`
+ *   rehashes only dirty pages and their ancestors. Node arrays are never mutated once stored, so
+ *   snapshots share them with the live tree.
+ */
+import { hashPairWords } from './keccak';
+import { VMMerkleRegionInvalid } from './errors';
+import { fromWords, ZERO_WORDS } from './merkle';
+import { LEAF_SHIFT, LEAF_SIZE, MERKLE_PROOF_SIZE, TREE_DEPTH } from './spec';
+
+export const PAGE_SHIFT = 12;
+export const PAGE_SIZE = 1 << PAGE_SHIFT;
+export const PAGE_COUNT = 1 << (32 - PAGE_SHIFT);
+/** Tree level of a page root: a page holds 2^7 leaves. */
+const PAGE_LEVEL = PAGE_SHIFT - LEAF_SHIFT;
+/** Levels above the page roots, up to the memory root. */
+const UPPER_LEVELS = TREE_DEPTH - PAGE_LEVEL;
+
+const ZERO_PAGE = new Uint8Array(PAGE_SIZE);
+const ZERO_PAGE_I32 = new Int32Array(ZERO_PAGE.buffer);
+
+/** Z[level] as a word array (never mutated). */
+const zeroNode = (level: number): Uint32Array => ZERO_WORDS.subarray(8 * level, 8 * level + 8);
+
+/** An immutable capture of a memory: shares pages and tree nodes with whoever it came from. */
+export interface MemorySnapshot {
+  readonly pageIndices: Int32Array;
+  readonly pages: Uint8Array[];
+  /** levels[l]: tree nodes at tree level PAGE_LEVEL + l, by index. */
+  readonly levels: Map<number, Uint32Array>[];
+}
+
+export type CodeWriteListener = (pageIndex: number) => void;
+
+export class Memory {
+  /** Byte view of every page (the shared zero page where unallocated). Read-only for callers. */
+  readonly pagesU8: Uint8Array[] = new Array<Uint8Array>(PAGE_COUNT).fill(ZERO_PAGE);
+  /** Little-endian word view of the same pages. */
+  readonly pagesI32: Int32Array[] = new Array<Int32Array>(PAGE_COUNT).fill(ZERO_PAGE_I32);
+  /** 1 where a store may write the page directly: owned, already dirty, and holding no compiled code. */
+  readonly writable = new Uint8Array(PAGE_COUNT);
+
+  private readonly owned = new Uint8Array(PAGE_COUNT);
+  private readonly dirty = new Uint8Array(PAGE_COUNT);
+  private readonly code = new Uint8Array(PAGE_COUNT);
+  private dirtyPages: number[] = [];
+  private allocated: number[] = [];
+  private levels: Map<number, Uint32Array>[] = Array.from({ length: UPPER_LEVELS + 1 }, () => new Map());
+  private codeWriteListener: CodeWriteListener | undefined;
+
+  static fromSnapshot(snapshot: MemorySnapshot): Memory {
+    const memory = new Memory();
+    memory.restore(snapshot);
+    return memory;
+  }
+
+  /** Called (once per page until it is fetched from again) when a store hits a page marked as code. */
+  onCodeWrite(listener: CodeWriteListener | undefined): void {
+    this.codeWriteListener = listener;
+  }
+
+  /** Marks a page as holding compiled code: stores to it take the slow path and notify the listener. */
+  markCode(pageIndex: number): void {
+    this.code[pageIndex] = 1;
+    this.writable[pageIndex] = 0;
+  }
+
+  get pageCount(): number {
+    return this.allocated.length;
+  }
+
+  // Reads
+
+  readByte(address: number): number {
+    return this.pagesU8[address >>> PAGE_SHIFT][address & (PAGE_SIZE - 1)];
+  }
+
+  /** Little-endian 32-bit read; `address` must be 4-aligned. */
+  readWord(address: number): number {
+    return this.pagesI32[address >>> PAGE_SHIFT][(address & (PAGE_SIZE - 1)) >> 2] >>> 0;
+  }
+
+  /** `length` bytes from `address`, wrapping around the 2^32 space. */
+  readBytes(address: number, length: number): Uint8Array {
+    const out = new Uint8Array(length);
+    let done = 0;
+    while (done < length) {
+      const a = (address + done) >>> 0;
+      const o = a & (PAGE_SIZE - 1);
+      const n = Math.min(PAGE_SIZE - o, length - done);
+      out.set(this.pagesU8[a >>> PAGE_SHIFT].subarray(o, o + n), done);
+      done += n;
+    }
+    return out;
+  }
+
+  // Writes
+
+  /**
+   * Makes a page privately owned and dirty so it can be written in place, after notifying the
+   * code listener when the page held compiled code.
+   */
+  prepareWrite(pageIndex: number): void {
+    this.dropCode(pageIndex);
+    if (!this.owned[pageIndex]) {
+      const current = this.pagesU8[pageIndex];
+      if (current === ZERO_PAGE) this.allocated.push(pageIndex);
+      const copy = current === ZERO_PAGE ? new Uint8Array(PAGE_SIZE) : current.slice();
+      this.pagesU8[pageIndex] = copy;
+      this.pagesI32[pageIndex] = new Int32Array(copy.buffer);
+      this.owned[pageIndex] = 1;
+    }
+    if (!this.dirty[pageIndex]) {
+      this.dirty[pageIndex] = 1;
+      this.dirtyPages.push(pageIndex);
+    }
+    this.writable[pageIndex] = 1;
+  }
+
+  writeByte(address: number, value: number): void {
+    const p = address >>> PAGE_SHIFT;
+    if (!this.writable[p]) this.prepareWrite(p);
+    this.pagesU8[p][address & (PAGE_SIZE - 1)] = value;
+  }
+
+  /** Little-endian 32-bit write; `address` must be 4-aligned. */
+  writeWord(address: number, value: number): void {
+    const p = address >>> PAGE_SHIFT;
+    if (!this.writable[p]) this.prepareWrite(p);
+    this.pagesI32[p][(address & (PAGE_SIZE - 1)) >> 2] = value;
+  }
+
+  /** Copies `bytes` to `address`, wrapping around the 2^32 space. */
+  writeBytes(address: number, bytes: Uint8Array): void {
+    let done = 0;
+    while (done < bytes.length) {
+      const a = (address + done) >>> 0;
+      const p = a >>> PAGE_SHIFT;
+      const o = a & (PAGE_SIZE - 1);
+      const n = Math.min(PAGE_SIZE - o, bytes.length - done);
+      if (!this.writable[p]) this.prepareWrite(p);
+      this.pagesU8[p].set(bytes.subarray(done, done + n), o);
+      done += n;
+    }
+  }
+
+  // Merkle tree
+
+  /** The memory root (32 bytes), rehashing only what changed since the last call. */
+  root(): Uint8Array {
+    this.flush();
+    return fromWords(this.node(UPPER_LEVELS, 0));
+  }
+
+  /** The 896-byte proof for the leaf holding `address`: leaf, then 27 siblings leaf level first. */
+  proof(address: number): Uint8Array {
+    this.flush();
+    const out = new Uint8Array(MERKLE_PROOF_SIZE);
+    const a = address >>> 0;
+    const pageIndex = a >>> PAGE_SHIFT;
+    const page = this.pagesU8[pageIndex];
+    const leafOffset = a & (PAGE_SIZE - LEAF_SIZE);
+    out.set(page.subarray(leafOffset, leafOffset + LEAF_SIZE), 0);
+    // Inside the page: rebuild its levels (cheap next to a step's proof) and pick the siblings.
+    const levels = pageLevels(page);
+    let k = leafOffset >>> LEAF_SHIFT;
+    for (let level = 0; level < PAGE_LEVEL; level++) {
+      const sibling = levels[level].subarray(8 * (k ^ 1), 8 * (k ^ 1) + 8);
+      out.set(new Uint8Array(sibling.buffer, sibling.byteOffset, LEAF_SIZE), LEAF_SIZE * (level + 1));
+      k >>>= 1;
+    }
+    let index = pageIndex;
+    for (let l = 0; l < UPPER_LEVELS; l++) {
+      const sibling = this.node(l, index ^ 1);
+      out.set(new Uint8Array(sibling.buffer, sibling.byteOffset, LEAF_SIZE), LEAF_SIZE * (PAGE_LEVEL + l + 1));
+      index >>>= 1;
+    }
+    return out;
+  }
+
+  /** Root of the aligned region [address, address + size), size a power of two >= 32. */
+  subtreeRoot(address: number, size: number): Uint8Array {
+    const a = address >>> 0;
+    const valid = Number.isInteger(size) && size >= LEAF_SIZE && size <= 2 ** 32 && (size & (size - 1)) === 0;
+    if (!valid || a % size !== 0) throw new VMMerkleRegionInvalid(address, size);
+    if (size <= PAGE_SIZE) {
+      const page = this.pagesU8[a >>> PAGE_SHIFT];
+      const level = Math.log2(size) - LEAF_SHIFT;
+      const o = a & (PAGE_SIZE - 1);
+      if (level === 0) return page.slice(o, o + LEAF_SIZE);
+      const words = pageLevels(page)[level];
+      const k = o / size;
+      return fromWords(words, 8 * k, 8);
+    }
+    this.flush();
+    const l = Math.log2(size) - PAGE_SHIFT;
+    return fromWords(this.node(l, Math.floor(a / size)));
+  }
+
+  // Snapshots
+
+  /**
+   * Captures the memory (and its tree) without copying pages: from now on both sides copy a page
+   * before writing it.
+   */
+  snapshot(): MemorySnapshot {
+    this.flush();
+    const pageIndices = Int32Array.from(this.allocated);
+    const pages = this.allocated.map((p) => this.pagesU8[p]);
+    for (const p of this.allocated) {
+      this.owned[p] = 0;
+      this.writable[p] = 0;
+    }
+    return { pageIndices, pages, levels: this.levels.map((m) => new Map(m)) };
+  }
+
+  /** Replaces this memory's contents by a snapshot's (pages shared, copied on write). */
+  restore(snapshot: MemorySnapshot): void {
+    for (const p of this.allocated) {
+      this.pagesU8[p] = ZERO_PAGE;
+      this.pagesI32[p] = ZERO_PAGE_I32;
+      this.owned[p] = 0;
+      this.writable[p] = 0;
+      this.dirty[p] = 0;
+      this.dropCode(p);
+    }
+    for (const p of this.dirtyPages) {
+      this.dirty[p] = 0;
+      this.writable[p] = 0;
+    }
+    this.dirtyPages = [];
+    this.allocated = Array.from(snapshot.pageIndices);
+    snapshot.pageIndices.forEach((p, i) => {
+      const page = snapshot.pages[i];
+      this.pagesU8[p] = page;
+      this.pagesI32[p] = new Int32Array(page.buffer, page.byteOffset, PAGE_SIZE / 4);
+    });
+    this.levels = snapshot.levels.map((m) => new Map(m));
+  }
+
+  /** An independent copy (copy-on-write: cheap until either side writes). */
+  clone(): Memory {
+    return Memory.fromSnapshot(this.snapshot());
+  }
+
+  private dropCode(pageIndex: number): void {
+    if (!this.code[pageIndex]) return;
+    this.code[pageIndex] = 0;
+    this.codeWriteListener?.(pageIndex);
+  }
+
+  private node(l: number, index: number): Uint32Array {
+    return this.levels[l].get(index) ?? zeroNode(PAGE_LEVEL + l);
+  }
+
+  private flush(): void {
+    if (this.dirtyPages.length === 0) return;
+    let changed: number[] = [];
+    const pageRoots = this.levels[0];
+    for (const p of this.dirtyPages) {
+      this.dirty[p] = 0;
+      this.writable[p] = 0;
+      pageRoots.set(p, pageRoot(this.pagesU8[p]));
+      changed.push(p);
+    }
+    this.dirtyPages = [];
+    for (let l = 1; l <= UPPER_LEVELS; l++) {
+      const below = this.levels[l - 1];
+      const here = this.levels[l];
+      const zero = zeroNode(PAGE_LEVEL + l - 1);
+      const parents: number[] = [];
+      let last = -1;
+      changed.sort((x, y) => x - y);
+      for (const child of changed) {
+        const parent = child >>> 1;
+        if (parent === last) continue;
+        last = parent;
+        parents.push(parent);
+        const node = new Uint32Array(8);
+        hashPairWords(below.get(2 * parent) ?? zero, 0, below.get(2 * parent + 1) ?? zero, 0, node, 0);
+        here.set(parent, node);
+      }
+      changed = parents;
+    }
+  }
+}
+
+/**
+ * Every level of a page's subtree: levels[0] the 128 leaves (as words), levels[7] its root.
+ * Pairs of zero children hash to the known zero node without running keccak.
+ */
+function pageLevels(page: Uint8Array): Uint32Array[] {
+  const levels: Uint32Array[] = [new Uint32Array(page.buffer.slice(page.byteOffset, page.byteOffset + PAGE_SIZE))];
+  for (let level = 1; level <= PAGE_LEVEL; level++) {
+    const below = levels[level - 1];
+    const n = below.length / 16;
+    const here = new Uint32Array(n * 8);
+    for (let j = 0; j < n; j++) hashChildren(below, 16 * j, here, 8 * j, level - 1);
+    levels.push(here);
+  }
+  return levels;
+}
+
+function isZeroNode(words: Uint32Array, off: number, level: number): boolean {
+  const zOff = 8 * level;
+  for (let i = 0; i < 8; i++) if (words[off + i] !== ZERO_WORDS[zOff + i]) return false;
+  return true;
+}
+
+function hashChildren(below: Uint32Array, off: number, out: Uint32Array, outOff: number, childLevel: number): void {
+  if (isZeroNode(below, off, childLevel) && isZeroNode(below, off + 8, childLevel)) {
+    out.set(ZERO_WORDS.subarray(8 * (childLevel + 1), 8 * (childLevel + 2)), outOff);
+  } else {
+    hashPairWords(below, off, below, off + 8, out, outOff);
+  }
+}
+
+const ROOT_SCRATCH = new Uint32Array(PAGE_SIZE / 4);
+
+/** A page's subtree root, hashed in place in a reused buffer. */
+function pageRoot(page: Uint8Array): Uint32Array {
+  const w = ROOT_SCRATCH;
+  new Uint8Array(w.buffer).set(page);
+  for (let level = 0, nodes = PAGE_SIZE / LEAF_SIZE; nodes > 1; level++, nodes >>>= 1) {
+    for (let j = 0; j < nodes / 2; j++) hashChildren(w, 16 * j, w, 8 * j, level);
+  }
+  return w.slice(0, 8);
+}
