@@ -241,6 +241,7 @@ export class Memory {
       const page = snapshot.pages[i];
       this.pagesU8[p] = page;
       this.pagesI32[p] = new Int32Array(page.buffer, page.byteOffset, PAGE_SIZE / 4);
+      this.dropCode(p);
     });
     this.levels = snapshot.levels.map((m) => new Map(m));
   }

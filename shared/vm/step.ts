@@ -361,9 +361,9 @@ function executeBranch(state: VmState, w: number): void {
 }
 
 /** Access width in bytes per load funct3 (0 = illegal). */
-const LOAD_SIZE = [1, 2, 4, 0, 1, 2, 0, 0];
+export const LOAD_SIZE = [1, 2, 4, 0, 1, 2, 0, 0];
 /** Access width in bytes per store funct3 (0 = illegal). */
-const STORE_SIZE = [1, 2, 4, 0, 0, 0, 0, 0];
+export const STORE_SIZE = [1, 2, 4, 0, 0, 0, 0, 0];
 
 function executeLoad(state: VmState, proofs: Uint8Array, w: number): void {
   const f3 = funct3Of(w);
