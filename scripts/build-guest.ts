@@ -20,6 +20,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, isAbsolute, join, relative, resolve } from 'node:path';
+import { loadElf } from '../shared/vm/elf';
 
 const ROOT = resolve(__dirname, '..');
 export const GUEST_DIR = join(ROOT, 'guest');
@@ -122,6 +123,8 @@ export interface GuestArtifact {
   path: string;
   size: number;
   sha256: string;
+  /** 0x-prefixed initial memRoot of the VM after loading the ELF (docs/vm-spec.md section 6). */
+  imageRoot: string;
 }
 
 export function listGuestPrograms(guestDir: string = GUEST_DIR): string[] {
@@ -164,6 +167,10 @@ export function sha256Hex(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex');
 }
 
+export function guestImageRoot(elf: Uint8Array): string {
+  return `0x${Buffer.from(loadElf(elf).memory.root()).toString('hex')}`;
+}
+
 /**
  * Compiles and links each program into `<outDir>/<name>.elf`, one at a time (the build machines
  * are small). Throws GuestToolMissing, GuestSourceMissing, GuestDefineInvalid or GuestBuildFailed.
@@ -198,7 +205,7 @@ export function buildGuest(options: BuildGuestOptions = {}): GuestArtifact[] {
       const r = run('ld.lld', [...GUEST_LDFLAGS, '-T', 'link.ld', '-o', elf, ...objects], guestDir);
       if (!r.ok) throw new GuestBuildFailed('link', program.name, r.output);
       const bytes = readFileSync(elf);
-      return { name: program.name, path: elf, size: bytes.length, sha256: sha256Hex(bytes) };
+      return { name: program.name, path: elf, size: bytes.length, sha256: sha256Hex(bytes), imageRoot: guestImageRoot(bytes) };
     });
   } finally {
     rmSync(objDir, { recursive: true, force: true });
@@ -247,7 +254,9 @@ function main(): void {
   const options = parseArgs(process.argv.slice(2));
   console.log(`guest: ${guestToolchainVersion()}`);
   const artifacts = buildGuest(options);
-  for (const a of artifacts) console.log(`${a.name.padEnd(12)} ${String(a.size).padStart(8)}  sha256:${a.sha256}  ${relative(ROOT, a.path)}`);
+  for (const a of artifacts) {
+    console.log(`${a.name.padEnd(12)} ${String(a.size).padStart(8)}  sha256:${a.sha256}  image root:${a.imageRoot}  ${relative(ROOT, a.path)}`);
+  }
 }
 
 if (require.main === module) {

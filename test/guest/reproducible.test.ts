@@ -24,16 +24,22 @@ beforeAll(() => {
 
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-const summary = (artifacts: GuestArtifact[]) => artifacts.map(({ name, size, sha256 }) => ({ name, size, sha256 }));
+const summary = (artifacts: GuestArtifact[]) => artifacts.map(({ name, size, sha256, imageRoot }) => ({ name, size, sha256, imageRoot }));
 
-test('two builds into different directories give identical bytes', () => {
+test('two builds into different directories give identical bytes and image roots', () => {
   expect(first.length).toBeGreaterThanOrEqual(4);
   expect(summary(second)).toEqual(summary(first));
   for (let i = 0; i < first.length; i++) expect(readFileSync(second[i].path).equals(readFileSync(first[i].path))).toBe(true);
 });
 
-test('a copy of guest/ under another absolute path builds to identical bytes', () => {
+test('a copy of guest/ under another absolute path builds to identical bytes and image roots', () => {
   expect(summary(relocated)).toEqual(summary(first));
+});
+
+test('different defines give a different image root', () => {
+  const [small] = buildGuest({ programs: ['matmul'], outDir: join(dir, 'small'), defines: { MATMUL_N: 8 } });
+  expect(small.imageRoot).toMatch(/^0x[0-9a-f]{64}$/);
+  expect(small.imageRoot).not.toBe(first.find((a) => a.name === 'matmul')!.imageRoot);
 });
 
 test('no build path leaks into the ELF', () => {
