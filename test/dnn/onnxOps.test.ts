@@ -1,0 +1,238 @@
+/**
+ * @jest-environment ./test/dnn/ortEnvironment.js
+ */
+/**
+ * One-operator (and small-pattern) ONNX graphs, built here, imported with calibration and run by
+ * the int8 executor; the dequantised outputs must match onnxruntime's float outputs within a few
+ * quantisation steps.
+ */
+import * as ort from 'onnxruntime-node';
+import { runModel } from '../../shared/dnn/executor';
+import { dequantizeOutput, quantizeInput } from '../../shared/dnn/io';
+import { buildOnnxModel, type OnnxModelDraft } from '../../shared/dnn/onnx/build';
+import { ortTensor } from '../../shared/dnn/onnx/calibrate';
+import { importOnnx } from '../../shared/dnn/onnx/import';
+import { gaussian, seededRandom } from '../../shared/dnn/random';
+
+const rand = seededRandom(1234);
+const normal = gaussian(rand);
+const randn = (n: number, scale = 1) => Float32Array.from({ length: n }, () => normal() * scale);
+
+interface Case {
+  name: string;
+  draft: OnnxModelDraft;
+  inputShape: number[];
+  /** int64 token ids in [0, vocab) instead of float inputs */
+  vocab?: number;
+  /** allowed max error, in units of the output's quantisation step */
+  steps: number;
+  ops: string[];
+}
+
+function init(name: string, dims: number[], scale = 0.5) {
+  return { name, dims, values: randn(dims.reduce((a, b) => a * b, 1), scale) };
+}
+
+const cases: Case[] = [
+  {
+    name: 'Gemm transB + bias + Relu (fused)',
+    inputShape: [1, 16],
+    steps: 3,
+    ops: ['Dense'],
+    draft: {
+      inputs: [{ name: 'x', shape: ['N', 16] }],
+      outputs: [{ name: 'y' }],
+      nodes: [
+        { op: 'Gemm', inputs: ['x', 'w', 'b'], outputs: ['h'], attrs: { transB: 1 } },
+        { op: 'Relu', inputs: ['h'], outputs: ['y'] },
+      ],
+      initializers: [init('w', [10, 16]), init('b', [10])],
+    },
+  },
+  {
+    name: 'Gemm without transB, alpha and beta',
+    inputShape: [2, 12],
+    steps: 3,
+    ops: ['Dense'],
+    draft: {
+      inputs: [{ name: 'x', shape: [2, 12] }],
+      outputs: [{ name: 'y' }],
+      nodes: [{ op: 'Gemm', inputs: ['x', 'w', 'c'], outputs: ['y'], attrs: { alpha: { float: 0.5 }, beta: { float: 2 } } }],
+      initializers: [init('w', [12, 7]), init('c', [7])],
+    },
+  },
+  {
+    name: 'MatMul + Add bias (fused to Dense) on a 3-D input',
+    inputShape: [2, 3, 8],
+    steps: 3,
+    ops: ['Dense'],
+    draft: {
+      inputs: [{ name: 'x', shape: [2, 3, 8] }],
+      outputs: [{ name: 'y' }],
+      nodes: [
+        { op: 'MatMul', inputs: ['x', 'w'], outputs: ['h'] },
+        { op: 'Add', inputs: ['h', 'b'], outputs: ['y'] },
+      ],
+      initializers: [init('w', [8, 5]), init('b', [5])],
+    },
+  },
+  {
+    name: 'Transpose and MatMul of two activations',
+    inputShape: [1, 4, 8],
+    steps: 3,
+    ops: ['Transpose', 'MatMul'],
+    draft: {
+      inputs: [{ name: 'x', shape: [1, 4, 8] }],
+      outputs: [{ name: 'y' }],
+      nodes: [
+        { op: 'Transpose', inputs: ['x'], outputs: ['t'], attrs: { perm: [0, 2, 1] } },
+        { op: 'MatMul', inputs: ['x', 't'], outputs: ['y'] },
+      ],
+    },
+  },
+  {
+    name: 'Conv with pads and strides + Relu, MaxPool, Flatten',
+    inputShape: [1, 2, 9, 9],
+    steps: 3,
+    ops: ['Conv2d', 'MaxPool', 'Reshape'],
+    draft: {
+      inputs: [{ name: 'x', shape: [1, 2, 9, 9] }],
+      outputs: [{ name: 'y' }],
+      nodes: [
+        { op: 'Conv', inputs: ['x', 'w', 'b'], outputs: ['c'], attrs: { pads: [1, 1, 1, 1], strides: [2, 2], kernel_shape: [3, 3] } },
+        { op: 'Relu', inputs: ['c'], outputs: ['r'] },
+        { op: 'MaxPool', inputs: ['r'], outputs: ['p'], attrs: { kernel_shape: [2, 2], strides: [2, 2] } },
+        { op: 'Flatten', inputs: ['p'], outputs: ['y'], attrs: { axis: 1 } },
+      ],
+      initializers: [init('w', [4, 2, 3, 3]), init('b', [4])],
+    },
+  },
+  {
+    name: 'grouped, dilated Conv without bias, AveragePool with and without padding counted',
+    inputShape: [1, 4, 10, 10],
+    steps: 3,
+    ops: ['Conv2d', 'AvgPool', 'AvgPool', 'Add'],
+    draft: {
+      inputs: [{ name: 'x', shape: [1, 4, 10, 10] }],
+      outputs: [{ name: 'y' }],
+      nodes: [
+        { op: 'Conv', inputs: ['x', 'w'], outputs: ['c'], attrs: { group: 2, dilations: [2, 2], pads: [2, 1, 2, 1] } },
+        { op: 'AveragePool', inputs: ['c'], outputs: ['p1'], attrs: { kernel_shape: [3, 3], pads: [1, 1, 1, 1], strides: [2, 2] } },
+        { op: 'AveragePool', inputs: ['c'], outputs: ['p2'], attrs: { kernel_shape: [3, 3], pads: [1, 1, 1, 1], strides: [2, 2], count_include_pad: 1 } },
+        { op: 'Add', inputs: ['p1', 'p2'], outputs: ['y'] },
+      ],
+      initializers: [init('w', [6, 2, 3, 3])],
+    },
+  },
+  {
+    name: 'GlobalAveragePool, Reshape with an initializer shape',
+    inputShape: [1, 3, 5, 5],
+    steps: 2,
+    ops: ['AvgPool', 'Reshape'],
+    draft: {
+      inputs: [{ name: 'x', shape: [1, 3, 5, 5] }],
+      outputs: [{ name: 'y' }],
+      nodes: [
+        { op: 'GlobalAveragePool', inputs: ['x'], outputs: ['g'] },
+        { op: 'Reshape', inputs: ['g', 's'], outputs: ['y'] },
+      ],
+      initializers: [{ name: 's', dims: [2], values: [1, -1], int64: true }],
+    },
+  },
+  {
+    name: 'Mul by a broadcast constant, Add of two activations with broadcasting',
+    inputShape: [1, 2, 3, 4],
+    steps: 3,
+    ops: ['Mul', 'Add'],
+    draft: {
+      inputs: [{ name: 'x', shape: [1, 2, 3, 4] }],
+      outputs: [{ name: 'y' }],
+      nodes: [
+        { op: 'Mul', inputs: ['x', 'c'], outputs: ['m'] },
+        { op: 'Add', inputs: ['x', 'm'], outputs: ['y'] },
+      ],
+      initializers: [init('c', [4], 1)],
+    },
+  },
+  {
+    name: 'Softmax over the last axis',
+    inputShape: [2, 10],
+    steps: 2,
+    ops: ['Softmax'],
+    draft: { inputs: [{ name: 'x', shape: [2, 10] }], outputs: [{ name: 'y' }], nodes: [{ op: 'Softmax', inputs: ['x'], outputs: ['y'], attrs: { axis: -1 } }] },
+  },
+  {
+    name: 'LayerNormalization',
+    inputShape: [3, 16],
+    steps: 3,
+    ops: ['LayerNorm'],
+    draft: {
+      opset: 17,
+      inputs: [{ name: 'x', shape: [3, 16] }],
+      outputs: [{ name: 'y' }],
+      nodes: [{ op: 'LayerNormalization', inputs: ['x', 'g', 'b'], outputs: ['y'], attrs: { axis: -1, epsilon: { float: 1e-5 } } }],
+      initializers: [init('g', [16], 1), init('b', [16], 0.3)],
+    },
+  },
+  {
+    name: 'Gelu, Sigmoid and Tanh as lookup tables',
+    inputShape: [1, 32],
+    steps: 2,
+    ops: ['Lut', 'Lut', 'Lut'],
+    draft: {
+      opset: 20,
+      inputs: [{ name: 'x', shape: [1, 32] }],
+      outputs: [{ name: 'y' }],
+      nodes: [
+        { op: 'Gelu', inputs: ['x'], outputs: ['g'] },
+        { op: 'Sigmoid', inputs: ['g'], outputs: ['s'] },
+        { op: 'Tanh', inputs: ['s'], outputs: ['y'] },
+      ],
+    },
+  },
+  {
+    name: 'Gather (embedding) of int64 token ids',
+    inputShape: [1, 5],
+    vocab: 10,
+    steps: 1,
+    ops: ['Gather'],
+    draft: {
+      inputs: [{ name: 'ids', elemType: 7, shape: [1, 5] }],
+      outputs: [{ name: 'y' }],
+      nodes: [{ op: 'Gather', inputs: ['emb', 'ids'], outputs: ['y'], attrs: { axis: 0 } }],
+      initializers: [init('emb', [10, 6])],
+    },
+  },
+];
+
+function sample(c: Case): Float32Array | BigInt64Array {
+  const n = c.inputShape.reduce((a, b) => a * b, 1);
+  if (c.vocab) return BigInt64Array.from({ length: n }, () => BigInt(Math.floor(rand() * c.vocab!)));
+  return randn(n);
+}
+
+describe('ONNX import per operator, against onnxruntime', () => {
+  for (const c of cases) {
+    it(c.name, async () => {
+      const bytes = buildOnnxModel(c.draft);
+      // The test inputs are part of the calibration set: this checks the kernels inside the
+      // calibrated range, not how well 40 samples predict the range of 10 others.
+      const tests = Array.from({ length: 10 }, () => sample(c));
+      const calibration = [...Array.from({ length: 40 }, () => sample(c)), ...tests];
+      const model = await importOnnx(bytes, { name: 'case', calibration, inputShape: c.inputShape });
+      expect(model.spec.nodes.map((n) => n.op)).toEqual(c.ops);
+      const session = await ort.InferenceSession.create(bytes);
+      const inputName = c.draft.inputs[0].name;
+      const outScale = model.tensorSpecs.get(model.spec.output)!.scale;
+      let worst = 0;
+      for (const x of tests) {
+        const expected = (await session.run({ [inputName]: ortTensor(x, c.inputShape) }))[c.draft.outputs[0].name].data as Float32Array;
+        const got = dequantizeOutput(model, runModel(model, quantizeInput(model, Array.from(x, Number))).output);
+        expect(got.length).toBe(expected.length);
+        for (let i = 0; i < got.length; i++) worst = Math.max(worst, Math.abs(got[i] - expected[i]) / outScale);
+      }
+      await session.release();
+      expect(worst).toBeLessThanOrEqual(c.steps);
+    });
+  }
+});
