@@ -5,6 +5,7 @@
 import { spawnSync } from 'node:child_process';
 
 export interface ProgramRun {
+  /** Bytes as latin1, one character per byte: binary output survives, text reads as text. */
   stdout: string;
   /** Linux reports a0 & 0xff of the exit syscall. */
   exitCode: number;
@@ -21,10 +22,10 @@ export class ProgramRunFailed extends Error {
 }
 
 function runCaptured(command: string, args: string[]): ProgramRun {
-  const r = spawnSync(command, args, { encoding: 'utf8', timeout: 60_000 });
+  const r = spawnSync(command, args, { timeout: 60_000 });
   if (r.error) throw new ProgramRunFailed(command, r.error.message);
-  if (r.status === null) throw new ProgramRunFailed(command, `killed by ${r.signal}; stderr: ${r.stderr}`);
-  return { stdout: r.stdout, exitCode: r.status };
+  if (r.status === null) throw new ProgramRunFailed(command, `killed by ${r.signal}; stderr: ${r.stderr.toString('utf8')}`);
+  return { stdout: r.stdout.toString('latin1'), exitCode: r.status };
 }
 
 export function runQemu(elf: string): ProgramRun {
