@@ -51,7 +51,7 @@ const MAX_BLOCK = 64;
 /** A write syscall copies at most this many bytes to the output buffer (the state never sees them). */
 const MAX_WRITE_CAPTURE = 1 << 20;
 
-type BlockFn = (x: Int32Array, m: Machine, U8: Uint8Array[], I32: Int32Array[], W: Uint8Array) => number;
+type BlockFn = (x: Int32Array, m: Machine, U8: Uint8Array[][], I32: Int32Array[][], W: Uint8Array) => number;
 
 interface Block {
   readonly length: number;
@@ -124,13 +124,13 @@ export class Machine {
       return 1;
     }
     const x = this.regs;
-    const { pagesU8, pagesI32, writable } = this.memory;
+    const { dirsU8, dirsI32, writable } = this.memory;
     let pc = this.pc;
     let step = this.step;
     while (step < limit && this.status === Status.RUNNING) {
       let block = this.blocks.get(pc) ?? this.compile(pc, MAX_BLOCK, this.blocks);
       if (block.length > limit - step) block = this.singles.get(pc) ?? this.compile(pc, 1, this.singles);
-      pc = block.run(x, this, pagesU8, pagesI32, writable);
+      pc = block.run(x, this, dirsU8, dirsI32, writable);
       step += this.n;
     }
     this.pc = pc;
@@ -283,6 +283,10 @@ export class Machine {
 
 const HELPERS = { mulh, mulhsu, mulhu, div, divu, rem, remu };
 
+/** The page holding address `a` in generated code (two-level table, see memory.ts). */
+const PAGE_U8 = 'U8[a >>> 22][(a >>> 12) & 1023]';
+const PAGE_I32 = 'I32[a >>> 22][(a >>> 12) & 1023]';
+
 const reg = (i: number): string => (i === 0 ? '0' : `x[${i}]`);
 const setReg = (rd: number, expr: string): string => (rd === 0 ? '' : `x[${rd}] = ${expr};`);
 /** Halts at instruction `k` of the block, located at `pc`: only status changes, the step counts. */
@@ -335,12 +339,12 @@ function translate(w: number, pc: number, k: number): Translation {
       if (size === 0) return illegal;
       const check = size > 1 ? `if (a & ${size - 1}) ${fault(Status.MISALIGNED_LOAD, pc, k)}` : '';
       const value = [
-        `(U8[a >>> 12][a & 4095] << 24) >> 24`,
-        `((U8[a >>> 12][a & 4095] | (U8[a >>> 12][(a & 4095) + 1] << 8)) << 16) >> 16`,
-        `I32[a >>> 12][(a & 4095) >> 2]`,
+        `(${PAGE_U8}[a & 4095] << 24) >> 24`,
+        `((${PAGE_U8}[a & 4095] | (${PAGE_U8}[(a & 4095) + 1] << 8)) << 16) >> 16`,
+        `${PAGE_I32}[(a & 4095) >> 2]`,
         '',
-        `U8[a >>> 12][a & 4095]`,
-        `U8[a >>> 12][a & 4095] | (U8[a >>> 12][(a & 4095) + 1] << 8)`,
+        `${PAGE_U8}[a & 4095]`,
+        `${PAGE_U8}[a & 4095] | (${PAGE_U8}[(a & 4095) + 1] << 8)`,
       ][f3];
       return simple(`{ const a = (${rs1} + ${immI(w)}) | 0; ${check} ${setReg(rd, value)} }`);
     }
@@ -349,9 +353,9 @@ function translate(w: number, pc: number, k: number): Translation {
       if (size === 0) return illegal;
       const check = size > 1 ? `if (a & ${size - 1}) ${fault(Status.MISALIGNED_STORE, pc, k)}` : '';
       const write = [
-        `U8[g][a & 4095] = ${rs2};`,
-        `{ const v = ${rs2}; const o = a & 4095; U8[g][o] = v; U8[g][o + 1] = v >> 8; }`,
-        `I32[g][(a & 4095) >> 2] = ${rs2};`,
+        `U8[g >>> 10][g & 1023][a & 4095] = ${rs2};`,
+        `{ const v = ${rs2}; const o = a & 4095; U8[g >>> 10][g & 1023][o] = v; U8[g >>> 10][g & 1023][o + 1] = v >> 8; }`,
+        `I32[g >>> 10][g & 1023][(a & 4095) >> 2] = ${rs2};`,
       ][f3];
       // A store that overwrote compiled code ends the block: the following words may have changed.
       return simple(

@@ -26,6 +26,16 @@ const UPPER_LEVELS = TREE_DEPTH - PAGE_LEVEL;
 const ZERO_PAGE = new Uint8Array(PAGE_SIZE);
 const ZERO_PAGE_I32 = new Int32Array(ZERO_PAGE.buffer);
 
+/**
+ * Pages are found through a two-level table (1024 directories of 1024 pages): a flat table of
+ * 2^20 entries costs tens of milliseconds per Memory, and checkpoints and tests create many.
+ * Untouched directories share one all-zero directory.
+ */
+export const DIR_SHIFT = 22;
+const DIR_PAGES = 1 << (DIR_SHIFT - PAGE_SHIFT);
+const ZERO_DIR_U8: Uint8Array[] = new Array<Uint8Array>(DIR_PAGES).fill(ZERO_PAGE);
+const ZERO_DIR_I32: Int32Array[] = new Array<Int32Array>(DIR_PAGES).fill(ZERO_PAGE_I32);
+
 /** Z[level] as a word array (never mutated). */
 const zeroNode = (level: number): Uint32Array => ZERO_WORDS.subarray(8 * level, 8 * level + 8);
 
@@ -40,10 +50,10 @@ export interface MemorySnapshot {
 export type CodeWriteListener = (pageIndex: number) => void;
 
 export class Memory {
-  /** Byte view of every page (the shared zero page where unallocated). Read-only for callers. */
-  readonly pagesU8: Uint8Array[] = new Array<Uint8Array>(PAGE_COUNT).fill(ZERO_PAGE);
+  /** Byte view of page p at dirsU8[p >>> 10][p & 1023] (the shared zero page where unallocated). Read-only for callers. */
+  readonly dirsU8: Uint8Array[][] = new Array<Uint8Array[]>(PAGE_COUNT / DIR_PAGES).fill(ZERO_DIR_U8);
   /** Little-endian word view of the same pages. */
-  readonly pagesI32: Int32Array[] = new Array<Int32Array>(PAGE_COUNT).fill(ZERO_PAGE_I32);
+  readonly dirsI32: Int32Array[][] = new Array<Int32Array[]>(PAGE_COUNT / DIR_PAGES).fill(ZERO_DIR_I32);
   /** 1 where a store may write the page directly: owned, already dirty, and holding no compiled code. */
   readonly writable = new Uint8Array(PAGE_COUNT);
 
@@ -78,13 +88,29 @@ export class Memory {
 
   // Reads
 
+  /** The bytes of page `pageIndex` (shared zero page when untouched); never write through it. */
+  page(pageIndex: number): Uint8Array {
+    return this.dirsU8[pageIndex >>> (DIR_SHIFT - PAGE_SHIFT)][pageIndex & (DIR_PAGES - 1)];
+  }
+
+  private setPage(pageIndex: number, bytes: Uint8Array): void {
+    const d = pageIndex >>> (DIR_SHIFT - PAGE_SHIFT);
+    if (this.dirsU8[d] === ZERO_DIR_U8) {
+      this.dirsU8[d] = ZERO_DIR_U8.slice();
+      this.dirsI32[d] = ZERO_DIR_I32.slice();
+    }
+    this.dirsU8[d][pageIndex & (DIR_PAGES - 1)] = bytes;
+    this.dirsI32[d][pageIndex & (DIR_PAGES - 1)] =
+      bytes === ZERO_PAGE ? ZERO_PAGE_I32 : new Int32Array(bytes.buffer, bytes.byteOffset, PAGE_SIZE / 4);
+  }
+
   readByte(address: number): number {
-    return this.pagesU8[address >>> PAGE_SHIFT][address & (PAGE_SIZE - 1)];
+    return this.page(address >>> PAGE_SHIFT)[address & (PAGE_SIZE - 1)];
   }
 
   /** Little-endian 32-bit read; `address` must be 4-aligned. */
   readWord(address: number): number {
-    return this.pagesI32[address >>> PAGE_SHIFT][(address & (PAGE_SIZE - 1)) >> 2] >>> 0;
+    return this.dirsI32[address >>> DIR_SHIFT][(address >>> PAGE_SHIFT) & (DIR_PAGES - 1)][(address & (PAGE_SIZE - 1)) >> 2] >>> 0;
   }
 
   /** `length` bytes from `address`, wrapping around the 2^32 space. */
@@ -95,7 +121,7 @@ export class Memory {
       const a = (address + done) >>> 0;
       const o = a & (PAGE_SIZE - 1);
       const n = Math.min(PAGE_SIZE - o, length - done);
-      out.set(this.pagesU8[a >>> PAGE_SHIFT].subarray(o, o + n), done);
+      out.set(this.page(a >>> PAGE_SHIFT).subarray(o, o + n), done);
       done += n;
     }
     return out;
@@ -110,11 +136,9 @@ export class Memory {
   prepareWrite(pageIndex: number): void {
     this.dropCode(pageIndex);
     if (!this.owned[pageIndex]) {
-      const current = this.pagesU8[pageIndex];
+      const current = this.page(pageIndex);
       if (current === ZERO_PAGE) this.allocated.push(pageIndex);
-      const copy = current === ZERO_PAGE ? new Uint8Array(PAGE_SIZE) : current.slice();
-      this.pagesU8[pageIndex] = copy;
-      this.pagesI32[pageIndex] = new Int32Array(copy.buffer);
+      this.setPage(pageIndex, current === ZERO_PAGE ? new Uint8Array(PAGE_SIZE) : current.slice());
       this.owned[pageIndex] = 1;
     }
     if (!this.dirty[pageIndex]) {
@@ -127,14 +151,14 @@ export class Memory {
   writeByte(address: number, value: number): void {
     const p = address >>> PAGE_SHIFT;
     if (!this.writable[p]) this.prepareWrite(p);
-    this.pagesU8[p][address & (PAGE_SIZE - 1)] = value;
+    this.page(p)[address & (PAGE_SIZE - 1)] = value;
   }
 
   /** Little-endian 32-bit write; `address` must be 4-aligned. */
   writeWord(address: number, value: number): void {
     const p = address >>> PAGE_SHIFT;
     if (!this.writable[p]) this.prepareWrite(p);
-    this.pagesI32[p][(address & (PAGE_SIZE - 1)) >> 2] = value;
+    this.dirsI32[p >>> (DIR_SHIFT - PAGE_SHIFT)][p & (DIR_PAGES - 1)][(address & (PAGE_SIZE - 1)) >> 2] = value;
   }
 
   /** Copies `bytes` to `address`, wrapping around the 2^32 space. */
@@ -146,7 +170,7 @@ export class Memory {
       const o = a & (PAGE_SIZE - 1);
       const n = Math.min(PAGE_SIZE - o, bytes.length - done);
       if (!this.writable[p]) this.prepareWrite(p);
-      this.pagesU8[p].set(bytes.subarray(done, done + n), o);
+      this.page(p).set(bytes.subarray(done, done + n), o);
       done += n;
     }
   }
@@ -165,7 +189,7 @@ export class Memory {
     const out = new Uint8Array(MERKLE_PROOF_SIZE);
     const a = address >>> 0;
     const pageIndex = a >>> PAGE_SHIFT;
-    const page = this.pagesU8[pageIndex];
+    const page = this.page(pageIndex);
     const leafOffset = a & (PAGE_SIZE - LEAF_SIZE);
     out.set(page.subarray(leafOffset, leafOffset + LEAF_SIZE), 0);
     // Inside the page: rebuild its levels (cheap next to a step's proof) and pick the siblings.
@@ -191,7 +215,7 @@ export class Memory {
     const valid = Number.isInteger(size) && size >= LEAF_SIZE && size <= 2 ** 32 && (size & (size - 1)) === 0;
     if (!valid || a % size !== 0) throw new VMMerkleRegionInvalid(address, size);
     if (size <= PAGE_SIZE) {
-      const page = this.pagesU8[a >>> PAGE_SHIFT];
+      const page = this.page(a >>> PAGE_SHIFT);
       const level = Math.log2(size) - LEAF_SHIFT;
       const o = a & (PAGE_SIZE - 1);
       if (level === 0) return page.slice(o, o + LEAF_SIZE);
@@ -213,7 +237,7 @@ export class Memory {
   snapshot(): MemorySnapshot {
     this.flush();
     const pageIndices = Int32Array.from(this.allocated);
-    const pages = this.allocated.map((p) => this.pagesU8[p]);
+    const pages = this.allocated.map((p) => this.page(p));
     for (const p of this.allocated) {
       this.owned[p] = 0;
       this.writable[p] = 0;
@@ -224,8 +248,7 @@ export class Memory {
   /** Replaces this memory's contents by a snapshot's (pages shared, copied on write). */
   restore(snapshot: MemorySnapshot): void {
     for (const p of this.allocated) {
-      this.pagesU8[p] = ZERO_PAGE;
-      this.pagesI32[p] = ZERO_PAGE_I32;
+      this.setPage(p, ZERO_PAGE);
       this.owned[p] = 0;
       this.writable[p] = 0;
       this.dirty[p] = 0;
@@ -238,9 +261,7 @@ export class Memory {
     this.dirtyPages = [];
     this.allocated = Array.from(snapshot.pageIndices);
     snapshot.pageIndices.forEach((p, i) => {
-      const page = snapshot.pages[i];
-      this.pagesU8[p] = page;
-      this.pagesI32[p] = new Int32Array(page.buffer, page.byteOffset, PAGE_SIZE / 4);
+      this.setPage(p, snapshot.pages[i]);
       this.dropCode(p);
     });
     this.levels = snapshot.levels.map((m) => new Map(m));
@@ -268,7 +289,7 @@ export class Memory {
     for (const p of this.dirtyPages) {
       this.dirty[p] = 0;
       this.writable[p] = 0;
-      pageRoots.set(p, pageRoot(this.pagesU8[p]));
+      pageRoots.set(p, pageRoot(this.page(p)));
       changed.push(p);
     }
     this.dirtyPages = [];

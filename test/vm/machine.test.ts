@@ -1,0 +1,126 @@
+import fc from 'fast-check';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Machine } from '../../shared/vm/machine';
+import { Memory } from '../../shared/vm/memory';
+import { verifyProof } from '../../shared/vm/merkle';
+import { MERKLE_PROOF_SIZE, Status } from '../../shared/vm/spec';
+import { decodeState } from '../../shared/vm/state';
+import { step } from '../../shared/vm/step';
+import { stepWitness } from '../../shared/vm/witness';
+import { CODE, randomMachine } from './randomProgram';
+import { rv } from './rv';
+
+const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
+
+/** One step of the fast machine against the reference step on its witness, byte for byte. */
+function checkOneStep(machine: Machine): void {
+  const witness = stepWitness(machine);
+  const pre = decodeState(witness.state);
+  expect([0, MERKLE_PROOF_SIZE, 2 * MERKLE_PROOF_SIZE]).toContain(witness.proofs.length);
+  for (let o = 0; o < witness.proofs.length; o += MERKLE_PROOF_SIZE) {
+    const address = o === 0 ? pre.pc : undefined;
+    if (address !== undefined) expect(verifyProof(witness.proofs, address, pre.memRoot, o)).toBe(true);
+  }
+  const expected = step(witness.state, witness.proofs);
+  machine.run(1);
+  expect(hex(machine.encodedState())).toBe(hex(expected));
+  // Exactly what is needed: one byte less must be refused.
+  if (witness.proofs.length > 0) expect(() => step(witness.state, witness.proofs.subarray(1))).toThrow();
+}
+
+describe('fast machine against the reference step', () => {
+  it('agrees on single steps from random states and instructions', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 0x7fffffff }), (seed) => {
+        checkOneStep(randomMachine(seed));
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('agrees step by step along random programs, and compiled blocks agree with single steps', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 0x7fffffff }), (seed) => {
+        const stepped = randomMachine(seed);
+        const blocks = randomMachine(seed);
+        for (let i = 0; i < 40; i++) checkOneStep(stepped);
+        blocks.run(40);
+        expect(hex(blocks.encodedState())).toBe(hex(stepped.encodedState()));
+        expect(hex(blocks.output())).toBe(hex(stepped.output()));
+      }),
+      { numRuns: 250 },
+    );
+  });
+
+  it('stops exactly at the step limit inside a block', () => {
+    const memory = new Memory();
+    [rv.addi(1, 1, 1), rv.addi(2, 2, 1), rv.addi(3, 3, 1), rv.jal(0, -12)].forEach((w, i) =>
+      memory.writeWord(CODE + 4 * i, w),
+    );
+    const machine = new Machine(memory, { pc: CODE });
+    expect(machine.run(10)).toBe(10);
+    expect([machine.step, machine.pc, machine.regs[1], machine.regs[2], machine.regs[3]]).toEqual([10, CODE + 8, 3, 3, 2]);
+    machine.runTo(1000);
+    expect(machine.step).toBe(1000);
+  });
+
+  it('sees code overwritten by the running program (self-modifying code)', () => {
+    const memory = new Memory();
+    // x1 = address of insn 3; x2 = the word of "addi x5, x0, 42"; store it over insn 3 then run it.
+    const patched = rv.addi(5, 0, 42);
+    const program = [rv.sw(2, 1, 0), rv.addi(0, 0, 0), rv.addi(0, 0, 0), rv.addi(5, 0, 1), rv.addi(17, 0, 93), rv.ecall()];
+    program.forEach((w, i) => memory.writeWord(CODE + 4 * i, w));
+    const regs = new Array(32).fill(0);
+    regs[1] = CODE + 12;
+    regs[2] = patched;
+    const machine = new Machine(memory, { pc: CODE + 4, regs });
+    machine.run(2); // compile the block holding the instruction to be patched
+    machine.pc = CODE;
+    machine.run();
+    expect(machine.status).toBe(Status.EXITED);
+    expect(machine.regs[5]).toBe(42);
+  });
+
+  it('captures write() output and halts with the exit code', () => {
+    const memory = new Memory();
+    memory.writeBytes(0x30000, new TextEncoder().encode('hi\n'));
+    const program = [
+      rv.lui(11, 0x30),
+      rv.addi(12, 0, 3),
+      rv.addi(17, 0, 64),
+      rv.ecall(),
+      rv.addi(10, 0, 7),
+      rv.addi(17, 0, 93),
+      rv.ecall(),
+    ];
+    program.forEach((w, i) => memory.writeWord(CODE + 4 * i, w));
+    const machine = new Machine(memory, { pc: CODE });
+    machine.run();
+    expect(new TextDecoder().decode(machine.output())).toBe('hi\n');
+    expect([machine.status, machine.exitCode, machine.step, machine.pc]).toEqual([Status.EXITED, 7, 7, CODE + 24]);
+    expect(machine.run()).toBe(0);
+  });
+
+  it('restores snapshots, output included', () => {
+    const machine = randomMachine(12345);
+    machine.run(5);
+    const snap = machine.snapshot();
+    const before = hex(machine.encodedState());
+    machine.run(30);
+    machine.restore(snap);
+    expect(hex(machine.encodedState())).toBe(before);
+    const copy = Machine.fromSnapshot(snap);
+    machine.run(30);
+    copy.run(30);
+    expect(hex(copy.encodedState())).toBe(hex(machine.encodedState()));
+  });
+
+  const matmul = join(__dirname, '../../build/guest/sort.elf');
+  (existsSync(matmul) ? it : it.skip)('single-steps a real guest through its witnesses', () => {
+    const machine = Machine.fromElf(readFileSync(matmul));
+    for (let i = 0; i < 300; i++) checkOneStep(machine);
+    machine.run(200_000);
+    for (let i = 0; i < 100; i++) checkOneStep(machine);
+  });
+});
