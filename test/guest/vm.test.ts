@@ -6,6 +6,7 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { loadElf } from '../../shared/vm/elf';
 import { Machine } from '../../shared/vm/machine';
 import { Status } from '../../shared/vm/spec';
 import { buildGuest, listGuestPrograms, type GuestArtifact } from '../../scripts/build-guest';
@@ -48,4 +49,17 @@ test('exit code: the VM keeps all 32 bits of a0, qemu reports the low 8', () => 
   expect(Buffer.from(vm.output()).toString('latin1')).toBe(qemu.stdout);
   expect(vm.exitCode).toBe(0xfffffffe);
   expect(qemu.exitCode).toBe(0xfe);
+});
+
+test('crt0: sp is the 16-byte aligned top of a 1 MiB stack ending the last segment, before main runs', () => {
+  const file = readFileSync(artifacts.find((a) => a.name === 'sort')!.path);
+  const { entry, segments } = loadElf(file);
+  const last = segments[segments.length - 1];
+  const vm = Machine.fromElf(file);
+  vm.run(2); // la sp, __stack_top: auipc + addi
+  const sp = vm.regs[2] >>> 0;
+  expect(vm.pc).toBe(entry + 8);
+  expect(sp % 16).toBe(0);
+  expect(sp).toBe(last.vaddr + last.memsz);
+  expect(last.memsz - last.filesz).toBeGreaterThanOrEqual(1 << 20);
 });
