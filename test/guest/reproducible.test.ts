@@ -36,6 +36,16 @@ test('a copy of guest/ under another absolute path builds to identical bytes and
   expect(summary(relocated)).toEqual(summary(first));
 });
 
+test('a source outside guest/ gives the same bytes from two different directories', () => {
+  const fixture = join(__dirname, 'fixtures', 'memcalls.c');
+  const copy = join(dir, 'fixture copy', 'memcalls.c');
+  cpSync(fixture, copy);
+  const [a] = buildGuest({ programs: [{ name: 'memcalls', sources: [fixture] }], outDir: join(dir, 'fixture-a') });
+  const [b] = buildGuest({ programs: [{ name: 'memcalls', sources: [copy] }], outDir: join(dir, 'fixture-b') });
+  expect(b.sha256).toBe(a.sha256);
+  expect(b.imageRoot).toBe(a.imageRoot);
+});
+
 test('different defines give a different image root', () => {
   const [small] = buildGuest({ programs: ['matmul'], outDir: join(dir, 'small'), defines: { MATMUL_N: 8 } });
   expect(small.imageRoot).toMatch(/^0x[0-9a-f]{64}$/);
