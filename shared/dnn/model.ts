@@ -3,6 +3,7 @@
  * in-memory tensors, loading and checking them, and the model root.
  */
 import { keccak256 } from '../vm/keccak';
+import { rawCid } from './cid';
 import { merkleRootOfBytes } from '../vm/merkle';
 import { DnnSpecError } from './errors';
 import { inferOutputShape } from './shapes';
@@ -155,4 +156,9 @@ export function modelRoot(model: DnnModel): Uint8Array {
   both.set(specHash(model), 0);
   both.set(weightsRoot(model), 32);
   return keccak256(both);
+}
+
+/** Content ids of the two package files, for pinning (docs/dnn-spec.md section 1). */
+export function packageCids(model: DnnModel): { spec: string; weights: string } {
+  return { spec: rawCid(model.specBytes), weights: rawCid(model.weights) };
 }

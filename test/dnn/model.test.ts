@@ -9,7 +9,8 @@ import { DnnInputError, DnnSpecError } from '../../shared/dnn/errors';
 import { readModelFiles } from '../../shared/dnn/files';
 import { graphStateRoot } from '../../shared/dnn/graphState';
 import { quantizeInput } from '../../shared/dnn/io';
-import { loadModel, modelRoot, specHash, weightsRoot, type DnnModel } from '../../shared/dnn/model';
+import { rawCid } from '../../shared/dnn/cid';
+import { loadModel, modelRoot, packageCids, specHash, weightsRoot, type DnnModel } from '../../shared/dnn/model';
 import { nodeStartLayout, NODE_PARAMS_ADDR, TENSOR_BASE } from '../../shared/dnn/nodeLayout';
 import { OPS } from '../../shared/dnn/spec';
 import { allocTensor, paddedSize, tensorBytes, tensorRoot, toHex, type Tensor } from '../../shared/dnn/tensor';
@@ -59,6 +60,14 @@ describe('model package', () => {
     expect(toHex(modelRoot(mlp))).toBe(toHex(keccak256(both)));
     const other = loadModel(editedSpec(mlp, (s) => (s.name = 'renamed')), mlp.weights);
     expect(toHex(modelRoot(other))).not.toBe(toHex(modelRoot(mlp)));
+  });
+
+  it('content ids are CIDv1 raw sha2-256 in base32', () => {
+    // The well-known CID of the empty raw block.
+    expect(rawCid(new Uint8Array(0))).toBe('bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku');
+    const cids = packageCids(mlp);
+    expect(cids.weights).toMatch(/^bafkrei[a-z2-7]{52}$/);
+    expect(cids.spec).not.toBe(cids.weights);
   });
 
   it('rejects tampered weights, layouts, graphs and schemas with DnnSpecError', () => {
