@@ -150,7 +150,8 @@ function defineFlags(defines: Record<string, string | number>): string[] {
 }
 
 function run(tool: string, args: string[], cwd: string): { ok: boolean; output: string } {
-  const r = spawnSync(tool, args, { cwd, encoding: 'utf8' });
+  // env passed explicitly: the caller's view of process.env (PATH included) is what counts.
+  const r = spawnSync(tool, args, { cwd, encoding: 'utf8', env: process.env });
   if (r.error && (r.error as NodeJS.ErrnoException).code === 'ENOENT') throw new GuestToolMissing(tool);
   if (r.error) throw r.error;
   return { ok: r.status === 0, output: `${r.stdout}${r.stderr}`.trim() };
