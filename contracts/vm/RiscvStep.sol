@@ -102,8 +102,16 @@ contract RiscvStep is IRiscvStep {
         state.pc = readField(encoded, OFFSET_PC, 4);
         state.step = readField(encoded, OFFSET_STEP, 8);
         state.exitCode = readField(encoded, OFFSET_EXIT_CODE, 4);
-        for (uint256 i = 1; i < 32; ++i) {
-            state.regs[i] = readField(encoded, OFFSET_REGS + 4 * (i - 1), 4);
+        uint256[32] memory regs = state.regs;
+        // Why assembly: the 31 registers are half of a step's fixed cost; a Solidity loop with
+        // bounds checks and a call per field costs ten times this one. Safe: reads stay inside the
+        // length-checked encoding (x31 ends at byte 172), writes go to regs[1..31] of a
+        // uint256[32] that `regs` points at.
+        assembly ("memory-safe") {
+            let from := add(encoded.offset, OFFSET_REGS)
+            for { let i := 1 } lt(i, 32) { i := add(i, 1) } {
+                mstore(add(regs, shl(5, i)), shr(224, calldataload(add(from, shl(2, sub(i, 1))))))
+            }
         }
     }
 
@@ -114,8 +122,17 @@ contract RiscvStep is IRiscvStep {
         writeField(encoded, OFFSET_STEP, 8, state.step);
         writeField(encoded, OFFSET_STATUS, 1, state.status);
         writeField(encoded, OFFSET_EXIT_CODE, 4, state.exitCode);
-        for (uint256 i = 1; i < 32; ++i) {
-            writeField(encoded, OFFSET_REGS + 4 * (i - 1), 4, state.regs[i]);
+        uint256[32] memory regs = state.regs;
+        // Why assembly: as in decodeState. Safe: every register holds a value below 2^32 (decoded
+        // from 4 bytes, or written through writeReg's u32), and the bytes are written in increasing
+        // order, each OR-ed into a word whose bytes from there on are still zero, so every write
+        // sets exactly its 4 bytes; the last word reaches past the 173 bytes only with zeros.
+        assembly ("memory-safe") {
+            let to := add(add(encoded, 32), OFFSET_REGS)
+            for { let i := 1 } lt(i, 32) { i := add(i, 1) } {
+                let ptr := add(to, shl(2, sub(i, 1)))
+                mstore(ptr, or(mload(ptr), shl(224, mload(add(regs, shl(5, i))))))
+            }
         }
     }
 
