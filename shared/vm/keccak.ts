@@ -2,42 +2,16 @@
  * Keccak-256 (the Ethereum variant: pad 0x01 ... 0x80), allocation-free.
  *
  * Why not @noble/hashes: v2 ships ES modules only, which jest's CommonJS runtime in this repo
- * cannot load, and the Merkle tree hashes millions of 64-byte pairs where a permutation working
- * on reused 32-bit lane halves (no per-call allocation) is what matters. Tests check this
- * implementation against ethers' keccak256 (itself @noble v1) on random inputs of every length
- * class.
+ * cannot load, and the Merkle tree hashes millions of 64-byte pairs, where speed matters: the
+ * pair hash runs in WebAssembly with native 64-bit lanes (keccakWasm.ts); this file keeps a
+ * JavaScript permutation for arbitrary-length input (state hashes). Tests check both against
+ * ethers' keccak256 (itself @noble v1) on random inputs of every length class.
  */
 
 const RATE_BYTES = 136;
 const RATE_WORDS = RATE_BYTES / 4;
 
-// Round constants as (lo, hi) 32-bit halves.
-const RC = new Uint32Array([
-  0x00000001, 0x00000000, 0x00008082, 0x00000000, 0x0000808a, 0x80000000, 0x80008000, 0x80000000,
-  0x0000808b, 0x00000000, 0x80000001, 0x00000000, 0x80008081, 0x80000000, 0x00008009, 0x80000000,
-  0x0000008a, 0x00000000, 0x00000088, 0x00000000, 0x80008009, 0x00000000, 0x8000000a, 0x00000000,
-  0x8000808b, 0x00000000, 0x0000008b, 0x80000000, 0x00008089, 0x80000000, 0x00008003, 0x80000000,
-  0x00008002, 0x80000000, 0x00000080, 0x80000000, 0x0000800a, 0x00000000, 0x8000000a, 0x80000000,
-  0x80008081, 0x80000000, 0x00008080, 0x80000000, 0x80000001, 0x00000000, 0x80008008, 0x80000000,
-]);
-
-// rho rotation amount and pi destination for lane x + 5y, derived from the spec's recurrences.
-const ROT = new Uint8Array(25);
-const PI_DEST = new Uint8Array(25);
-{
-  let x = 1;
-  let y = 0;
-  for (let t = 0; t < 24; t++) {
-    ROT[x + 5 * y] = (((t + 1) * (t + 2)) / 2) % 64;
-    const nx = y;
-    const ny = (2 * x + 3 * y) % 5;
-    x = nx;
-    y = ny;
-  }
-  for (let lx = 0; lx < 5; lx++) {
-    for (let ly = 0; ly < 5; ly++) PI_DEST[lx + 5 * ly] = ly + 5 * ((2 * lx + 3 * ly) % 5);
-  }
-}
+import { PI_DEST, RC, ROT } from './keccakTables';
 
 /**
  * keccak-f[1600] on 25 lanes stored as 50 little-endian 32-bit halves (lo, hi). The round body
@@ -89,35 +63,14 @@ function buildPermutation(): (s: Uint32Array) => void {
   return new Function('RC', `return function keccakF(s) {\n${lines.join('\n')}\n};`)(RC) as (s: Uint32Array) => void;
 }
 
+export { hashPairWords } from './keccakWasm';
+
 if (new Uint8Array(new Uint32Array([1]).buffer)[0] !== 1) {
   // Leaves and nodes are viewed as little-endian 32-bit words throughout the VM.
   throw new Error('opml VM requires a little-endian host');
 }
 
 const S = new Uint32Array(50);
-
-/**
- * keccak256(left ‖ right) of two 32-byte nodes given as 8 little-endian words each, written as
- * 8 words to out[outOff..]. This is the Merkle tree's only hash, so it avoids every allocation.
- */
-export function hashPairWords(
-  left: Uint32Array,
-  leftOff: number,
-  right: Uint32Array,
-  rightOff: number,
-  out: Uint32Array,
-  outOff: number,
-): void {
-  for (let i = 0; i < 8; i++) {
-    S[i] = left[leftOff + i];
-    S[i + 8] = right[rightOff + i];
-  }
-  S.fill(0, 16);
-  S[16] = 0x01;
-  S[RATE_WORDS - 1] = 0x80000000;
-  keccakF(S);
-  for (let i = 0; i < 8; i++) out[outOff + i] = S[i];
-}
 
 const BLOCK = new Uint8Array(RATE_BYTES);
 const BLOCK_WORDS = new Uint32Array(BLOCK.buffer);

@@ -1,0 +1,139 @@
+/**
+ * `npm run bench:vm`: speed figures of the off-chain VM, progress lines first, then ONE JSON object
+ * on the last line.
+ *  (a) steps/s on the int8 256x256 matrix product guest, no per-step hashing (best of 3 runs);
+ *  (b) slowdown against the same C compiled natively with gcc -O2 (through guest/include/opml.h);
+ *  (c) Merkle root time after touching 64 MiB, and after re-touching one word per page;
+ *  (d) witness (pre-state with its root, plus proofs) generation time per step, mid-run.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { Machine } from '../shared/vm/machine';
+import { Memory, PAGE_SIZE } from '../shared/vm/memory';
+import { stepWitness } from '../shared/vm/witness';
+
+const ROOT = resolve(__dirname, '..');
+const SOURCE = join(ROOT, 'guest/programs/matmul.c');
+const ELF = join(ROOT, 'build/guest/matmul.elf');
+const log = (line: string) => process.stderr.write(`bench:vm ${line}\n`);
+
+function vmSpeed() {
+  if (!existsSync(ELF)) {
+    log('build/guest/matmul.elf missing: running npm run build:guest');
+    execFileSync('npm', ['run', '-s', 'build:guest'], { cwd: ROOT, stdio: 'inherit' });
+  }
+  const file = readFileSync(ELF);
+  const runs: number[] = [];
+  let steps = 0;
+  let output = '';
+  let exitCode = 0;
+  for (let i = 0; i < 3; i++) {
+    const machine = Machine.fromElf(file);
+    const start = performance.now();
+    machine.run();
+    const seconds = (performance.now() - start) / 1000;
+    runs.push(seconds);
+    steps = machine.step;
+    output = Buffer.from(machine.output()).toString();
+    exitCode = machine.exitCode;
+    log(`(a) run ${i + 1}: ${steps} steps in ${seconds.toFixed(3)} s = ${(steps / seconds / 1e6).toFixed(1)} M steps/s`);
+  }
+  const best = Math.min(...runs);
+  return { steps, best, output, exitCode, stepsPerSecond: Math.round(steps / best) };
+}
+
+function nativeSpeed(expectedOutput: string) {
+  const dir = mkdtempSync(join(tmpdir(), 'opml-bench-vm-'));
+  try {
+    const exe = join(dir, 'matmul');
+    execFileSync('gcc', ['-O2', '-I', join(ROOT, 'guest/include'), '-o', exe, SOURCE]);
+    const times: number[] = [];
+    let output = '';
+    for (let i = 0; i < 7; i++) {
+      const start = process.hrtime.bigint();
+      const result = spawnSync(exe, { encoding: 'utf8' });
+      times.push(Number(process.hrtime.bigint() - start) / 1e9);
+      output = result.stdout;
+    }
+    // Process start-up is part of each timing; an empty C program's run is measured to subtract it.
+    const empty = join(dir, 'empty');
+    execFileSync('gcc', ['-O2', '-x', 'c', '-o', empty, '-'], { input: 'int main(void){return 0;}' });
+    const startup: number[] = [];
+    for (let i = 0; i < 7; i++) {
+      const start = process.hrtime.bigint();
+      spawnSync(empty);
+      startup.push(Number(process.hrtime.bigint() - start) / 1e9);
+    }
+    const best = Math.min(...times);
+    const startupBest = Math.min(...startup);
+    log(`(b) native gcc -O2: best ${(best * 1e3).toFixed(2)} ms, process start-up ${(startupBest * 1e3).toFixed(2)} ms`);
+    return { best, compute: Math.max(best - startupBest, 1e-6), sameOutput: output === expectedOutput };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function merkleRootTimes() {
+  const memory = new Memory();
+  const size = 64 << 20;
+  const base = 0x10000000;
+  const chunk = new Uint8Array(1 << 20);
+  for (let o = 0; o < size; o += chunk.length) {
+    for (let i = 0; i < chunk.length; i += 4) chunk[i] = (o + i) * 2654435761;
+    memory.writeBytes(base + o, chunk);
+  }
+  let start = performance.now();
+  memory.root();
+  const full = (performance.now() - start) / 1000;
+  log(`(c) root after touching 64 MiB (${size / PAGE_SIZE} pages): ${full.toFixed(2)} s`);
+  for (let o = 0; o < size; o += PAGE_SIZE) memory.writeWord(base + o, o);
+  start = performance.now();
+  memory.root();
+  const retouch = (performance.now() - start) / 1000;
+  log(`(c) root after re-touching one word in each of those pages: ${retouch.toFixed(2)} s`);
+  const one = performance.now();
+  memory.writeWord(base, 7);
+  memory.root();
+  const single = (performance.now() - one) / 1000;
+  return { full, retouch, single };
+}
+
+function witnessTime() {
+  const machine = Machine.fromElf(readFileSync(ELF));
+  machine.run(10_000_000);
+  const n = 300;
+  let proofBytes = 0;
+  const start = performance.now();
+  for (let i = 0; i < n; i++) {
+    proofBytes += stepWitness(machine).proofs.length;
+    machine.run(1);
+  }
+  const perStep = (performance.now() - start) / 1000 / n;
+  log(`(d) witness per step (state root + proofs), mid-run of matmul: ${(perStep * 1e3).toFixed(3)} ms, ${proofBytes / n} proof bytes on average`);
+  return { perStep, avgProofBytes: proofBytes / n };
+}
+
+const vm = vmSpeed();
+const native = nativeSpeed(vm.output);
+const merkle = merkleRootTimes();
+const witness = witnessTime();
+const result = {
+  guest: 'guest/programs/matmul.c (int8 256x256, int32 accumulation)',
+  vmSteps: vm.steps,
+  vmSeconds: Number(vm.best.toFixed(4)),
+  vmStepsPerSecond: vm.stepsPerSecond,
+  vmGoalStepsPerSecond: 50_000_000,
+  nativeGccO2Seconds: Number(native.best.toFixed(5)),
+  nativeComputeSecondsExclStartup: Number(native.compute.toFixed(5)),
+  slowdownVsNative: Number((vm.best / native.best).toFixed(1)),
+  slowdownVsNativeExclStartup: Number((vm.best / native.compute).toFixed(1)),
+  nativeOutputMatchesVm: native.sameOutput,
+  merkleRootAfterTouching64MiBSeconds: Number(merkle.full.toFixed(3)),
+  merkleRootAfterRetouching64MiBSeconds: Number(merkle.retouch.toFixed(3)),
+  merkleRootAfterOneWordSeconds: Number(merkle.single.toFixed(6)),
+  witnessPerStepMs: Number((witness.perStep * 1e3).toFixed(3)),
+  witnessAvgProofBytes: witness.avgProofBytes,
+};
+console.log(JSON.stringify(result));
