@@ -19,7 +19,7 @@ import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { basename, isAbsolute, join, relative, resolve } from 'node:path';
+import { basename, join, relative, resolve } from 'node:path';
 import { loadElf } from '../shared/vm/elf';
 
 const ROOT = resolve(__dirname, '..');
@@ -193,7 +193,7 @@ export function buildGuest(options: BuildGuestOptions = {}): GuestArtifact[] {
       const cached = compiled.get(source);
       if (cached) return cached;
       const obj = join(objDir, `${compiled.size}.o`);
-      const rel = isAbsolute(source) ? relative(guestDir, source) : source;
+      const rel = relative(guestDir, source);
       const r = run('clang', [...cflags, '-c', rel, '-o', obj], guestDir);
       if (!r.ok) throw new GuestBuildFailed('compile', rel, r.output);
       compiled.set(source, obj);
