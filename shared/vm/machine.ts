@@ -51,7 +51,19 @@ const MAX_BLOCK = 64;
 /** A write syscall copies at most this many bytes to the output buffer (the state never sees them). */
 const MAX_WRITE_CAPTURE = 1 << 20;
 
-type BlockFn = (x: Int32Array, m: Machine, U8: Uint8Array[][], I32: Int32Array[][], W: Uint8Array) => number;
+/**
+ * A compiled block: runs from its start pc, sets `m.n` to the instructions executed and returns
+ * the next pc. A block whose last instruction jumps back to its start loops inside the function
+ * while `budget` (steps left to run) allows another full pass.
+ */
+type BlockFn = (
+  x: Int32Array,
+  m: Machine,
+  U8: Uint8Array[][],
+  I32: Int32Array[][],
+  W: Uint8Array,
+  budget: number,
+) => number;
 
 interface Block {
   readonly length: number;
@@ -130,7 +142,7 @@ export class Machine {
     while (step < limit && this.status === Status.RUNNING) {
       let block = this.blocks.get(pc) ?? this.compile(pc, MAX_BLOCK, this.blocks);
       if (block.length > limit - step) block = this.singles.get(pc) ?? this.compile(pc, 1, this.singles);
-      pc = block.run(x, this, dirsU8, dirsI32, writable);
+      pc = block.run(x, this, dirsU8, dirsI32, writable, limit - step);
       step += this.n;
     }
     this.pc = pc;
@@ -257,19 +269,20 @@ export class Machine {
     let p = pc;
     for (;;) {
       length++;
-      const { code, ends } = translate(this.memory.readWord(p), p, length);
+      const { code, ends } = translate(this.memory.readWord(p), p, length, pc);
       body.push(code);
       if (ends) break;
       p = (p + 4) >>> 0;
       if (length === maxLength || p >>> PAGE_SHIFT !== page || p === 0) {
-        body.push(`m.n = ${length}; return ${p};`);
+        body.push(`m.n = done + ${length}; return ${p};`);
         break;
       }
     }
     const run = new Function(
       'helpers',
       `const { mulh, mulhsu, mulhu, div, divu, rem, remu } = helpers;\n` +
-        `return function block_${pc.toString(16)}(x, m, U8, I32, W) {\n${body.join('\n')}\n};`,
+        `return function block_${pc.toString(16)}(x, m, U8, I32, W, budget) {\n` +
+        `let done = 0;\nfor (;;) {\n${body.join('\n')}\n}\n};`,
     )(HELPERS) as BlockFn;
     const block: Block = { length, run };
     cache.set(pc, block);
@@ -290,7 +303,18 @@ const PAGE_I32 = 'I32[a >>> 22][(a >>> 12) & 1023]';
 const reg = (i: number): string => (i === 0 ? '0' : `x[${i}]`);
 const setReg = (rd: number, expr: string): string => (rd === 0 ? '' : `x[${rd}] = ${expr};`);
 /** Halts at instruction `k` of the block, located at `pc`: only status changes, the step counts. */
-const fault = (status: Status, pc: number, k: number): string => `{ m.status = ${status}; m.n = ${k}; return ${pc}; }`;
+const fault = (status: Status, pc: number, k: number): string =>
+  `{ m.status = ${status}; m.n = done + ${k}; return ${pc}; }`;
+/** Leaves the block after instruction `k`, continuing at `next` (an expression). */
+const exit = (k: number, next: string | number): string => `m.n = done + ${k}; return ${next};`;
+/**
+ * A jump to `target` taken by the k-th and last instruction: back to the block's own start it
+ * loops in place while the step budget allows a whole further pass.
+ */
+const jumpTo = (target: number, k: number, blockStart: number): string =>
+  target === blockStart
+    ? `{ done += ${k}; if (budget - done >= ${k}) continue; m.n = done; return ${target}; }`
+    : `{ ${exit(k, target)} }`;
 
 interface Translation {
   code: string;
@@ -298,8 +322,8 @@ interface Translation {
   ends: boolean;
 }
 
-/** JavaScript for instruction `w` at `pc`, the k-th of its block (mirrors step.ts section 6). */
-function translate(w: number, pc: number, k: number): Translation {
+/** JavaScript for instruction `w` at `pc`, the k-th of the block at `blockStart` (mirrors step.ts section 6). */
+function translate(w: number, pc: number, k: number, blockStart: number): Translation {
   const rd = rdOf(w);
   const rs1 = reg(rs1Of(w));
   const rs2 = reg(rs2Of(w));
@@ -316,14 +340,14 @@ function translate(w: number, pc: number, k: number): Translation {
     case OPCODE.JAL: {
       const target = (pc + immJ(w)) >>> 0;
       if (target & 3) return { code: fault(Status.MISALIGNED_FETCH, pc, k), ends: true };
-      return { code: `${setReg(rd, `${next | 0}`)} m.n = ${k}; return ${target};`, ends: true };
+      return { code: `${setReg(rd, `${next | 0}`)} ${jumpTo(target, k, blockStart)}`, ends: true };
     }
     case OPCODE.JALR: {
       if (f3 !== 0) return illegal;
       return {
         code:
           `{ const t = (${rs1} + ${immI(w)}) & -2; if (t & 3) ${fault(Status.MISALIGNED_FETCH, pc, k)} ` +
-          `${setReg(rd, `${next | 0}`)} m.n = ${k}; return t >>> 0; }`,
+          `${setReg(rd, `${next | 0}`)} ${exit(k, 't >>> 0')} }`,
         ends: true,
       };
     }
@@ -331,8 +355,8 @@ function translate(w: number, pc: number, k: number): Translation {
       const cond = BRANCH_CONDITIONS[f3];
       if (cond === undefined) return illegal;
       const target = (pc + immB(w)) >>> 0;
-      const taken = target & 3 ? fault(Status.MISALIGNED_FETCH, pc, k) : `{ m.n = ${k}; return ${target}; }`;
-      return { code: `if (${cond(rs1, rs2)}) ${taken} m.n = ${k}; return ${next};`, ends: true };
+      const taken = target & 3 ? fault(Status.MISALIGNED_FETCH, pc, k) : jumpTo(target, k, blockStart);
+      return { code: `if (${cond(rs1, rs2)}) ${taken} ${exit(k, next)}`, ends: true };
     }
     case OPCODE.LOAD: {
       const size = LOAD_SIZE[f3];
@@ -360,7 +384,7 @@ function translate(w: number, pc: number, k: number): Translation {
       // A store that overwrote compiled code ends the block: the following words may have changed.
       return simple(
         `{ const a = (${rs1} + ${immS(w)}) | 0; ${check} const g = a >>> 12; ` +
-          `if (W[g] === 0 && m.prepareStore(g)) { ${write} m.n = ${k}; return ${next}; } ${write} }`,
+          `if (W[g] === 0 && m.prepareStore(g)) { ${write} ${exit(k, next)} } ${write} }`,
       );
     }
     case OPCODE.OP_IMM: {
@@ -387,7 +411,7 @@ function translate(w: number, pc: number, k: number): Translation {
       return f3 > 1 ? illegal : simple('');
     case OPCODE.SYSTEM:
       if (w !== ECALL_WORD) return illegal;
-      return { code: `m.n = ${k}; return m.ecall(${pc});`, ends: true };
+      return { code: exit(k, `m.ecall(${pc})`), ends: true };
     default:
       return illegal;
   }

@@ -35,7 +35,7 @@ describe('fast machine against the reference step', () => {
       fc.property(fc.integer({ min: 1, max: 0x7fffffff }), (seed) => {
         checkOneStep(randomMachine(seed));
       }),
-      { numRuns: 2000 },
+      { numRuns: 5000 },
     );
   });
 
@@ -49,7 +49,7 @@ describe('fast machine against the reference step', () => {
         expect(hex(blocks.encodedState())).toBe(hex(stepped.encodedState()));
         expect(hex(blocks.output())).toBe(hex(stepped.output()));
       }),
-      { numRuns: 250 },
+      { numRuns: 500 },
     );
   });
 
@@ -63,6 +63,37 @@ describe('fast machine against the reference step', () => {
     expect([machine.step, machine.pc, machine.regs[1], machine.regs[2], machine.regs[3]]).toEqual([10, CODE + 8, 3, 3, 2]);
     machine.runTo(1000);
     expect(machine.step).toBe(1000);
+  });
+
+  it('loops inside a compiled block exactly: budgets, faults and exits mid-loop', () => {
+    const DATA = 0x20000;
+    const loops: Array<{ program: number[]; regs: Record<number, number> }> = [
+      // Misaligned load on the second pass.
+      { program: [rv.lw(5, 1, 0), rv.addi(1, 1, 2), rv.addi(2, 2, 1), rv.bne(2, 3, -12)], regs: { 1: DATA, 3: 10 } },
+      // Stores through the loop, then falls out and exits.
+      {
+        program: [rv.sw(2, 1, 0), rv.addi(1, 1, 4), rv.addi(2, 2, 1), rv.bne(2, 3, -12), rv.addi(17, 0, 93), rv.ecall()],
+        regs: { 1: DATA, 3: 25 },
+      },
+      // A loop that writes its own code on pass 3 (x1 walks into the code region).
+      { program: [rv.sw(0, 1, 0), rv.addi(1, 1, 4), rv.jal(0, -8)], regs: { 1: CODE - 8 } },
+    ];
+    for (const { program, regs } of loops) {
+      for (const budget of [1, 3, 4, 5, 7, 11, 40, 101]) {
+        const make = () => {
+          const memory = new Memory();
+          program.forEach((w, i) => memory.writeWord(CODE + 4 * i, w));
+          const r = new Array(32).fill(0);
+          for (const [k, v] of Object.entries(regs)) r[Number(k)] = v;
+          return new Machine(memory, { pc: CODE, regs: r });
+        };
+        const stepped = make();
+        for (let i = 0; i < budget; i++) checkOneStep(stepped);
+        const blocks = make();
+        blocks.run(budget);
+        expect(hex(blocks.encodedState())).toBe(hex(stepped.encodedState()));
+      }
+    }
   });
 
   it('sees code overwritten by the running program (self-modifying code)', () => {
