@@ -8,7 +8,10 @@
  */
 import type { JsonRpcProvider } from 'ethers';
 import { LEAF_SIZE, OPCODE, STATE_OFFSET, Status, SYSCALL_EXIT, SYSCALL_WRITE } from '../../shared/vm/spec';
+import { Machine } from '../../shared/vm/machine';
+import { Memory } from '../../shared/vm/memory';
 import { decodeState, type VmState } from '../../shared/vm/state';
+import { stepWitness } from '../../shared/vm/witness';
 import {
   blankState,
   buildWitness,
@@ -319,6 +322,28 @@ function tamper(rng: Rng, w: Witness): { witness: Witness; tamper: string } {
   }
 }
 
+/**
+ * The same draft laid out in a shared/vm Memory (with a few unrelated leaves around it), its
+ * witness from shared/vm/witness.ts, and the fast interpreter's post-state after one step.
+ */
+function machineCase(rng: Rng, state: VmState, word: number, fetchLeaf: Uint8Array | undefined, data: LeafAt | undefined) {
+  const memory = new Memory();
+  for (let i = rng.int(4); i > 0; i--) memory.writeBytes(rng.u32() & ~(LEAF_SIZE - 1), rng.bytes(LEAF_SIZE));
+  if (data) memory.writeBytes(data.address & ~(LEAF_SIZE - 1), data.leaf);
+  if (fetchLeaf) memory.writeBytes(state.pc & ~(LEAF_SIZE - 1), fetchLeaf);
+  if (state.pc % 4 === 0) memory.writeWord(state.pc, word);
+  const machine = new Machine(memory, {
+    pc: state.pc,
+    regs: state.regs,
+    step: Number(state.step),
+    status: state.status,
+    exitCode: state.exitCode,
+  });
+  const witness = stepWitness(machine);
+  machine.run(1);
+  return { preState: witness.state, proofs: witness.proofs, fastPostState: machine.encodedState() };
+}
+
 /** One random case; `rng` fully determines it. */
 export function randomCase(rng: Rng): LabeledWitness {
   const state = randomState(rng);
@@ -333,14 +358,13 @@ export function randomCase(rng: Rng): LabeledWitness {
     draft.dataAddress === undefined
       ? undefined
       : { address: draft.dataAddress, leaf: rng.chance(0.3) ? new Uint8Array(LEAF_SIZE) : rng.bytes(LEAF_SIZE) };
-  let witness = buildWitness({
-    state,
-    word: draft.word,
-    fetchLeaf: rng.chance(0.5) ? rng.bytes(LEAF_SIZE) : undefined,
-    data,
-    mode,
-    rng,
-  });
+  const fetchLeaf = rng.chance(0.5) ? rng.bytes(LEAF_SIZE) : undefined;
+  if (rng.chance(0.25) && state.step < 2n ** 53n) {
+    // Through the other engineer's memory, witness generator and fast interpreter: exactly the
+    // proofs witness.ts decides are needed, and the fast interpreter's successor as a third side.
+    return { ...machineCase(rng, state, draft.word, fetchLeaf, data), kind };
+  }
+  let witness = buildWitness({ state, word: draft.word, fetchLeaf, data, mode, rng });
   // A halted or misaligned state needs no proof at all; give none half of the time.
   if ((halted || state.pc % 4 !== 0) && rng.chance(0.5)) witness = { ...witness, proofs: new Uint8Array(0) };
   if (rng.chance(0.03)) witness = { ...witness, proofs: concat(witness.proofs, rng.bytes(1 + rng.int(64))) };
@@ -359,6 +383,8 @@ export interface DifferentialReport {
   /** Reference outcomes: post-state status names, or error names. */
   outcomes: Record<string, number>;
   tampered: number;
+  /** Cases whose witness came from shared/vm/witness.ts, with the fast interpreter as a third side. */
+  fastInterpreter: number;
   mismatchCount: number;
   /** The first mismatches, in full, to reproduce them. */
   mismatches: Mismatch[];
@@ -387,6 +413,7 @@ export async function runRandomCases(opts: {
     kinds: {},
     outcomes: {},
     tampered: 0,
+    fastInterpreter: 0,
     mismatchCount: 0,
     mismatches: [],
     seconds: 0,
@@ -398,6 +425,7 @@ export async function runRandomCases(opts: {
     batch.forEach((c, i) => {
       report.kinds[c.kind] = (report.kinds[c.kind] ?? 0) + 1;
       if (c.tamper) report.tampered++;
+      if (c.fastPostState) report.fastInterpreter++;
       const o = reference[i];
       const outcome = 'error' in o ? o.error : Status[decodeState(o.postState).status];
       report.outcomes[outcome] = (report.outcomes[outcome] ?? 0) + 1;

@@ -1,7 +1,9 @@
 /**
  * TypeScript reference step against the Solidity verifier on a real local chain: DIFF_CASES
  * (default 20,000) random witnesses from DIFF_SEED (random if unset, always printed), every one
- * compared byte for byte (post-state fields, or error name and values). The same generator runs
+ * compared byte for byte (post-state fields, or error name and values). A quarter of the witnesses
+ * come from shared/vm/witness.ts over a shared/vm Memory, and for those the fast interpreter's
+ * successor must match too. The same generator runs
  * a million cases with `npm run test:differential:long`.
  */
 import { RiscvStep__factory } from '../../build/types';
@@ -30,6 +32,7 @@ describe('RiscvStep.sol against shared/vm/step.ts (differential)', () => {
     const report = await runRandomCases({ provider: chain.provider, verifier, seed: SEED, cases: CASES });
     console.log(
       `differential: ${report.cases} cases in ${report.seconds.toFixed(1)} s, ${report.tampered} tampered, ` +
+        `${report.fastInterpreter} also through witness.ts and the fast interpreter, ` +
         `${report.mismatchCount} mismatches; outcomes ${JSON.stringify(report.outcomes)}`,
     );
     const shown = report.mismatches.map(
@@ -42,6 +45,7 @@ describe('RiscvStep.sol against shared/vm/step.ts (differential)', () => {
     // outcome, and every way of rejecting a witness. Small DIFF_CASES runs skip this.
     if (CASES >= 20_000) {
       expect([...CASE_KINDS, 'halted'].filter((k) => (report.kinds[k] ?? 0) < 100)).toEqual([]);
+      expect(report.fastInterpreter).toBeGreaterThan(CASES / 10);
       const statuses = Object.values(Status).filter((s): s is string => typeof s === 'string');
       const errors = ['VMStateLengthInvalid', 'VMStatusInvalid', 'VMProofTooShort', 'VMFetchProofInvalid', 'VMDataProofInvalid'];
       expect([...statuses, ...errors].filter((o) => (report.outcomes[o] ?? 0) === 0)).toEqual([]);
