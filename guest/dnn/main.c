@@ -1,0 +1,251 @@
+/*
+ * The kernel image: runs one node from its canonical start state (docs/dnn-spec.md section 8).
+ * Reads the parameter block at NODE_PARAMS_ADDR, validates all of it before writing anything
+ * (an invalid block exits with a node_error code, so a kernel never reads or writes outside the
+ * regions the block names), dispatches on the op code and exits 0 with the output in place.
+ * The shape rules are those of shared/dnn/shapes.ts, plus the value ranges the kernels rely on.
+ */
+#include <opml.h>
+
+#include "intmath.h"
+#include "node.h"
+
+#define MAX_TENSOR_BYTES (1u << 28)
+#define SOFTMAX_MAX_D 2048
+#define SOFTMAX_EXP_ONE (1 << 20)
+#define LAYERNORM_MAX_D 4096
+
+typedef struct {
+  uint32_t inputs, attrs;
+  void (*run)(const node *);
+} op_info;
+
+/* Indexed by op code; input and attribute counts as in shared/dnn/spec.ts OPS. */
+static const op_info OPS[] = {
+    [1] = {4, 1, dense},      [2] = {4, 10, conv2d},    [3] = {3, 0, matMul},  [4] = {3, 1, add},
+    [5] = {3, 0, mul},        [6] = {1, 0, relu},       [7] = {1, 8, maxPool}, [8] = {1, 9, avgPool},
+    [9] = {1, 0, reshape},    [10] = {1, 4, transpose}, [11] = {2, 0, gather}, [12] = {2, 0, softmax},
+    [13] = {4, 1, layerNorm}, [14] = {2, 0, lut},
+};
+#define OP_COUNT (sizeof OPS / sizeof OPS[0])
+
+static void check(int ok, enum node_error e) {
+  if (!ok) opml_exit(e);
+}
+
+static uint32_t dtypeSize(uint32_t dtype) { return dtype == DTYPE_INT32 ? 4 : 1; }
+
+static uint32_t paddedSize(uint32_t n) {
+  uint32_t p = 32;
+  while (p < n) p <<= 1;
+  return p;
+}
+
+static uint32_t regionSize(const tensor_desc *t) { return paddedSize(elementCount(t) * dtypeSize(t->dtype)); }
+
+/* Field ranges, the element count bound (so no size below overflows) and an aligned, in-range region. */
+static void checkDescriptor(const tensor_desc *t) {
+  check(t->dtype >= DTYPE_INT8 && t->dtype <= DTYPE_INT32, ERR_DESCRIPTOR);
+  check(t->rank >= 1 && t->rank <= 4, ERR_DESCRIPTOR);
+  check(t->zeroPoint >= -128 && t->zeroPoint <= 255, ERR_DESCRIPTOR);
+  uint64_t count = 1;
+  for (uint32_t i = 0; i < 4; i++) {
+    check(i < t->rank ? t->dims[i] >= 1 : t->dims[i] == 1, ERR_DESCRIPTOR);
+    count *= (uint32_t)t->dims[i];
+    check(count * dtypeSize(t->dtype) <= MAX_TENSOR_BYTES, ERR_DESCRIPTOR);
+  }
+  uint32_t size = regionSize(t);
+  check(t->address >= TENSOR_BASE && t->address % size == 0 && t->address <= 0u - size, ERR_DESCRIPTOR);
+}
+
+static int overlaps(const tensor_desc *a, const tensor_desc *b) {
+  return a->address < b->address + regionSize(b) && b->address < a->address + regionSize(a);
+}
+
+static int sameShape(const tensor_desc *t, uint32_t rank, const int32_t *dims) {
+  if (t->rank != rank) return 0;
+  for (uint32_t i = 0; i < rank; i++)
+    if (t->dims[i] != dims[i]) return 0;
+  return 1;
+}
+
+static int isMatrix(const tensor_desc *t, uint32_t dtype, int32_t rows, int32_t cols) {
+  return t->dtype == dtype && t->rank == 2 && t->dims[0] == rows && t->dims[1] == cols;
+}
+
+static int isVector(const tensor_desc *t, uint32_t dtype, int32_t len) { return t->dtype == dtype && t->rank == 1 && t->dims[0] == len; }
+
+/* Rows [0, rows) of an rq tensor: M in [0, 2^31), s in [RQ_SHIFT_MIN, RQ_SHIFT_MAX]. */
+static void checkRq(const tensor_desc *t, uint32_t rows) {
+  check(t->dtype == DTYPE_INT32 && elementCount(t) >= 2 * rows, ERR_SHAPE);
+  const int32_t *q = i32(t);
+  for (uint32_t r = 0; r < rows; r++) check(q[2 * r] >= 0 && q[2 * r + 1] >= RQ_SHIFT_MIN && q[2 * r + 1] <= RQ_SHIFT_MAX, ERR_RQ);
+}
+
+/* Window output size (shapes.ts windowOut); 0 where the window does not fit even once. */
+static int32_t windowOut(int32_t size, int32_t kernel, int32_t stride, int32_t padA, int32_t padB, int32_t dilation) {
+  int32_t span = size + padA + padB - dilation * (kernel - 1) - 1;
+  return span < 0 ? 0 : span / stride + 1;
+}
+
+static void checkDense(const node *n) {
+  const tensor_desc *x = in(n, 0), *w = in(n, 1);
+  check(w->dtype == DTYPE_INT8 && w->rank == 2 && x->dims[x->rank - 1] == w->dims[1], ERR_SHAPE);
+  int32_t ch = w->dims[0];
+  check(isVector(in(n, 2), DTYPE_INT32, ch) && isMatrix(in(n, 3), DTYPE_INT32, ch, 2), ERR_SHAPE);
+  checkRq(in(n, 3), (uint32_t)ch);
+  int32_t dims[4];
+  for (uint32_t i = 0; i + 1 < x->rank; i++) dims[i] = x->dims[i];
+  dims[x->rank - 1] = ch;
+  check(sameShape(&n->p->output, x->rank, dims), ERR_SHAPE);
+}
+
+static void checkConv2d(const node *n) {
+  const tensor_desc *x = in(n, 0), *w = in(n, 1);
+  const int32_t *at = n->attrs;
+  for (int i = 0; i < 2; i++) check(at[i] >= 1 && at[6 + i] >= 1, ERR_ATTR); /* strides, dilations */
+  for (int i = 2; i < 6; i++) check(at[i] >= 0 && at[i] <= 1 << 16, ERR_ATTR);  /* pads */
+  int32_t g = at[8];
+  check(g >= 1, ERR_ATTR);
+  check(x->rank == 4 && w->rank == 4 && w->dtype == DTYPE_INT8, ERR_SHAPE);
+  check(x->dims[1] % g == 0 && w->dims[0] % g == 0 && w->dims[1] == x->dims[1] / g, ERR_SHAPE);
+  int32_t oc = w->dims[0];
+  check(isVector(in(n, 2), DTYPE_INT32, oc) && isMatrix(in(n, 3), DTYPE_INT32, oc, 2), ERR_SHAPE);
+  checkRq(in(n, 3), (uint32_t)oc);
+  int32_t oh = windowOut(x->dims[2], w->dims[2], at[0], at[2], at[4], at[6]);
+  int32_t ow = windowOut(x->dims[3], w->dims[3], at[1], at[3], at[5], at[7]);
+  int32_t dims[4] = {x->dims[0], oc, oh, ow};
+  check(oh >= 1 && ow >= 1 && sameShape(&n->p->output, 4, dims), ERR_SHAPE);
+}
+
+static void checkMatMul(const node *n) {
+  const tensor_desc *a = in(n, 0), *b = in(n, 1);
+  uint32_t r = a->rank;
+  check(b->dtype == DTYPE_INT8 && r >= 2 && b->rank == r && a->dims[r - 1] == b->dims[r - 2], ERR_SHAPE);
+  for (uint32_t i = 0; i + 2 < r; i++) check(a->dims[i] == b->dims[i], ERR_SHAPE);
+  checkRq(in(n, 2), 1);
+  int32_t dims[4];
+  for (uint32_t i = 0; i + 1 < r; i++) dims[i] = a->dims[i];
+  dims[r - 1] = b->dims[r - 1];
+  check(sameShape(&n->p->output, r, dims), ERR_SHAPE);
+}
+
+/* NumPy broadcasting (shapes.ts broadcastShape); the output must be exactly the broadcast shape. */
+static void checkBroadcast(const node *n, uint32_t rqRows) {
+  const tensor_desc *a = in(n, 0), *b = in(n, 1);
+  check(b->dtype == DTYPE_INT8, ERR_DTYPE);
+  uint32_t r = a->rank > b->rank ? a->rank : b->rank;
+  int32_t dims[4];
+  for (uint32_t i = 0; i < r; i++) {
+    int32_t da = i + a->rank >= r ? a->dims[i + a->rank - r] : 1;
+    int32_t db = i + b->rank >= r ? b->dims[i + b->rank - r] : 1;
+    check(da == db || da == 1 || db == 1, ERR_SHAPE);
+    dims[i] = da > db ? da : db;
+  }
+  checkRq(in(n, 2), rqRows);
+  check(sameShape(&n->p->output, r, dims), ERR_SHAPE);
+}
+
+static void checkPool(const node *n) {
+  const tensor_desc *x = in(n, 0);
+  const int32_t *at = n->attrs;
+  for (int i = 0; i < 4; i++) check(at[i] >= 1 && at[i] <= 1 << 16, ERR_ATTR); /* kernel, stride */
+  /* A pad as large as the kernel would allow windows with no element to reduce. */
+  check(at[4] >= 0 && at[4] < at[0] && at[6] >= 0 && at[6] < at[0], ERR_ATTR);
+  check(at[5] >= 0 && at[5] < at[1] && at[7] >= 0 && at[7] < at[1], ERR_ATTR);
+  check(x->rank == 4, ERR_SHAPE);
+  int32_t oh = windowOut(x->dims[2], at[0], at[2], at[4], at[6], 1);
+  int32_t ow = windowOut(x->dims[3], at[1], at[3], at[5], at[7], 1);
+  int32_t dims[4] = {x->dims[0], x->dims[1], oh, ow};
+  check(oh >= 1 && ow >= 1 && sameShape(&n->p->output, 4, dims), ERR_SHAPE);
+}
+
+static void checkTranspose(const node *n) {
+  const tensor_desc *x = in(n, 0);
+  uint32_t seen = 0;
+  int32_t dims[4];
+  for (uint32_t i = 0; i < x->rank; i++) {
+    int32_t p = n->attrs[i];
+    check(p >= 0 && (uint32_t)p < x->rank && !(seen & (1u << p)), ERR_ATTR);
+    seen |= 1u << p;
+    dims[i] = x->dims[p];
+  }
+  check(sameShape(&n->p->output, x->rank, dims), ERR_SHAPE);
+}
+
+static void checkGather(const node *n) {
+  const tensor_desc *table = in(n, 0), *idx = in(n, 1);
+  check(table->rank == 2 && idx->dtype == DTYPE_INT32 && idx->rank <= 3, ERR_SHAPE);
+  int32_t dims[4];
+  for (uint32_t i = 0; i < idx->rank; i++) dims[i] = idx->dims[i];
+  dims[idx->rank] = table->dims[1];
+  check(sameShape(&n->p->output, idx->rank + 1, dims), ERR_SHAPE);
+}
+
+static void checkSoftmax(const node *n) {
+  const tensor_desc *x = in(n, 0), *t = in(n, 1);
+  check(x->dims[x->rank - 1] <= SOFTMAX_MAX_D && t->dtype == DTYPE_INT32 && elementCount(t) == 256, ERR_SHAPE);
+  check(sameShape(&n->p->output, x->rank, x->dims), ERR_SHAPE);
+  /* Bounds that keep every row's sum in (0, 2^31] (dnn-spec section 6: exp[0] = 2^20). */
+  const int32_t *e = i32(t);
+  check(e[0] >= 1, ERR_TABLE);
+  for (int i = 0; i < 256; i++) check(e[i] >= 0 && e[i] <= SOFTMAX_EXP_ONE, ERR_TABLE);
+}
+
+static void checkLayerNorm(const node *n) {
+  const tensor_desc *x = in(n, 0);
+  int32_t d = x->dims[x->rank - 1];
+  check(d <= LAYERNORM_MAX_D && isVector(in(n, 1), DTYPE_INT8, d) && isVector(in(n, 2), DTYPE_INT32, d), ERR_SHAPE);
+  check(n->attrs[0] >= 0, ERR_ATTR);
+  checkRq(in(n, 3), 1);
+  check(sameShape(&n->p->output, x->rank, x->dims), ERR_SHAPE);
+}
+
+static void checkLut(const node *n) {
+  const tensor_desc *x = in(n, 0), *t = in(n, 1);
+  check(t->dtype == DTYPE_INT8 && elementCount(t) == 256, ERR_SHAPE);
+  check(sameShape(&n->p->output, x->rank, x->dims), ERR_SHAPE);
+}
+
+static void checkOperands(const node *n) {
+  const tensor_desc *x = in(n, 0), *out = &n->p->output;
+  switch (n->p->op) {
+    case 1: return checkDense(n);
+    case 2: return checkConv2d(n);
+    case 3: return checkMatMul(n);
+    case 4: return checkBroadcast(n, 3);
+    case 5: return checkBroadcast(n, 1);
+    case 6: return check(sameShape(out, x->rank, x->dims), ERR_SHAPE);
+    case 7:
+    case 8: return checkPool(n);
+    case 9: return check(elementCount(out) == elementCount(x), ERR_SHAPE);
+    case 10: return checkTranspose(n);
+    case 11: return checkGather(n);
+    case 12: return checkSoftmax(n);
+    case 13: return checkLayerNorm(n);
+    default: return checkLut(n);
+  }
+}
+
+int main(void) {
+  const node_params *p = (const node_params *)(uintptr_t)NODE_PARAMS_ADDR;
+  check(p->op >= 1 && p->op < OP_COUNT, ERR_OP);
+  const op_info *op = &OPS[p->op];
+  check(p->inputCount == op->inputs, ERR_INPUT_COUNT);
+  check(p->attrCount == op->attrs, ERR_ATTR_COUNT);
+  check(p->reserved == 0, ERR_RESERVED);
+  const node n = {p, (const int32_t *)&p->inputs[p->inputCount]};
+
+  checkDescriptor(&p->output);
+  check(p->output.dtype == DTYPE_INT8, ERR_DTYPE);
+  for (uint32_t i = 0; i < p->inputCount; i++) {
+    checkDescriptor(&p->inputs[i]);
+    check(!overlaps(&p->inputs[i], &p->output), ERR_OVERLAP);
+    for (uint32_t j = 0; j < i; j++) check(!overlaps(&p->inputs[i], &p->inputs[j]), ERR_OVERLAP);
+  }
+  /* Every op's first input is int8, except Gather's table (int8 too) and nothing else. */
+  check(p->inputs[0].dtype == DTYPE_INT8, ERR_DTYPE);
+  checkOperands(&n);
+  op->run(&n);
+  return 0;
+}

@@ -1,0 +1,38 @@
+/**
+ * The guest kernel image (guest/dnn/): one RV32IM ELF holding every operator, dispatching on the
+ * node's op code (docs/dnn-spec.md section 8). Built reproducibly by scripts/build-guest.ts, so
+ * anyone with the same sources and clang/lld gets the same bytes, image root and CID.
+ */
+import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { buildGuest } from '../../../scripts/build-guest';
+import { rawCid } from '../cid';
+
+export const KERNEL_IMAGE_NAME = 'dnn-kernels';
+
+/** Sources in link order (the order is part of the image bytes). */
+export const KERNEL_SOURCES: readonly string[] = ['main.c', 'gemm.c', 'linear.c', 'elementwise.c', 'pool.c', 'layout.c', 'normalize.c'].map((f) =>
+  join('guest', 'dnn', f),
+);
+
+export interface KernelImage {
+  elf: Uint8Array;
+  /** 0x-prefixed initial VM memory root after loading the ELF (docs/vm-spec.md section 6) */
+  imageRoot: string;
+  /** CIDv1 (raw codec, sha2-256) of the ELF bytes, as for the model package files */
+  cid: string;
+  sha256: string;
+}
+
+const cache = new Map<string, KernelImage>();
+
+/** Builds the image into `outDir` (default build/guest) once per process and directory. */
+export function buildKernelImage(outDir: string = resolve(__dirname, '..', '..', '..', 'build', 'guest')): KernelImage {
+  const cached = cache.get(outDir);
+  if (cached) return cached;
+  const [artifact] = buildGuest({ programs: [{ name: KERNEL_IMAGE_NAME, sources: [...KERNEL_SOURCES] }], outDir });
+  const elf = new Uint8Array(readFileSync(artifact.path));
+  const image = { elf, imageRoot: artifact.imageRoot, cid: rawCid(elf), sha256: artifact.sha256 };
+  cache.set(outDir, image);
+  return image;
+}

@@ -1,0 +1,77 @@
+/**
+ * A whole model run in the VM, node after node, each from its canonical start state with its
+ * inputs taken from the previous VM outputs: the figure the dispute VM costs for a full inference
+ * (`npx tsx shared/dnn/guest/wholeModel.ts models/mnist-mlp [digits]` prints one JSON object).
+ */
+import { mnistTest } from '../datasets/mnist';
+import { checkInput } from '../executor';
+import { readModelFiles } from '../files';
+import { quantizeInput } from '../io';
+import type { DnnModel } from '../model';
+import { tensorRoot, type Tensor } from '../tensor';
+import { buildKernelImage } from './kernelImage';
+import { runNodeInVm } from './runNode';
+
+export interface VmNodeFigure {
+  node: number;
+  op: string;
+  steps: number;
+  seconds: number;
+}
+
+export interface VmModelRun {
+  output: Tensor;
+  /** slots[0] = input root, slots[j] = node j's output subtree root in VM memory */
+  slots: Uint8Array[];
+  nodes: VmNodeFigure[];
+  totalSteps: number;
+  /** VM execution time only (start-state construction excluded) */
+  vmSeconds: number;
+  /** wall time including building each node's start memory and reading the output back */
+  wallSeconds: number;
+}
+
+export function runModelInVm(model: DnnModel, input: Tensor, elf: Uint8Array = buildKernelImage().elf): VmModelRun {
+  checkInput(model, input);
+  const t0 = process.hrtime.bigint();
+  const values = new Map<string, Tensor>([[model.spec.input, input]]);
+  const slots = [tensorRoot(input)];
+  const nodes: VmNodeFigure[] = [];
+  model.spec.nodes.forEach((node, i) => {
+    const run = runNodeInVm(model, i + 1, values, { elf });
+    values.set(node.output, run.output);
+    slots.push(run.outputRoot);
+    nodes.push({ node: i + 1, op: node.op, steps: run.steps, seconds: run.seconds });
+  });
+  return {
+    output: values.get(model.spec.output)!,
+    slots,
+    nodes,
+    totalSteps: nodes.reduce((s, n) => s + n.steps, 0),
+    vmSeconds: nodes.reduce((s, n) => s + n.seconds, 0),
+    wallSeconds: Number(process.hrtime.bigint() - t0) / 1e9,
+  };
+}
+
+function main(): void {
+  const [base, countArg] = process.argv.slice(2);
+  if (!base) throw new Error('usage: npx tsx shared/dnn/guest/wholeModel.ts models/<name> [digits]');
+  const model = readModelFiles(base);
+  const elf = buildKernelImage().elf;
+  const digits = mnistTest().images.slice(0, Number(countArg ?? 3));
+  const runs = digits.map((img) => runModelInVm(model, quantizeInput(model, img), elf));
+  const last = runs[runs.length - 1];
+  console.log(
+    JSON.stringify({
+      model: model.spec.name,
+      runs: runs.length,
+      totalSteps: last.totalSteps,
+      vmSeconds: Math.min(...runs.map((r) => r.vmSeconds)),
+      wallSeconds: Math.min(...runs.map((r) => r.wallSeconds)),
+      nodes: last.nodes,
+      maxRssBytes: process.resourceUsage().maxRSS * 1024,
+    }),
+  );
+}
+
+if (require.main === module) main();
