@@ -8,6 +8,9 @@
  * and 4 floor tokens instead of 1), siblings are arbitrary hashes (a dense memory), the fetch and
  * data leaves sit in opposite halves of memory, and each class reports its most expensive member.
  * Each post-state hash is checked against the TypeScript reference step before it is counted.
+ * A second set comes from a real program: guest/programs/matmul.c built with the project's
+ * toolchain and run in the VM; the first step of each class after a warm-up is measured with the
+ * witness shared/vm/witness.ts makes for it (real registers, real sparse memory).
  *
  * Beside the receipt's gas the JSON gives its parts: execution gas (trace_transaction), the
  * intrinsic gas of the calldata, and the EIP-7623 calldata floor, which from Prague on is charged
@@ -15,10 +18,16 @@
  *
  *   npm run bench:onestep        (prints progress, then ONE JSON object on its last line)
  */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { getBytes, Interface, keccak256 } from 'ethers';
+import { buildGuest } from '../scripts/build-guest';
+import { Machine } from '../shared/vm/machine';
+import { stepWitness } from '../shared/vm/witness';
 import { RiscvStep__factory } from '../build/types';
 import { OPCODE, Status } from '../shared/vm/spec';
-import { step as referenceStep } from '../shared/vm/step';
+import { funct7Of, opcodeOf, step as referenceStep } from '../shared/vm/step';
 import { startLocalChain } from '../test/helpers/chain';
 import {
   blankState,
@@ -103,6 +112,53 @@ const CLASSES: Record<string, Record<string, () => Witness>> = {
   ecall: { exit: () => ecall(93), write: () => ecall(64), 'bad syscall': () => ecall(0x5a5a5a5a) },
 };
 
+/** The benchmark class of an instruction word. */
+function classOf(w: number): string {
+  switch (opcodeOf(w)) {
+    case OPCODE.LOAD:
+      return 'load';
+    case OPCODE.STORE:
+      return 'store';
+    case OPCODE.BRANCH:
+    case OPCODE.JAL:
+    case OPCODE.JALR:
+      return 'branch';
+    case OPCODE.SYSTEM:
+      return 'ecall';
+    case OPCODE.OP:
+      return funct7Of(w) === 1 ? 'mul/div' : 'ALU';
+    default:
+      return 'ALU';
+  }
+}
+
+const GUEST = { program: 'matmul', defines: { MATMUL_N: 16 }, warmupSteps: 5_000 };
+
+/** One real witness per class: the first step of that class after the warm-up. */
+function guestWitnesses(): Record<string, Witness & { step: number; word: number }> {
+  const outDir = mkdtempSync(join(tmpdir(), 'opml-bench-onestep-'));
+  try {
+    const [artifact] = buildGuest({ programs: [GUEST.program], outDir, defines: GUEST.defines });
+    const machine = Machine.fromElf(readFileSync(artifact.path));
+    machine.run(GUEST.warmupSteps);
+    const found: Record<string, Witness & { step: number; word: number }> = {};
+    while (machine.status === Status.RUNNING && Object.keys(found).length < Object.keys(CLASSES).length) {
+      const word = machine.memory.readWord(machine.pc);
+      const c = classOf(word);
+      if (!found[c]) {
+        const w = stepWitness(machine);
+        found[c] = { preState: w.state, proofs: w.proofs, step: machine.step, word };
+      }
+      machine.run(1);
+    }
+    const missing = Object.keys(CLASSES).filter((c) => !found[c]);
+    if (missing.length > 0) throw new Error(`guest ${GUEST.program} halted before executing: ${missing.join(', ')}`);
+    return found;
+  } finally {
+    rmSync(outDir, { recursive: true, force: true });
+  }
+}
+
 interface Measurement {
   gas: number;
   executionGas: number;
@@ -132,29 +188,32 @@ async function main(): Promise<void> {
     const nodeInfo = await chain.provider.send('anvil_nodeInfo', []);
     const perInstruction: Record<string, Measurement & { class: string; status: string }> = {};
 
+    /** Sends one step as a transaction after checking it against the reference step. */
+    const measure = async (name: string, w: Witness): Promise<Measurement & { status: string }> => {
+      const expected = referenceStep(w.preState, w.proofs);
+      const onChain = await verifier.step(w.preState, w.proofs);
+      if (onChain !== keccak256(expected)) throw new Error(`${name}: on-chain post-state hash differs from the reference step`);
+      const data = VERIFIER.encodeFunctionData('step', [w.preState, w.proofs]);
+      const receipt = await (await signer.sendTransaction({ to, data })).wait();
+      if (!receipt || receipt.status !== 1) throw new Error(`${name}: transaction failed`);
+      const [trace] = await chain.provider.send('trace_transaction', [receipt.hash]);
+      const cost = calldataCost(getBytes(data));
+      const executionGas = Number(BigInt(trace.result.gasUsed));
+      return {
+        status: Status[decodeState(expected).status],
+        gas: Number(receipt.gasUsed),
+        executionGas,
+        calldataBytes: getBytes(data).length,
+        calldataZeroBytes: cost.zero,
+        intrinsicGas: cost.intrinsic,
+        floorGas: cost.floor,
+        gasWithoutFloor: cost.intrinsic + executionGas,
+      };
+    };
+
     for (const [className, members] of Object.entries(CLASSES)) {
       for (const [name, build] of Object.entries(members)) {
-        const w = build();
-        const expected = referenceStep(w.preState, w.proofs);
-        const onChain = await verifier.step(w.preState, w.proofs);
-        if (onChain !== keccak256(expected)) throw new Error(`${name}: on-chain post-state hash differs from the reference step`);
-        const data = VERIFIER.encodeFunctionData('step', [w.preState, w.proofs]);
-        const receipt = await (await signer.sendTransaction({ to, data })).wait();
-        if (!receipt || receipt.status !== 1) throw new Error(`${name}: transaction failed`);
-        const [trace] = await chain.provider.send('trace_transaction', [receipt.hash]);
-        const cost = calldataCost(getBytes(data));
-        const executionGas = Number(BigInt(trace.result.gasUsed));
-        const m = {
-          class: className,
-          status: Status[decodeState(expected).status],
-          gas: Number(receipt.gasUsed),
-          executionGas,
-          calldataBytes: getBytes(data).length,
-          calldataZeroBytes: cost.zero,
-          intrinsicGas: cost.intrinsic,
-          floorGas: cost.floor,
-          gasWithoutFloor: cost.intrinsic + executionGas,
-        };
+        const m = { class: className, ...(await measure(name, build())) };
         perInstruction[name] = m;
         console.log(
           `  ${className.padEnd(8)} ${name.padEnd(12)} gas ${m.gas} (execution ${m.executionGas}, calldata ${m.calldataBytes} B, ` +
@@ -174,6 +233,15 @@ async function main(): Promise<void> {
     );
     const [worstName, worst] = Object.entries(perInstruction).reduce((a, b) => (b[1].gas > a[1].gas ? b : a));
     const worstWithoutFloor = Math.max(...Object.values(perInstruction).map((m) => m.gasWithoutFloor));
+
+    console.log(`bench:onestep: building guest ${GUEST.program} and running it to find one real step per class ...`);
+    const guest: Record<string, Measurement & { step: number; instruction: string }> = {};
+    for (const [className, w] of Object.entries(guestWitnesses())) {
+      const m = await measure(className, w);
+      guest[className] = { step: w.step, instruction: `0x${w.word.toString(16).padStart(8, '0')}`, ...m };
+      console.log(`  guest ${className.padEnd(8)} step ${w.step} gas ${m.gas} (execution ${m.executionGas}, calldata ${m.calldataBytes} B, floor ${m.floorGas})`);
+    }
+    const guestWorst = Math.max(...Object.values(guest).map((m) => m.gas));
     console.log(
       JSON.stringify({
         bench: 'onestep',
@@ -187,6 +255,12 @@ async function main(): Promise<void> {
         worstWithoutCalldataFloor: worstWithoutFloor,
         underGoalWithoutCalldataFloor: worstWithoutFloor < GOAL,
         maxExecutionGas: Math.max(...Object.values(perInstruction).map((m) => m.executionGas)),
+        guest: {
+          program: `${GUEST.program} (${Object.entries(GUEST.defines).map(([k, v]) => `${k}=${v}`).join(' ')}), first step of each class after ${GUEST.warmupSteps} steps`,
+          classes: Object.fromEntries(Object.entries(guest).map(([c, m]) => [c, { step: m.step, instruction: m.instruction, gas: m.gas, executionGas: m.executionGas, floorGas: m.floorGas }])),
+          worstGas: guestWorst,
+          underGoal: guestWorst < GOAL,
+        },
       }),
     );
   } finally {

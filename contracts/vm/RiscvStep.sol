@@ -78,7 +78,7 @@ contract RiscvStep is IRiscvStep {
     function readField(bytes calldata encoded, uint256 offset, uint256 size) private pure returns (uint256 value) {
         // Why assembly: one calldataload per field, no slice copy. Safe: callers pass fixed offsets
         // inside an encoding whose length they checked, and calldataload past the end reads zeros.
-        assembly {
+        assembly ("memory-safe") {
             value := shr(sub(256, shl(3, size)), calldataload(add(encoded.offset, offset)))
         }
     }
