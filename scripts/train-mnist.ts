@@ -228,6 +228,18 @@ function adamStep(params: Param[], step: number, lr: number, batch: number): voi
   }
 }
 
+const MAX_SHIFT = 2;
+
+/** A copy of a 28×28 digit moved by up to MAX_SHIFT pixels each way: the held-out digits are not centred alike. */
+function shifted(img: Float32Array, rand: () => number): Float32Array {
+  const dx = Math.floor(rand() * (2 * MAX_SHIFT + 1)) - MAX_SHIFT;
+  const dy = Math.floor(rand() * (2 * MAX_SHIFT + 1)) - MAX_SHIFT;
+  const out = new Float32Array(MNIST_PIXELS);
+  for (let y = Math.max(0, dy); y < Math.min(28, 28 + dy); y++)
+    for (let x = Math.max(0, dx); x < Math.min(28, 28 + dx); x++) out[y * 28 + x] = img[(y - dy) * 28 + x - dx];
+  return out;
+}
+
 function train(layers: Layer[], data: Digits, epochs: number, lr: number, rand: () => number): void {
   const params = layers.flatMap((l) => l.params);
   const order = data.images.map((_, i) => i);
@@ -239,11 +251,11 @@ function train(layers: Layer[], data: Digits, epochs: number, lr: number, rand: 
     }
     let loss = 0;
     let correct = 0;
-    const rate = lr * (epoch >= epochs - 1 ? 0.3 : 1);
+    const rate = lr * (epoch >= epochs - 2 ? 0.25 : 1);
     for (let b = 0; b < order.length; b += BATCH) {
       const batch = order.slice(b, b + BATCH);
       for (const idx of batch) {
-        let x = data.images[idx];
+        let x = shifted(data.images[idx], rand);
         for (const l of layers) x = l.forward(x);
         const r = softmaxCrossEntropyGrad(x, data.labels[idx]);
         loss += r.loss;
@@ -266,7 +278,7 @@ function transposed(w: Float32Array, rows: number, cols: number): Float32Array {
 function trainMlp(normal: () => number, rand: () => number, data: Digits): OnnxModelDraft {
   const fc1 = new Dense(MNIST_PIXELS, 128, normal);
   const fc2 = new Dense(128, MNIST_CLASSES, normal);
-  train([fc1, new Relu(), fc2], data, 8, 1e-3, rand);
+  train([fc1, new Relu(), fc2], data, 10, 1e-3, rand);
   return {
     producer: 'opml-market scripts/train-mnist.ts (TensorFlow-style export)',
     inputs: [{ name: 'input', shape: ['batch', MNIST_PIXELS] }],
@@ -291,7 +303,7 @@ function trainCnn(normal: () => number, rand: () => number, data: Digits): OnnxM
   const conv1 = new Conv3x3(1, 8, 28, 28, normal);
   const conv2 = new Conv3x3(8, 16, 14, 14, normal);
   const fc = new Dense(16 * 7 * 7, MNIST_CLASSES, normal);
-  train([conv1, new Relu(), new MaxPool2(8, 28, 28), conv2, new Relu(), new MaxPool2(16, 14, 14), fc], data, 6, 2e-3, rand);
+  train([conv1, new Relu(), new MaxPool2(8, 28, 28), conv2, new Relu(), new MaxPool2(16, 14, 14), fc], data, 8, 2e-3, rand);
   const conv = { kernel_shape: [3, 3], pads: [1, 1, 1, 1], strides: [1, 1], dilations: [1, 1], group: 1 };
   const pool = { kernel_shape: [2, 2], strides: [2, 2], pads: [0, 0, 0, 0] };
   return {
