@@ -69,7 +69,7 @@ export function randomInstruction(r: Rng, index: number): number {
     case 5:
       return rv.load(r.int(8), reg(r), reg(r), imm12(r));
     case 6:
-      return rv.store(r.int(4), reg(r), reg(r), imm12(r));
+      return rv.store(r.int(8), reg(r), reg(r), imm12(r));
     case 7: {
       const f3 = r.int(8);
       const shift = f3 === 1 || f3 === 5;
