@@ -18,7 +18,7 @@ import { PI_DEST, RC, ROT } from './keccakTables';
  * is generated once, fully unrolled over locals from the ROT/PI tables above: a loop over typed
  * arrays is several times slower in V8, and generating it keeps the tables the single source.
  */
-export const keccakF: (s: Uint32Array) => void = buildPermutation();
+const keccakF: (s: Uint32Array) => void = buildPermutation();
 
 function buildPermutation(): (s: Uint32Array) => void {
   const lines: string[] = [];

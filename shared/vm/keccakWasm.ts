@@ -53,7 +53,7 @@ const name = (s: string): number[] => [...uleb(s.length), ...Buffer.from(s, 'asc
 /** Where the round constants live in linear memory (24 little-endian i64). */
 const RC_ADDRESS = 0;
 /** First free byte after the constants, for callers' buffers. */
-export const WASM_SCRATCH = 256;
+const WASM_SCRATCH = 256;
 
 function hash64Body(): number[] {
   // locals: 0 src, 1 dst, 2 round offset (i32), then a0..a24, c0..c4, d0..d4, b0..b24 (i64).
