@@ -3,7 +3,6 @@
  * sat8(zo + rq(Σk a[r][k] × w[n][k] + bias[n], M, s)), four output channels per pass so each
  * loaded `a` value feeds four accumulators.
  */
-import { rq, sat8 } from '../intmath';
 
 export interface GemmOperands {
   /** rows × k, already shifted by its zero point */
@@ -30,10 +29,30 @@ export interface GemmOperands {
 
 export function gemmRequant(g: GemmOperands): void {
   const { a, rows, k, w, n, bias, rqData, perChannel, out, outOff, rowStride, colStride, zo, lo } = g;
-  const emit = (r: number, c: number, acc: number) => {
+  // Per-channel constants of rq (intmath.ts) hoisted out of the loops; the arithmetic is rq's,
+  // step for step, checked equal to it by test/dnn/kernels.test.ts.
+  const mHi = new Float64Array(n);
+  const mLo = new Float64Array(n);
+  const half = new Float64Array(n);
+  const unit = new Float64Array(n);
+  const b = new Float64Array(n);
+  for (let c = 0; c < n; c++) {
     const ch = perChannel ? c : 0;
-    const v = sat8(zo + rq(acc + (bias ? bias[c] : 0), rqData[2 * ch], rqData[2 * ch + 1]));
-    out[outOff + r * rowStride + c * colStride] = v < lo ? lo : v;
+    const m = rqData[2 * ch];
+    const s = rqData[2 * ch + 1];
+    mHi[c] = m >>> 16;
+    mLo[c] = m & 0xffff;
+    half[c] = 2 ** (s - 17);
+    unit[c] = 2 ** (s - 16);
+    b[c] = bias ? bias[c] : 0;
+  }
+  const emit = (r: number, c: number, sum: number) => {
+    const acc = sum + b[c];
+    const abs = acc < 0 ? -acc : acc;
+    const q = Math.floor((abs * mHi[c] + Math.floor((abs * mLo[c]) / 65536) + half[c]) / unit[c]);
+    let v = zo + (acc < 0 ? -q : q);
+    v = v > 127 ? 127 : v < lo ? lo : v;
+    out[outOff + r * rowStride + c * colStride] = v;
   };
   for (let r = 0; r < rows; r++) {
     const ao = r * k;

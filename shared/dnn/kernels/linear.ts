@@ -41,6 +41,8 @@ export function conv2d({ inputs: [x, w, b, r], zeroPoints, outZp, outShape, attr
   const [batch, c, h, wd] = x.shape;
   const [oc, cg, kh, kw] = w.shape;
   const [, , oh, ow] = outShape;
+  // Attributes into locals: spec objects may be dictionary-mode, too slow for the im2col loop.
+  const { strideH, strideW, padTop, padLeft, dilationH, dilationW } = attrs;
   const group = attrs.group ?? 1;
   const ocg = oc / group;
   const patch = cg * kh * kw;
@@ -59,9 +61,9 @@ export function conv2d({ inputs: [x, w, b, r], zeroPoints, outZp, outShape, attr
           for (let ci = 0; ci < cg; ci++) {
             const plane = (bi * c + g * cg + ci) * h * wd;
             for (let ky = 0; ky < kh; ky++) {
-              const iy = oy * attrs.strideH - attrs.padTop + ky * attrs.dilationH;
+              const iy = oy * strideH - padTop + ky * dilationH;
               for (let kx = 0; kx < kw; kx++) {
-                const ix = ox * attrs.strideW - attrs.padLeft + kx * attrs.dilationW;
+                const ix = ox * strideW - padLeft + kx * dilationW;
                 cols[p++] = iy >= 0 && iy < h && ix >= 0 && ix < wd ? xd[plane + iy * wd + ix] - zx : 0;
               }
             }

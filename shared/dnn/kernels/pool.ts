@@ -10,17 +10,18 @@ function pool({ inputs: [x], outShape, attrs }: KernelArgs, reduce: Reduce): Ten
   const [, , oh, ow] = outShape;
   const out = allocTensor('int8', outShape);
   const od = out.data;
-  const area = attrs.kernelH * attrs.kernelW;
+  const { kernelH, kernelW, strideH, strideW, padTop, padLeft } = attrs;
+  const area = kernelH * kernelW;
   let o = 0;
   for (let p = 0; p < b * c; p++) {
     const plane = p * h * w;
     for (let oy = 0; oy < oh; oy++) {
-      const ys = oy * attrs.strideH - attrs.padTop;
+      const ys = oy * strideH - padTop;
       const y0 = Math.max(0, ys);
-      const y1 = Math.min(h, ys + attrs.kernelH);
+      const y1 = Math.min(h, ys + kernelH);
       for (let ox = 0; ox < ow; ox++) {
-        const xs = ox * attrs.strideW - attrs.padLeft;
-        od[o++] = reduce(x.data, plane, w, y0, y1, Math.max(0, xs), Math.min(w, xs + attrs.kernelW), area);
+        const xs = ox * strideW - padLeft;
+        od[o++] = reduce(x.data, plane, w, y0, y1, Math.max(0, xs), Math.min(w, xs + kernelW), area);
       }
     }
   }
