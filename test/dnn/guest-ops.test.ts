@@ -14,7 +14,7 @@ import { nodeStartState, runNodeInVm } from '../../shared/dnn/guest/runNode';
 import { buildModel, type DnnModel, type TensorDraft } from '../../shared/dnn/model';
 import { NODE_PARAMS_ADDR } from '../../shared/dnn/nodeLayout';
 import { seededRandom } from '../../shared/dnn/random';
-import { windowOut } from '../../shared/dnn/shapes';
+import { broadcastShape, windowOut } from '../../shared/dnn/shapes';
 import type { OpName } from '../../shared/dnn/spec';
 import { allocTensor, tensorBytes, tensorRoot, toHex, type Tensor } from '../../shared/dnn/tensor';
 import { Machine } from '../../shared/vm/machine';
@@ -138,8 +138,8 @@ describe('guest kernels equal the native kernels, per operator', () => {
       const rqt = op === 'Add' ? randomRq(3, 28, 32) : randomRq(1, 30, 40);
       if (op === 'Add') for (let r = 0; r < 2; r++) rqt.data[2 * r + 1] = int(28, 31);
       if (op === 'Add') rqt.data[5] = int(40, 48);
-      const out = shape.length >= other.length ? shape : other;
-      return { operands: [i8(a), i8(b), i32(rqt)], outShape: out.map((d, i) => Math.max(d, [...Array(out.length - other.length).fill(1), ...other][i], [...Array(out.length - shape.length).fill(1), ...shape][i])), attrs: op === 'Add' ? { relu: int(0, 1) } : {} };
+      const attrs: Record<string, number> = op === 'Add' ? { relu: int(0, 1) } : {};
+      return { operands: [i8(a), i8(b), i32(rqt)], outShape: broadcastShape(a, b)!, attrs };
     });
   }
 
