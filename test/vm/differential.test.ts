@@ -1,7 +1,7 @@
 /**
  * TypeScript reference step against the Solidity verifier on a real local chain: DIFF_CASES
  * (default 20,000) random witnesses from DIFF_SEED (random if unset, always printed), every one
- * compared byte for byte (post-state fields, or error name and values). A quarter of the witnesses
+ * compared byte for byte (post-state fields, or error name and values). About a fifth of the witnesses
  * come from shared/vm/witness.ts over a shared/vm Memory, and for those the fast interpreter's
  * successor must match too. The same generator runs
  * a million cases with `npm run test:differential:long`.
