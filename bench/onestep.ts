@@ -32,15 +32,10 @@ import { startLocalChain } from '../test/helpers/chain';
 import {
   blankState,
   buildWitness,
-  encodeB,
-  encodeI,
-  encodeJ,
-  encodeR,
-  encodeS,
-  encodeU,
   Rng,
   type Witness,
 } from '../test/vm/differential-harness';
+import { rv } from '../test/vm/rv';
 import { decodeState } from '../shared/vm/state';
 
 const GOAL = 100_000;
@@ -62,12 +57,12 @@ function witness(word: number, setup: (regs: Uint32Array) => void = () => {}, da
 }
 
 const IMM = 0x5a4; // non-zero bytes in the instruction word too
-const alu = (f3: number, f7: number) => witness(encodeR(OPCODE.OP, 5, f3, 6, 7, f7));
-const opImm = (f3: number, imm: number) => witness(encodeI(OPCODE.OP_IMM, 5, f3, 6, imm));
-const load = (f3: number) => witness(encodeI(OPCODE.LOAD, 5, f3, 6, IMM), (r) => (r[6] = DATA - IMM), DATA);
-const store = (f3: number) => witness(encodeS(OPCODE.STORE, f3, 6, 7, IMM), (r) => (r[6] = DATA - IMM), DATA);
+const alu = (f3: number, f7: number) => witness(rv.r(OPCODE.OP, 5, f3, 6, 7, f7));
+const opImm = (f3: number, imm: number) => witness(rv.i(OPCODE.OP_IMM, 5, f3, 6, imm));
+const load = (f3: number) => witness(rv.i(OPCODE.LOAD, 5, f3, 6, IMM), (r) => (r[6] = DATA - IMM), DATA);
+const store = (f3: number) => witness(rv.store(f3, 6, 7, IMM), (r) => (r[6] = DATA - IMM), DATA);
 const taken = (f3: number, a: number, b: number) =>
-  witness(encodeB(f3, 6, 7, -0x5a4), (r) => {
+  witness(rv.branch(f3, 6, 7, -0x5a4), (r) => {
     r[6] = a;
     r[7] = b;
   });
@@ -82,10 +77,10 @@ const CLASSES: Record<string, Record<string, () => Witness>> = {
     AND: () => alu(7, 0),
     ADDI: () => opImm(0, IMM),
     SLTIU: () => opImm(3, IMM),
-    SRAI: () => witness(encodeR(OPCODE.OP_IMM, 5, 5, 6, 17, 0x20)),
+    SRAI: () => witness(rv.r(OPCODE.OP_IMM, 5, 5, 6, 17, 0x20)),
     ANDI: () => opImm(7, IMM),
-    LUI: () => witness(encodeU(OPCODE.LUI, 5, 0x5a5a5000)),
-    AUIPC: () => witness(encodeU(OPCODE.AUIPC, 5, 0x5a5a5000)),
+    LUI: () => witness(rv.lui(5, 0x5a5a5)),
+    AUIPC: () => witness(rv.auipc(5, 0x5a5a5)),
   },
   load: { LB: () => load(0), LH: () => load(1), LW: () => load(2), LBU: () => load(4), LHU: () => load(5) },
   store: { SB: () => store(0), SH: () => store(1), SW: () => store(2) },
@@ -96,8 +91,8 @@ const CLASSES: Record<string, Record<string, () => Witness>> = {
     BGE: () => taken(5, 0x11223344, 0x81223344),
     BLTU: () => taken(6, 0x11223344, 0x81223344),
     BGEU: () => taken(7, 0x81223344, 0x11223344),
-    JAL: () => witness(encodeJ(1, -0x5a5a4)),
-    JALR: () => witness(encodeI(OPCODE.JALR, 1, 0, 6, IMM), (r) => (r[6] = 0x1a2b3c40 - IMM)),
+    JAL: () => witness(rv.jal(1, -0x5a5a4)),
+    JALR: () => witness(rv.i(OPCODE.JALR, 1, 0, 6, IMM), (r) => (r[6] = 0x1a2b3c40 - IMM)),
   },
   'mul/div': {
     MUL: () => alu(0, 1),

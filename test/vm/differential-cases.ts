@@ -17,18 +17,13 @@ import {
   buildWitness,
   compareOnChain,
   concat,
-  encodeB,
-  encodeI,
-  encodeJ,
-  encodeR,
-  encodeS,
-  encodeU,
   Rng,
   type LeafAt,
   type LabeledWitness,
   type Mismatch,
   type Witness,
 } from './differential-harness';
+import { rv } from './rv';
 
 
 const INT_MIN = 0x80000000;
@@ -95,7 +90,7 @@ function rType(f3: number, f7: number, pairs?: readonly (readonly [number, numbe
     const [a, b] = pairs && rng.chance(0.3) ? rng.pick(pairs) : [word(rng), word(rng)];
     setReg(state, rs2, b);
     setReg(state, rs1, a);
-    return { word: encodeR(OPCODE.OP, rng.chance(0.15) ? rs1 : rd, f3, rs1, rs2, f7) };
+    return { word: rv.r(OPCODE.OP, rng.chance(0.15) ? rs1 : rd, f3, rs1, rs2, f7) };
   };
 }
 
@@ -117,9 +112,9 @@ function iType(f3: number, shiftF7?: number): Generator {
   return (rng, state) => {
     const [rd, rs1] = [rng.chance(0.15) ? 0 : reg(rng), reg(rng)];
     setReg(state, rs1, word(rng));
-    if (shiftF7 === undefined) return { word: encodeI(OPCODE.OP_IMM, rd, f3, rs1, imm12(rng)) };
+    if (shiftF7 === undefined) return { word: rv.i(OPCODE.OP_IMM, rd, f3, rs1, imm12(rng)) };
     const shamt = rng.chance(0.3) ? rng.pick([0, 1, 31]) : rng.int(32);
-    return { word: encodeR(OPCODE.OP_IMM, rd, f3, rs1, shamt, shiftF7) };
+    return { word: rv.r(OPCODE.OP_IMM, rd, f3, rs1, shamt, shiftF7) };
   };
 }
 
@@ -130,7 +125,7 @@ function load(f3: number): Generator {
     const target = dataTarget(rng, state.pc);
     setReg(state, rs1, target - imm);
     const address = (state.regs[rs1] + imm) >>> 0;
-    return { word: encodeI(OPCODE.LOAD, rng.chance(0.1) ? rs1 : rd, f3, rs1, imm), dataAddress: address };
+    return { word: rv.i(OPCODE.LOAD, rng.chance(0.1) ? rs1 : rd, f3, rs1, imm), dataAddress: address };
   };
 }
 
@@ -141,7 +136,7 @@ function store(f3: number): Generator {
     setReg(state, rs2, word(rng));
     setReg(state, rs1, dataTarget(rng, state.pc) - imm);
     const address = (state.regs[rs1] + imm) >>> 0;
-    return { word: encodeS(OPCODE.STORE, f3, rs1, rs2, imm), dataAddress: address };
+    return { word: rv.store(f3, rs1, rs2, imm), dataAddress: address };
   };
 }
 
@@ -157,11 +152,11 @@ function branch(f3: number): Generator {
     const a = word(rng);
     setReg(state, rs2, rng.chance(0.3) ? a : rng.chance(0.3) ? (a ^ INT_MIN) >>> 0 : word(rng));
     setReg(state, rs1, a);
-    return { word: encodeB(f3, rs1, rs2, jumpOffset(rng, 13)) };
+    return { word: rv.branch(f3, rs1, rs2, jumpOffset(rng, 13)) };
   };
 }
 
-const jal: Generator = (rng) => ({ word: encodeJ(rng.chance(0.15) ? 0 : reg(rng), jumpOffset(rng, 21)) });
+const jal: Generator = (rng) => ({ word: rv.jal(rng.chance(0.15) ? 0 : reg(rng), jumpOffset(rng, 21)) });
 
 const jalr: Generator = (rng, state) => {
   const [rd, rs1] = [rng.chance(0.15) ? 0 : reg(rng), reg(rng)];
@@ -169,12 +164,12 @@ const jalr: Generator = (rng, state) => {
   // Usually aim at an aligned target, sometimes with bit 0 set (JALR clears it), else anywhere.
   const target = rng.chance(0.6) ? (rng.u32() & ~3) | rng.int(2) : rng.u32();
   setReg(state, rs1, target - imm);
-  return { word: encodeI(OPCODE.JALR, rng.chance(0.2) ? rs1 : rd, 0, rs1, imm) };
+  return { word: rv.i(OPCODE.JALR, rng.chance(0.2) ? rs1 : rd, 0, rs1, imm) };
 };
 
 const upper =
-  (opcode: number): Generator =>
-  (rng) => ({ word: encodeU(opcode, rng.chance(0.15) ? 0 : reg(rng), word(rng)) });
+  (encode: (rd: number, imm20: number) => number): Generator =>
+  (rng) => ({ word: encode(rng.chance(0.15) ? 0 : reg(rng), word(rng) >>> 12) });
 
 const fence =
   (f3: number): Generator =>
@@ -195,11 +190,11 @@ const illegal =
   (rng) => ({ word: make(rng) >>> 0 });
 
 const withFields = (rng: Rng, opcode: number, f3: number, f7: number): number =>
-  encodeR(opcode, rng.int(32), f3, rng.int(32), rng.int(32), f7);
+  rv.r(opcode, rng.int(32), f3, rng.int(32), rng.int(32), f7);
 
 const GENERATORS: Record<string, Generator> = {
-  LUI: upper(OPCODE.LUI),
-  AUIPC: upper(OPCODE.AUIPC),
+  LUI: upper(rv.lui),
+  AUIPC: upper(rv.auipc),
   JAL: jal,
   JALR: jalr,
   BEQ: branch(0),

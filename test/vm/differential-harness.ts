@@ -76,41 +76,6 @@ function rotl(x: number, k: number): number {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Instruction encoders (the RISC-V formats, immediates given as signed or unsigned numbers)
-// ---------------------------------------------------------------------------------------------
-
-export const encodeR = (opcode: number, rd: number, f3: number, rs1: number, rs2: number, f7: number): number =>
-  ((f7 << 25) | (rs2 << 20) | (rs1 << 15) | (f3 << 12) | (rd << 7) | opcode) >>> 0;
-
-export const encodeI = (opcode: number, rd: number, f3: number, rs1: number, imm: number): number =>
-  (((imm & 0xfff) << 20) | (rs1 << 15) | (f3 << 12) | (rd << 7) | opcode) >>> 0;
-
-export const encodeS = (opcode: number, f3: number, rs1: number, rs2: number, imm: number): number =>
-  ((((imm >> 5) & 0x7f) << 25) | (rs2 << 20) | (rs1 << 15) | (f3 << 12) | ((imm & 31) << 7) | opcode) >>> 0;
-
-export const encodeB = (f3: number, rs1: number, rs2: number, imm: number): number =>
-  ((((imm >> 12) & 1) << 31) |
-    (((imm >> 5) & 0x3f) << 25) |
-    (rs2 << 20) |
-    (rs1 << 15) |
-    (f3 << 12) |
-    (((imm >> 1) & 0xf) << 8) |
-    (((imm >> 11) & 1) << 7) |
-    0x63) >>>
-  0;
-
-export const encodeU = (opcode: number, rd: number, imm: number): number => ((imm & 0xfffff000) | (rd << 7) | opcode) >>> 0;
-
-export const encodeJ = (rd: number, imm: number): number =>
-  ((((imm >> 20) & 1) << 31) |
-    (((imm >> 1) & 0x3ff) << 21) |
-    (((imm >> 11) & 1) << 20) |
-    (((imm >> 12) & 0xff) << 12) |
-    (rd << 7) |
-    0x6f) >>>
-  0;
-
-// ---------------------------------------------------------------------------------------------
 // Witness building
 // ---------------------------------------------------------------------------------------------
 

@@ -18,12 +18,6 @@ import {
   compareOutcomes,
   concat,
   contractOutcome,
-  encodeB,
-  encodeI,
-  encodeJ,
-  encodeR,
-  encodeS,
-  encodeU,
   leafWrite,
   referenceOutcome,
   regOffset,
@@ -32,6 +26,7 @@ import {
   type Outcome,
   type Witness,
 } from './differential-harness';
+import { rv } from './rv';
 
 const INT_MIN = 0x80000000;
 const ALL_ONES = 0xffffffff;
@@ -93,8 +88,7 @@ function expected(w: Witness, changes: Omit<Partial<VmState>, 'regs'> & { regs?:
   return { ...pre, pc: (pre.pc + 4) >>> 0, step: pre.step + 1n, ...changes, regs };
 }
 
-const r = (opcode: number, rd: number, f3: number, rs1: number, rs2: number, f7: number) => encodeR(opcode, rd, f3, rs1, rs2, f7);
-const op = (f3: number, f7: number, rd = 5, rs1 = 6, rs2 = 7) => r(OPCODE.OP, rd, f3, rs1, rs2, f7);
+const op = (f3: number, f7: number, rd = 5, rs1 = 6, rs2 = 7) => rv.r(OPCODE.OP, rd, f3, rs1, rs2, f7);
 const dataLeaf = (addr: number, bytes: number[] = []): LeafAt => {
   const leaf = new Uint8Array(LEAF_SIZE);
   bytes.forEach((b, i) => (leaf[i] = b));
@@ -142,15 +136,15 @@ describe('RiscvStep: ALU, upper immediates, fences', () => {
     ['SRA replicates the sign', op(5, 0x20), { 6: INT_MIN, 7: 31 }, ALL_ONES],
     ['OR', op(6, 0), { 6: 0xf0, 7: 0x0f }, 0xff],
     ['AND', op(7, 0), { 6: 0xf0f0, 7: 0xff00 }, 0xf000],
-    ['ADDI sign-extends its immediate', encodeI(OPCODE.OP_IMM, 5, 0, 6, -1), { 6: 0 }, ALL_ONES],
-    ['SLTI compares signed', encodeI(OPCODE.OP_IMM, 5, 2, 6, -1), { 6: INT_MIN }, 1],
-    ['SLTIU compares the sign-extended immediate unsigned', encodeI(OPCODE.OP_IMM, 5, 3, 6, -1), { 6: 0xfffffffe }, 1],
-    ['XORI -1 is NOT', encodeI(OPCODE.OP_IMM, 5, 4, 6, -1), { 6: 0x12345678 }, 0xedcba987],
-    ['ORI', encodeI(OPCODE.OP_IMM, 5, 6, 6, 0x7ff), { 6: 0x1000 }, 0x17ff],
-    ['ANDI', encodeI(OPCODE.OP_IMM, 5, 7, 6, -2048), { 6: ALL_ONES }, 0xfffff800],
-    ['SLLI by 31', r(OPCODE.OP_IMM, 5, 1, 6, 31, 0), { 6: 3 }, INT_MIN],
-    ['SRLI by 0', r(OPCODE.OP_IMM, 5, 5, 6, 0, 0), { 6: INT_MIN }, INT_MIN],
-    ['SRAI by 4', r(OPCODE.OP_IMM, 5, 5, 6, 4, 0x20), { 6: 0x80000010 }, 0xf8000001],
+    ['ADDI sign-extends its immediate', rv.i(OPCODE.OP_IMM, 5, 0, 6, -1), { 6: 0 }, ALL_ONES],
+    ['SLTI compares signed', rv.i(OPCODE.OP_IMM, 5, 2, 6, -1), { 6: INT_MIN }, 1],
+    ['SLTIU compares the sign-extended immediate unsigned', rv.i(OPCODE.OP_IMM, 5, 3, 6, -1), { 6: 0xfffffffe }, 1],
+    ['XORI -1 is NOT', rv.i(OPCODE.OP_IMM, 5, 4, 6, -1), { 6: 0x12345678 }, 0xedcba987],
+    ['ORI', rv.i(OPCODE.OP_IMM, 5, 6, 6, 0x7ff), { 6: 0x1000 }, 0x17ff],
+    ['ANDI', rv.i(OPCODE.OP_IMM, 5, 7, 6, -2048), { 6: ALL_ONES }, 0xfffff800],
+    ['SLLI by 31', rv.r(OPCODE.OP_IMM, 5, 1, 6, 31, 0), { 6: 3 }, INT_MIN],
+    ['SRLI by 0', rv.r(OPCODE.OP_IMM, 5, 5, 6, 0, 0), { 6: INT_MIN }, INT_MIN],
+    ['SRAI by 4', rv.r(OPCODE.OP_IMM, 5, 5, 6, 4, 0x20), { 6: 0x80000010 }, 0xf8000001],
     ['MUL keeps the low half', op(0, 1), { 6: 0x10000, 7: 0x10001 }, 0x10000],
     ['MULH of -1 x -1', op(1, 1), { 6: ALL_ONES, 7: ALL_ONES }, 0],
     ['MULH of INT_MIN x INT_MIN', op(1, 1), { 6: INT_MIN, 7: INT_MIN }, 0x40000000],
@@ -165,20 +159,20 @@ describe('RiscvStep: ALU, upper immediates, fences', () => {
     ['REM INT_MIN % -1 is 0', op(6, 1), { 6: INT_MIN, 7: ALL_ONES }, 0],
     ['REM by zero is the dividend', op(6, 1), { 6: -9 >>> 0, 7: 0 }, -9 >>> 0],
     ['REMU by zero is the dividend', op(7, 1), { 6: 9, 7: 0 }, 9],
-    ['LUI', encodeU(OPCODE.LUI, 5, 0xabcde000), {}, 0xabcde000],
-    ['AUIPC adds pc', encodeU(OPCODE.AUIPC, 5, 0x00001000), {}, PC + 0x1000],
+    ['LUI', rv.lui(5, 0xabcde), {}, 0xabcde000],
+    ['AUIPC adds pc', rv.auipc(5, 0x00001), {}, PC + 0x1000],
   ] as const)('%s', async (_name, word, regs, result) => {
     const w = witness({ word, regs });
     expect(await post(w)).toEqual(expected(w, { regs: { 5: result } }));
   });
 
   it('AUIPC wraps around the top of memory', async () => {
-    const w = witness({ word: encodeU(OPCODE.AUIPC, 5, 0x00002000), pc: 0xfffff000 });
+    const w = witness({ word: rv.auipc(5, 0x00002), pc: 0xfffff000 });
     expect(await post(w)).toEqual(expected(w, { pc: 0xfffff004, regs: { 5: 0x1000 } }));
   });
 
   it('discards writes to x0', async () => {
-    const w = witness({ word: encodeI(OPCODE.OP_IMM, 0, 0, 6, 5), regs: { 6: 100 } });
+    const w = witness({ word: rv.i(OPCODE.OP_IMM, 0, 0, 6, 5), regs: { 6: 100 } });
     expect(await post(w)).toEqual(expected(w, {}));
   });
 
@@ -211,36 +205,36 @@ describe('RiscvStep: loads', () => {
     ['LHU zero-extends', 5, 0x40, 0x8180],
     ['LW is little-endian', 2, 0x40, 0x83828180],
   ] as const)('%s', async (_name, f3, base, result) => {
-    const w = witness({ word: encodeI(OPCODE.LOAD, 5, f3, 6, 0x20), regs: { 6: base }, data: dataLeaf(0x60, bytes) });
+    const w = witness({ word: rv.i(OPCODE.LOAD, 5, f3, 6, 0x20), regs: { 6: base }, data: dataLeaf(0x60, bytes) });
     expect(await post(w)).toEqual(expected(w, { regs: { 5: result } }));
   });
 
   it('loads the last word of a leaf (offset 28) and the last halfword (offset 30)', async () => {
     const leaf = dataLeaf(0x1000, []);
     leafWrite(leaf.leaf, 0x101c, 4, 0xcafef00d);
-    const lw = witness({ word: encodeI(OPCODE.LOAD, 5, 2, 6, 0x1c), regs: { 6: 0x1000 }, data: leaf, mode: 'random' });
+    const lw = witness({ word: rv.i(OPCODE.LOAD, 5, 2, 6, 0x1c), regs: { 6: 0x1000 }, data: leaf, mode: 'random' });
     expect(await post(lw)).toEqual(expected(lw, { regs: { 5: 0xcafef00d } }));
-    const lh = witness({ word: encodeI(OPCODE.LOAD, 5, 1, 6, 0x1e), regs: { 6: 0x1000 }, data: leaf, mode: 'random' });
+    const lh = witness({ word: rv.i(OPCODE.LOAD, 5, 1, 6, 0x1e), regs: { 6: 0x1000 }, data: leaf, mode: 'random' });
     expect(await post(lh)).toEqual(expected(lh, { regs: { 5: 0xffffcafe } }));
   });
 
   it('loads from the top of memory with a negative offset from x0', async () => {
     const leaf = dataLeaf(0xffffffe0);
     leafWrite(leaf.leaf, 0xfffffffc, 4, 0x01020304);
-    const w = witness({ word: encodeI(OPCODE.LOAD, 5, 2, 0, -4), data: leaf });
+    const w = witness({ word: rv.i(OPCODE.LOAD, 5, 2, 0, -4), data: leaf });
     expect(await post(w)).toEqual(expected(w, { regs: { 5: 0x01020304 } }));
   });
 
   it('loads from address 0 and from the instruction leaf itself', async () => {
-    const atZero = witness({ word: encodeI(OPCODE.LOAD, 5, 4, 0, 0), data: dataLeaf(0, [0x7f]) });
+    const atZero = witness({ word: rv.i(OPCODE.LOAD, 5, 4, 0, 0), data: dataLeaf(0, [0x7f]) });
     expect(await post(atZero)).toEqual(expected(atZero, { regs: { 5: 0x7f } }));
-    const word = encodeI(OPCODE.LOAD, 5, 2, 6, 0);
+    const word = rv.i(OPCODE.LOAD, 5, 2, 6, 0);
     const own = witness({ word, regs: { 6: PC }, data: { address: PC, leaf: new Uint8Array(LEAF_SIZE) } });
     expect(await post(own)).toEqual(expected(own, { regs: { 5: word } }));
   });
 
   it('reads rs1 before writing rd when they are the same register', async () => {
-    const w = witness({ word: encodeI(OPCODE.LOAD, 6, 4, 6, 1), regs: { 6: 0x5f }, data: dataLeaf(0x60, [0xaa]) });
+    const w = witness({ word: rv.i(OPCODE.LOAD, 6, 4, 6, 1), regs: { 6: 0x5f }, data: dataLeaf(0x60, [0xaa]) });
     expect(await post(w)).toEqual(expected(w, { regs: { 6: 0xaa } }));
   });
 });
@@ -263,30 +257,30 @@ describe('RiscvStep: stores', () => {
     ['SW writes four bytes at offset 28', 2, 0x1c, 4],
   ] as const)('%s', async (_name, f3, offset, size) => {
     const data = dataLeaf(0x2000, Array.from({ length: 32 }, (_, i) => i + 1));
-    const w = witness({ word: encodeS(OPCODE.STORE, f3, 6, 7, offset), regs: { 6: 0x2000, 7: 0xa1b2c3d4 }, data });
+    const w = witness({ word: rv.store(f3, 6, 7, offset), regs: { 6: 0x2000, 7: 0xa1b2c3d4 }, data });
     const memRoot = rootAfter(w, data, (leaf) => leafWrite(leaf, 0x2000 + offset, size, 0xa1b2c3d4));
     expect(await post(w)).toEqual(expected(w, { memRoot }));
   });
 
   it('stores into the leaf of the instruction being executed', async () => {
     const data = { address: PC + 4, leaf: new Uint8Array(LEAF_SIZE) };
-    const w = witness({ word: encodeS(OPCODE.STORE, 2, 6, 7, 4), regs: { 6: PC, 7: 0x00000013 }, data });
+    const w = witness({ word: rv.store(2, 6, 7, 4), regs: { 6: PC, 7: 0x00000013 }, data });
     const memRoot = rootAfter(w, data, (leaf) => leafWrite(leaf, PC + 4, 4, 0x13));
     expect(await post(w)).toEqual(expected(w, { memRoot }));
   });
 
   it('stores at the very top of memory and at address 0', async () => {
     const top = dataLeaf(0xffffffe0);
-    const w = witness({ word: encodeS(OPCODE.STORE, 1, 0, 7, -2), regs: { 7: 0xbeef }, data: top });
+    const w = witness({ word: rv.store(1, 0, 7, -2), regs: { 7: 0xbeef }, data: top });
     expect(await post(w)).toEqual(expected(w, { memRoot: rootAfter(w, top, (l) => leafWrite(l, 0xfffffffe, 2, 0xbeef)) }));
     const zero = dataLeaf(0);
-    const z = witness({ word: encodeS(OPCODE.STORE, 0, 0, 7, 0), regs: { 7: 0x1ff }, data: zero });
+    const z = witness({ word: rv.store(0, 0, 7, 0), regs: { 7: 0x1ff }, data: zero });
     expect(await post(z)).toEqual(expected(z, { memRoot: rootAfter(z, zero, (l) => leafWrite(l, 0, 1, 0xff)) }));
   });
 
   it('a store of the bytes already there keeps the root', async () => {
     const data = dataLeaf(0x3000, [0x44, 0x33, 0x22, 0x11]);
-    const w = witness({ word: encodeS(OPCODE.STORE, 2, 6, 7, 0), regs: { 6: 0x3000, 7: 0x11223344 }, data, mode: 'random' });
+    const w = witness({ word: rv.store(2, 6, 7, 0), regs: { 6: 0x3000, 7: 0x11223344 }, data, mode: 'random' });
     expect(await post(w)).toEqual(expected(w, {}));
   });
 });
@@ -300,31 +294,31 @@ describe('RiscvStep: branches and jumps', () => {
     ['BLTU unsigned: 0xffffffff < 1 is false', 6, ALL_ONES, 1, false],
     ['BGEU unsigned', 7, ALL_ONES, 1, true],
   ] as const)('%s', async (_name, f3, a, b, taken) => {
-    const w = witness({ word: encodeB(f3, 6, 7, -16), regs: { 6: a, 7: b } });
+    const w = witness({ word: rv.branch(f3, 6, 7, -16), regs: { 6: a, 7: b } });
     expect(await post(w)).toEqual(expected(w, { pc: taken ? PC - 16 : PC + 4 }));
   });
 
   it('a taken branch to a target that is not a multiple of 4 halts MISALIGNED_FETCH; a not-taken one does not', async () => {
-    const taken = witness({ word: encodeB(0, 0, 0, 6) });
+    const taken = witness({ word: rv.branch(0, 0, 0, 6) });
     expect(await post(taken)).toEqual(expected(taken, { pc: PC, status: Status.MISALIGNED_FETCH }));
-    const notTaken = witness({ word: encodeB(1, 0, 0, 6) });
+    const notTaken = witness({ word: rv.branch(1, 0, 0, 6) });
     expect(await post(notTaken)).toEqual(expected(notTaken, {}));
   });
 
   it('JAL links pc + 4 and jumps backwards across 0', async () => {
-    const w = witness({ word: encodeJ(1, -0x100), pc: 0x40 });
+    const w = witness({ word: rv.jal(1, -0x100), pc: 0x40 });
     expect(await post(w)).toEqual(expected(w, { pc: 0xffffff40, regs: { 1: 0x44 } }));
   });
 
   it('JALR clears bit 0 of the target and reads rs1 before writing rd', async () => {
-    const w = witness({ word: encodeI(OPCODE.JALR, 1, 0, 1, 1), regs: { 1: 0x2000 } });
+    const w = witness({ word: rv.i(OPCODE.JALR, 1, 0, 1, 1), regs: { 1: 0x2000 } });
     expect(await post(w)).toEqual(expected(w, { pc: 0x2000, regs: { 1: PC + 4 } }));
   });
 
   it('a jump to a misaligned target halts without writing rd', async () => {
-    const jalr = witness({ word: encodeI(OPCODE.JALR, 1, 0, 6, 2), regs: { 6: 0x2000 } });
+    const jalr = witness({ word: rv.i(OPCODE.JALR, 1, 0, 6, 2), regs: { 6: 0x2000 } });
     expect(await post(jalr)).toEqual(expected(jalr, { pc: PC, status: Status.MISALIGNED_FETCH }));
-    const jal = witness({ word: encodeJ(1, 6) });
+    const jal = witness({ word: rv.jal(1, 6) });
     expect(await post(jal)).toEqual(expected(jal, { pc: PC, status: Status.MISALIGNED_FETCH }));
   });
 });
@@ -353,12 +347,12 @@ describe('RiscvStep: halting cases', () => {
     ['EBREAK', 0x00100073],
     ['CSRRW', 0x30529073],
     ['ECALL with rd set', 0x000000f3],
-    ['branch funct3 2', encodeB(2, 0, 0, 8)],
-    ['load funct3 3 (LD)', encodeI(OPCODE.LOAD, 5, 3, 0, 0)],
-    ['store funct3 3 (SD)', encodeS(OPCODE.STORE, 3, 0, 0, 0)],
-    ['JALR funct3 1', encodeI(OPCODE.JALR, 5, 1, 0, 0)],
-    ['SLLI with shamt bit 5', r(OPCODE.OP_IMM, 5, 1, 6, 0, 1)],
-    ['SRAI with funct7 0x21', r(OPCODE.OP_IMM, 5, 5, 6, 0, 0x21)],
+    ['branch funct3 2', rv.branch(2, 0, 0, 8)],
+    ['load funct3 3 (LD)', rv.i(OPCODE.LOAD, 5, 3, 0, 0)],
+    ['store funct3 3 (SD)', rv.store(3, 0, 0, 0)],
+    ['JALR funct3 1', rv.i(OPCODE.JALR, 5, 1, 0, 0)],
+    ['SLLI with shamt bit 5', rv.r(OPCODE.OP_IMM, 5, 1, 6, 0, 1)],
+    ['SRAI with funct7 0x21', rv.r(OPCODE.OP_IMM, 5, 5, 6, 0, 0x21)],
     ['OP funct7 0x20 with XOR', op(4, 0x20)],
     ['OP funct7 0x02', op(0, 2)],
     ['MISC-MEM funct3 2', 0x0000200f],
@@ -375,11 +369,11 @@ describe('RiscvStep: halting cases', () => {
   });
 
   it.each([
-    ['LH at an odd address', encodeI(OPCODE.LOAD, 5, 1, 6, 1), Status.MISALIGNED_LOAD],
-    ['LHU at an odd address', encodeI(OPCODE.LOAD, 5, 5, 6, 3), Status.MISALIGNED_LOAD],
-    ['LW at offset 30 (would cross the leaf)', encodeI(OPCODE.LOAD, 5, 2, 6, 30), Status.MISALIGNED_LOAD],
-    ['SH at an odd address', encodeS(OPCODE.STORE, 1, 6, 7, 1), Status.MISALIGNED_STORE],
-    ['SW at offset 2', encodeS(OPCODE.STORE, 2, 6, 7, 2), Status.MISALIGNED_STORE],
+    ['LH at an odd address', rv.i(OPCODE.LOAD, 5, 1, 6, 1), Status.MISALIGNED_LOAD],
+    ['LHU at an odd address', rv.i(OPCODE.LOAD, 5, 5, 6, 3), Status.MISALIGNED_LOAD],
+    ['LW at offset 30 (would cross the leaf)', rv.i(OPCODE.LOAD, 5, 2, 6, 30), Status.MISALIGNED_LOAD],
+    ['SH at an odd address', rv.store(1, 6, 7, 1), Status.MISALIGNED_STORE],
+    ['SW at offset 2', rv.store(2, 6, 7, 2), Status.MISALIGNED_STORE],
   ] as const)('%s halts before reading memory (fetch proof only)', async (_name, word, status) => {
     const w = witness({ word, regs: { 5: 0x55, 6: 0x4000 } });
     expect(w.proofs.length).toBe(MERKLE_PROOF_SIZE);
@@ -394,8 +388,8 @@ describe('RiscvStep: halting cases', () => {
 });
 
 describe('RiscvStep: malformed encodings and proof soundness', () => {
-  const load = () => witness({ word: encodeI(OPCODE.LOAD, 5, 2, 6, 0), regs: { 6: 0x8000 }, data: dataLeaf(0x8000, [1, 2, 3, 4]), mode: 'random' });
-  const store = () => witness({ word: encodeS(OPCODE.STORE, 2, 6, 7, 0), regs: { 6: 0x8000, 7: 0x01020304 }, data: dataLeaf(0x8000, [9, 9, 9, 9]), mode: 'random' });
+  const load = () => witness({ word: rv.i(OPCODE.LOAD, 5, 2, 6, 0), regs: { 6: 0x8000 }, data: dataLeaf(0x8000, [1, 2, 3, 4]), mode: 'random' });
+  const store = () => witness({ word: rv.store(2, 6, 7, 0), regs: { 6: 0x8000, 7: 0x01020304 }, data: dataLeaf(0x8000, [9, 9, 9, 9]), mode: 'random' });
   const flip = (bytes: Uint8Array, at: number) => {
     const out = bytes.slice();
     out[at] ^= 0x01;
