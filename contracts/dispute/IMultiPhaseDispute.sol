@@ -131,7 +131,7 @@ interface IMultiPhaseDispute {
 
     event GameCreated(uint256 indexed gameId, uint256 indexed taskId, uint256 indexed challengeIndex, address provider, address challenger);
     event GameOpened(uint256 indexed gameId, uint32 nodeCount, uint32 outputSlot, bytes32 graphState0);
-    event Bisected(uint256 indexed gameId, Phase phase, uint64 lo, uint64 hi, bytes32[] values);
+    event Bisected(uint256 indexed gameId, Phase phase, uint64 lo, uint64 hi, bytes32[] claims);
     event SegmentChosen(uint256 indexed gameId, Phase phase, uint256 segment, uint64 lo, uint64 hi);
     event NodeLinked(uint256 indexed gameId, uint32 node, bytes32 startStateHash, bytes32 endStateHash, uint64 stepBound);
     event StepVerified(uint256 indexed gameId, uint64 step, bytes32 postStateHash, bytes32 claimed);

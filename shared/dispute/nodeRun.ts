@@ -1,0 +1,103 @@
+/**
+ * One node's VM run as a party sees it: the canonical start memory (docs/dispute-spec.md section 5)
+ * built from the party's own tensors, a checkpointed run answering "state at step t", and the
+ * halted end state it claims (with the output region proof the phase link needs).
+ */
+import { keccak256 } from 'ethers';
+import { CheckpointedRun } from '../vm/checkpoints';
+import { loadElf } from '../vm/elf';
+import { Machine } from '../vm/machine';
+import type { Memory } from '../vm/memory';
+import { LEAF_SIZE, STATE_OFFSET, Status, TREE_DEPTH } from '../vm/spec';
+import { NODE_PARAMS_ADDR } from '../dnn/nodeLayout';
+import type { DisputeGraph } from './graph';
+import { WEIGHT_SOURCE } from './graph';
+import { DisputeNodeRunFailed } from './errors';
+import { GUEST_ENTRY, IMAGE_REGION_SIZE, MAX_STEP_BOUND, stepBoundFor } from './spec';
+
+const hex = (b: Uint8Array): string => '0x' + Buffer.from(b).toString('hex');
+
+/** Snapshot memory per node run: enough for kernels of 10^8 steps at the grid the budget allows. */
+const CHECKPOINT_BUDGET = 64 * 1024 * 1024;
+
+export interface EndClaim {
+  state: Uint8Array;
+  outputSiblings: string[];
+}
+
+/** Bytes of input `i` of node `j` under a party's tensors (slot tensors) and the public weights blob. */
+export function nodeInputBytes(graph: DisputeGraph, tensors: readonly Uint8Array[], node: number, i: number): Uint8Array {
+  const ref = graph.nodes[node - 1].inputs[i];
+  return ref.source === WEIGHT_SOURCE ? graph.weightsBlob.subarray(ref.index, ref.index + ref.size) : tensors[ref.index];
+}
+
+export function imageRoot28(image: Uint8Array): string {
+  return hex(loadElf(image).memory.subtreeRoot(0, IMAGE_REGION_SIZE));
+}
+
+export class NodeRun {
+  readonly run: CheckpointedRun;
+  private end: EndClaim | undefined;
+
+  constructor(
+    readonly graph: DisputeGraph,
+    /** slot 0: the task input's bytes; slot j: node j's output bytes, as this party holds them. */
+    readonly tensors: readonly Uint8Array[],
+    readonly node: number,
+  ) {
+    const memory = loadElf(graph.image).memory;
+    const spec = graph.nodes[node - 1];
+    memory.writeBytes(NODE_PARAMS_ADDR, spec.params);
+    spec.inputs.forEach((ref, i) => memory.writeBytes(ref.addr, nodeInputBytes(graph, tensors, node, i)));
+    this.run = new CheckpointedRun(new Machine(memory, { pc: GUEST_ENTRY }), { budgetBytes: CHECKPOINT_BUDGET, interval: 1 << 12 });
+  }
+
+  /** The halting step, running the node to the end the first time. */
+  haltStep(): number {
+    this.run.extendTo(MAX_STEP_BOUND);
+    const head = this.run.head;
+    if (head.status !== Status.EXITED || head.exitCode !== 0) throw new DisputeNodeRunFailed(this.node, head.status, head.exitCode, head.step);
+    return head.step;
+  }
+
+  stepBound(): number {
+    return stepBoundFor(this.haltStep());
+  }
+
+  /**
+   * The halted end state with `claimedOutput` in the output region (the VM's own output when they
+   * are equal; a party claiming other bytes gets a state no run reaches).
+   */
+  endClaim(claimedOutput: Uint8Array): EndClaim {
+    if (this.end) return this.end;
+    const machine = this.run.machineAt(this.haltStep());
+    const spec = this.graph.nodes[this.node - 1];
+    const memory: Memory = machine.memory.clone();
+    memory.writeBytes(spec.outputAddress, padTo(claimedOutput, spec.outputSize));
+    const state = machine.encodedState();
+    state.set(memory.root(), STATE_OFFSET.memRoot);
+    const proof = memory.proof(spec.outputAddress);
+    const level = Math.log2(spec.outputSize / LEAF_SIZE);
+    const outputSiblings: string[] = [];
+    for (let l = level; l < TREE_DEPTH; l++) outputSiblings.push(hex(proof.subarray(LEAF_SIZE * (l + 1), LEAF_SIZE * (l + 2))));
+    this.end = { state, outputSiblings };
+    return this.end;
+  }
+
+  /** The VM state hash at step t (the halted state from the halting step on). */
+  stateHashAt(t: bigint): string {
+    return keccak256(this.run.stateAt(Number(t)));
+  }
+
+  /** The output region of the run's halted state: what the VM actually computed. */
+  output(): Uint8Array {
+    const spec = this.graph.nodes[this.node - 1];
+    return this.run.machineAt(this.haltStep()).memory.readBytes(spec.outputAddress, spec.outputSize);
+  }
+}
+
+function padTo(bytes: Uint8Array, size: number): Uint8Array {
+  const out = new Uint8Array(size);
+  out.set(bytes.subarray(0, size));
+  return out;
+}

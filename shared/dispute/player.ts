@@ -1,0 +1,211 @@
+/**
+ * The players of docs/dispute-spec.md. A player holds only what its party knows (the public graph
+ * and its own tensors) and reads everything else from the chain on every turn (`getGame` and the
+ * last `Bisected` event), so a crashed player is restarted by constructing it again.
+ *
+ * Each turn the player computes its honest move and hands it to a Strategy, which may send it,
+ * replace it (lying, switching) or send nothing (stalling): tests plug adversaries in there.
+ */
+import { keccak256, type Signer } from 'ethers';
+import type { DisputeGame, IMultiPhaseDispute } from '../../build/types';
+import { DisputeVersionUnknown } from './errors';
+import {
+  graphFacts,
+  graphStateAt,
+  nodeRecord,
+  nodeSiblings,
+  slotSiblings,
+  weightSiblings,
+  SLOT_SOURCE,
+  type DisputeGraph,
+  type GraphFacts,
+} from './graph';
+import { imageRoot28, NodeRun } from './nodeRun';
+import { DISPUTE_VERSION, dissectionPoints, PHASES, segmentCount, type PhaseName } from './spec';
+import { merkleRootOfBytes } from '../vm/merkle';
+import { VM_VERSION } from '../vm/spec';
+
+export type Role = 'provider' | 'challenger';
+
+export type Move =
+  | { kind: 'open'; facts: GraphFacts; outputSiblings: string[] }
+  | { kind: 'bisect'; values: string[] }
+  | { kind: 'choose'; segment: number; values: string[] }
+  | { kind: 'link'; proof: IMultiPhaseDispute.LinkProofStruct }
+  | { kind: 'step'; state: Uint8Array; proofs: Uint8Array };
+
+export interface Turn {
+  role: Role;
+  gameId: bigint;
+  phase: PhaseName;
+  game: IMultiPhaseDispute.GameViewStructOutput;
+}
+
+/** Decides what a player sends: the honest move, another one, or null to stay silent this turn. */
+export interface Strategy {
+  move(turn: Turn, honest: Move): Move | null;
+}
+
+export const HONEST: Strategy = { move: (_turn, honest) => honest };
+
+/** What one call of `act` did. */
+export type ActResult = 'moved' | 'timeout-claimed' | 'waiting' | 'silent' | 'resolved';
+
+const hex = (b: Uint8Array): string => '0x' + Buffer.from(b).toString('hex');
+
+export class Player {
+  private readonly slots: Uint8Array[];
+  private runs = new Map<number, NodeRun>();
+  private checked = false;
+
+  constructor(
+    readonly role: Role,
+    readonly contract: DisputeGame,
+    readonly signer: Signer,
+    readonly gameId: bigint,
+    readonly graph: DisputeGraph,
+    /** slot 0: the task input's bytes; slot j: node j's output bytes, as this party holds (or claims) them. */
+    readonly tensors: readonly Uint8Array[],
+    readonly strategy: Strategy = HONEST,
+  ) {
+    this.slots = tensors.map((t) => merkleRootOfBytes(t));
+  }
+
+  /** One turn: moves if it is this party's turn, claims a timeout if the opponent's clock ran out. */
+  async act(): Promise<ActResult> {
+    await this.checkVersions();
+    const game = await this.contract.getGame(this.gameId);
+    const phase = PHASES[Number(game.phase)];
+    if (phase === 'Resolved') return 'resolved';
+    if (moverOf(phase) !== this.role) {
+      const block = await this.signer.provider!.getBlock('latest');
+      const clock = moverOf(phase) === 'provider' ? game.providerClock : game.challengerClock;
+      if (BigInt(block!.timestamp) - game.lastMoveAt > clock) {
+        await (await this.contract.connect(this.signer).timeout(this.gameId)).wait();
+        return 'timeout-claimed';
+      }
+      return 'waiting';
+    }
+    const turn: Turn = { role: this.role, gameId: this.gameId, phase, game };
+    const move = this.strategy.move(turn, await this.honestMove(turn));
+    if (move === null) return 'silent';
+    await this.send(move);
+    return 'moved';
+  }
+
+  private async checkVersions(): Promise<void> {
+    if (this.checked) return;
+    const dispute = await this.contract.DISPUTE_VERSION();
+    if (dispute !== DISPUTE_VERSION) throw new DisputeVersionUnknown('DISPUTE_VERSION', dispute, DISPUTE_VERSION);
+    const vm = await this.contract.VM_VERSION();
+    if (vm !== BigInt(VM_VERSION)) throw new DisputeVersionUnknown('VM_VERSION', vm, BigInt(VM_VERSION));
+    this.checked = true;
+  }
+
+  private async send(move: Move): Promise<void> {
+    const c = this.contract.connect(this.signer);
+    const tx =
+      move.kind === 'open'
+        ? c.open(this.gameId, move.facts, move.outputSiblings)
+        : move.kind === 'bisect'
+          ? c.bisect(this.gameId, move.values)
+          : move.kind === 'choose'
+            ? c.choose(this.gameId, move.segment, move.values)
+            : move.kind === 'link'
+              ? c.link(this.gameId, move.proof)
+              : c.step(this.gameId, move.state, move.proofs);
+    await (await tx).wait();
+  }
+
+  /** The move this party's own knowledge dictates. */
+  async honestMove(turn: Turn): Promise<Move> {
+    const g = turn.game;
+    switch (turn.phase) {
+      case 'Open': {
+        const facts = graphFacts(this.graph);
+        return { kind: 'open', facts, outputSiblings: slotSiblings(this.slots, this.nodeCount, facts.outputSlot) };
+      }
+      case 'GraphBisect':
+      case 'VmBisect': {
+        const inner = dissectionPoints(g.lo, g.hi).slice(1, -1);
+        return { kind: 'bisect', values: inner.map((p) => this.valueAt(turn.phase, g, p)) };
+      }
+      case 'GraphChoose':
+      case 'VmChoose': {
+        const values = await this.lastBisection();
+        const points = dissectionPoints(g.lo, g.hi);
+        const claims = [...values, g.hiValue];
+        let segment = segmentCount(g.lo, g.hi) - 1;
+        for (let i = 0; i < claims.length; i++) {
+          if (claims[i] !== this.valueAt(turn.phase, g, points[i + 1])) {
+            segment = i;
+            break;
+          }
+        }
+        return { kind: 'choose', segment, values };
+      }
+      case 'Link':
+        return { kind: 'link', proof: this.linkProof(Number(g.hi)) };
+      case 'Step': {
+        const witness = this.nodeRun(Number(g.node)).run.witnessAt(Number(g.lo));
+        return { kind: 'step', state: witness.state, proofs: witness.proofs };
+      }
+      default:
+        throw new Error(`no move in phase ${turn.phase}`);
+    }
+  }
+
+  private get nodeCount(): number {
+    return this.graph.nodes.length;
+  }
+
+  /** This party's value at point p: a graph-state root, or the hash of its VM state (the claimed end from the step bound on). */
+  private valueAt(phase: PhaseName, g: IMultiPhaseDispute.GameViewStructOutput, p: bigint): string {
+    if (phase === 'GraphBisect' || phase === 'GraphChoose') return graphStateAt(this.slots, Number(p));
+    const run = this.nodeRun(Number(g.node));
+    if (this.role === 'provider' && p >= BigInt(run.stepBound())) return keccak256(run.endClaim(this.tensors[Number(g.node)]).state);
+    return run.stateHashAt(p);
+  }
+
+  private nodeRun(node: number): NodeRun {
+    let run = this.runs.get(node);
+    if (!run) {
+      run = new NodeRun(this.graph, this.tensors, node);
+      this.runs.set(node, run);
+    }
+    return run;
+  }
+
+  private async lastBisection(): Promise<string[]> {
+    const events = await this.contract.queryFilter(this.contract.filters.Bisected(this.gameId));
+    const last = events[events.length - 1];
+    return [...last.args.claims];
+  }
+
+  private linkProof(node: number): IMultiPhaseDispute.LinkProofStruct {
+    const spec = this.graph.nodes[node - 1];
+    const record = nodeRecord(spec);
+    const run = this.nodeRun(node);
+    const end = run.endClaim(this.tensors[node]);
+    return {
+      outputRoot: hex(this.slots[node]),
+      slotSiblings: slotSiblings(this.slots, node, node),
+      node: record,
+      nodeSiblings: nodeSiblings(this.graph, node),
+      inputRoots: spec.inputs.map((ref) =>
+        ref.source === SLOT_SOURCE ? hex(this.slots[ref.index]) : hex(merkleRootOfBytes(this.graph.weightsBlob.subarray(ref.index, ref.index + ref.size))),
+      ),
+      inputSiblings: spec.inputs.map((ref) =>
+        ref.source === SLOT_SOURCE ? slotSiblings(this.slots, node - 1, ref.index) : weightSiblings(this.graph.weightsBlob, ref.index, ref.size),
+      ),
+      imageRoot28: imageRoot28(this.graph.image),
+      stepBound: run.stepBound(),
+      endState: end.state,
+      outputSiblings: end.outputSiblings,
+    };
+  }
+}
+
+export function moverOf(phase: PhaseName): Role {
+  return phase === 'Open' || phase === 'GraphBisect' || phase === 'Link' || phase === 'VmBisect' ? 'provider' : 'challenger';
+}

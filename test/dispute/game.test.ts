@@ -1,0 +1,104 @@
+/**
+ * The dispute game end to end on a local chain: real market, real one-step verifier, a synthetic
+ * graph run by a real guest kernel. Cheating providers are caught through the verifier, lying
+ * challengers lose, silent parties lose on time, and the market settles each challenge.
+ */
+import { CHALLENGE_STATUS, TASK_STATUS } from '../../shared/market/tasks';
+import { PHASES } from '../../shared/dispute/spec';
+import { type Strategy } from '../../shared/dispute/player';
+import { challenge, commitTask, playOut, player, registerModel, startDisputeFixture, type DisputeFixture } from './fixture';
+import { computeTensors, randomInt8, syntheticGraph, type InputPick, type SyntheticGraph } from './synthetic';
+
+jest.setTimeout(300_000);
+
+const ELEMENTS = 40;
+const NODES = 18;
+
+export function testGraph(): SyntheticGraph {
+  const weights = [1, 2, 3].map((seed) => randomInt8(ELEMENTS, seed));
+  const picks: InputPick[][] = Array.from({ length: NODES }, (_, n) => {
+    const j = n + 1;
+    const inputs: InputPick[] = [['s', j - 1], ['w', j % 3]];
+    if (j % 3 === 0) inputs.push(['s', j - 2]);
+    return inputs;
+  });
+  return syntheticGraph(ELEMENTS, weights, picks);
+}
+
+let f: DisputeFixture;
+let s: SyntheticGraph;
+let modelId: bigint;
+const input = randomInt8(ELEMENTS, 99);
+
+beforeAll(async () => {
+  f = await startDisputeFixture(4);
+  s = testGraph();
+  modelId = await registerModel(f, s);
+});
+afterAll(async () => f?.stop());
+
+async function settle(taskId: bigint, gameId: bigint) {
+  const game = await f.game.getGame(gameId);
+  const c = await f.m.market.getChallenge(taskId, 0n);
+  const task = await f.m.market.getTask(taskId);
+  return { phase: PHASES[Number(game.phase)], outcome: Number(game.outcome), challenge: CHALLENGE_STATUS[Number(c.status)], task: TASK_STATUS[Number(task.status)] };
+}
+
+const cheats = [
+  ['a wrong final output', { node: NODES, element: 3, delta: 1, propagate: false }],
+  ['a wrong intermediate node, propagated', { node: 5, element: 0, delta: 7, propagate: true }],
+  ['one element off by one deep inside a node, not propagated', { node: 11, element: 37, delta: -1, propagate: false }],
+] as const;
+
+describe.each(cheats)('a cheating provider (%s)', (_label, cheat) => {
+  it('is refuted through the one-step verifier and slashed', async () => {
+    const [provider, challenger] = f.actors;
+    const honest = computeTensors(s, input);
+    const claimed = computeTensors(s, input, cheat);
+    const taskId = await commitTask(f, modelId, provider, s, claimed);
+    const gameId = await challenge(f, challenger, taskId);
+    const stakeBefore = await f.m.staking.stakeOf(provider.address);
+    const log = await playOut(f, [player(f, 'provider', provider, gameId, s, claimed), player(f, 'challenger', challenger, gameId, s, honest)]);
+    expect(log).not.toContain('timeout-claimed');
+    const steps = await f.game.queryFilter(f.game.filters.StepVerified(gameId));
+    expect(steps).toHaveLength(1);
+    expect(await settle(taskId, gameId)).toEqual({ phase: 'Resolved', outcome: 2, challenge: 'ChallengerWon', task: 'Refuted' });
+    expect(await f.m.staking.stakeOf(provider.address)).toBeLessThan(stakeBefore);
+  });
+});
+
+describe('an honest provider', () => {
+  it('wins against a challenger lying consistently about a node, and the bond is forfeited', async () => {
+    const [provider, challenger] = f.actors;
+    const honest = computeTensors(s, input);
+    const lie = computeTensors(s, input, { node: 7, element: 2, delta: 3, propagate: true });
+    const taskId = await commitTask(f, modelId, provider, s, honest);
+    const gameId = await challenge(f, challenger, taskId);
+    const log = await playOut(f, [player(f, 'provider', provider, gameId, s, honest), player(f, 'challenger', challenger, gameId, s, lie)]);
+    expect(log).not.toContain('timeout-claimed');
+    expect(await settle(taskId, gameId)).toEqual({ phase: 'Resolved', outcome: 1, challenge: 'ProviderWon', task: 'Committed' });
+  });
+
+  it('wins on time against a challenger that goes silent', async () => {
+    const [provider, , challenger] = f.actors;
+    const honest = computeTensors(s, input);
+    const taskId = await commitTask(f, modelId, provider, s, honest);
+    const gameId = await challenge(f, challenger, taskId);
+    const silent: Strategy = { move: () => null };
+    const log = await playOut(f, [player(f, 'provider', provider, gameId, s, honest), player(f, 'challenger', challenger, gameId, s, honest, silent)]);
+    expect(log).toContain('timeout-claimed');
+    expect((await settle(taskId, gameId)).challenge).toBe('ProviderWon');
+  });
+});
+
+describe('a silent provider', () => {
+  it('loses on time, even when its result was right', async () => {
+    const [provider, challenger] = f.actors;
+    const honest = computeTensors(s, input);
+    const taskId = await commitTask(f, modelId, provider, s, honest);
+    const gameId = await challenge(f, challenger, taskId);
+    const silentAfterOpen: Strategy = { move: (turn, honestMove) => (turn.phase === 'Open' ? honestMove : null) };
+    await playOut(f, [player(f, 'provider', provider, gameId, s, honest, silentAfterOpen), player(f, 'challenger', challenger, gameId, s, honest)]);
+    expect((await settle(taskId, gameId)).challenge).toBe('ChallengerWon');
+  });
+});
