@@ -158,6 +158,47 @@ const MEM = new Uint32Array(memory.buffer);
 MEM.set(RC, RC_ADDRESS / 4);
 
 const IN = WASM_SCRATCH / 4;
+/** A 4 KiB region hashed in place by chunkRoot, then the zero hashes Z[0..7] it compares with. */
+const CHUNK_ADDRESS = 1024;
+export const CHUNK_MAX = 4096;
+const ZERO_ADDRESS = CHUNK_ADDRESS + CHUNK_MAX;
+const CHUNK_LEVELS = 7;
+const MEM8 = new Uint8Array(memory.buffer);
+for (let level = 0; level < CHUNK_LEVELS; level++) {
+  const z = ZERO_ADDRESS + 32 * level;
+  MEM8.copyWithin(WASM_SCRATCH, z, z + 32);
+  MEM8.copyWithin(WASM_SCRATCH + 32, z, z + 32);
+  hash64(WASM_SCRATCH, z + 32);
+}
+
+function isZeroNode(address: number, level: number): boolean {
+  const w = address >>> 2;
+  const z = (ZERO_ADDRESS + 32 * level) >>> 2;
+  for (let i = 0; i < 8; i++) if (MEM[w + i] !== MEM[z + i]) return false;
+  return true;
+}
+
+/**
+ * Merkle root (8 words) of a power-of-two region of 32 to 4096 bytes, hashed in place inside the
+ * module's memory; pairs of zero subtrees take the known zero hash without running keccak.
+ */
+export function chunkRoot(bytes: Uint8Array): Uint32Array {
+  MEM8.set(bytes, CHUNK_ADDRESS);
+  for (let level = 0, nodes = bytes.length >>> 5; nodes > 1; level++, nodes >>>= 1) {
+    for (let j = 0; j < nodes >>> 1; j++) {
+      const src = CHUNK_ADDRESS + 64 * j;
+      const dst = CHUNK_ADDRESS + 32 * j;
+      if (isZeroNode(src, level) && isZeroNode(src + 32, level)) {
+        const z = ZERO_ADDRESS + 32 * (level + 1);
+        MEM8.copyWithin(dst, z, z + 32);
+      } else {
+        // hash64 reads both children into locals before writing, so dst may overlap src.
+        hash64(src, dst);
+      }
+    }
+  }
+  return MEM.slice(CHUNK_ADDRESS >>> 2, (CHUNK_ADDRESS >>> 2) + 8);
+}
 
 /**
  * keccak256(left ‖ right) of two 32-byte nodes given as 8 little-endian words each, written as

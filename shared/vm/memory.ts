@@ -11,6 +11,7 @@
  *   snapshots share them with the live tree.
  */
 import { hashPairWords } from './keccak';
+import { chunkRoot } from './keccakWasm';
 import { VMMerkleRegionInvalid } from './errors';
 import { fromWords, ZERO_WORDS } from './merkle';
 import { LEAF_SHIFT, LEAF_SIZE, MERKLE_PROOF_SIZE, TREE_DEPTH } from './spec';
@@ -289,7 +290,7 @@ export class Memory {
     for (const p of this.dirtyPages) {
       this.dirty[p] = 0;
       this.writable[p] = 0;
-      pageRoots.set(p, pageRoot(this.page(p)));
+      pageRoots.set(p, chunkRoot(this.page(p)));
       changed.push(p);
     }
     this.dirtyPages = [];
@@ -344,14 +345,3 @@ function hashChildren(below: Uint32Array, off: number, out: Uint32Array, outOff:
   }
 }
 
-const ROOT_SCRATCH = new Uint32Array(PAGE_SIZE / 4);
-
-/** A page's subtree root, hashed in place in a reused buffer. */
-function pageRoot(page: Uint8Array): Uint32Array {
-  const w = ROOT_SCRATCH;
-  new Uint8Array(w.buffer).set(page);
-  for (let level = 0, nodes = PAGE_SIZE / LEAF_SIZE; nodes > 1; level++, nodes >>>= 1) {
-    for (let j = 0; j < nodes / 2; j++) hashChildren(w, 16 * j, w, 8 * j, level);
-  }
-  return w.slice(0, 8);
-}

@@ -4,6 +4,7 @@
  * subtrees. These helpers work on bytes; shared/vm/memory.ts keeps the incremental tree.
  */
 import { hashPairWords } from './keccak';
+import { CHUNK_MAX, chunkRoot } from './keccakWasm';
 import { LEAF_SHIFT, LEAF_SIZE, MERKLE_PROOF_SIZE, TREE_DEPTH } from './spec';
 
 /** Copies bytes into little-endian 32-bit words (the form the hasher reads). */
@@ -78,10 +79,17 @@ export function paddedSize(length: number): number {
  */
 export function merkleRootOfBytes(bytes: Uint8Array): Uint8Array {
   const size = paddedSize(bytes.length);
-  const w = new Uint32Array(size / 4);
-  new Uint8Array(w.buffer).set(bytes);
-  // Hash level by level in place: node j of the next level overwrites words [8j, 8j+8).
-  for (let nodes = size / LEAF_SIZE; nodes > 1; nodes >>>= 1) {
+  const chunk = Math.min(size, CHUNK_MAX);
+  const padded = new Uint8Array(chunk);
+  // Roots of 4 KiB chunks first, then hash the chunk roots level by level in place.
+  const w = new Uint32Array((size / chunk) * 8);
+  for (let c = 0; c < size / chunk; c++) {
+    const part = bytes.subarray(c * chunk, (c + 1) * chunk);
+    padded.fill(0);
+    padded.set(part);
+    w.set(chunkRoot(padded), 8 * c);
+  }
+  for (let nodes = size / chunk; nodes > 1; nodes >>>= 1) {
     for (let j = 0; j < nodes / 2; j++) hashPairWords(w, 16 * j, w, 16 * j + 8, w, 8 * j);
   }
   return fromWords(w, 0, 8);
