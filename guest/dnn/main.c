@@ -82,10 +82,15 @@ static void checkRq(const tensor_desc *t, uint32_t rows) {
   for (uint32_t r = 0; r < rows; r++) check(q[2 * r] >= 0 && q[2 * r + 1] >= RQ_SHIFT_MIN && q[2 * r + 1] <= RQ_SHIFT_MAX, ERR_RQ);
 }
 
-/* Window output size (shapes.ts windowOut); 0 where the window does not fit even once. */
+/*
+ * Window output size (shapes.ts windowOut), in 64 bits so no attribute value can overflow it;
+ * 0 where the window does not fit even once.
+ */
 static int32_t windowOut(int32_t size, int32_t kernel, int32_t stride, int32_t padA, int32_t padB, int32_t dilation) {
-  int32_t span = size + padA + padB - dilation * (kernel - 1) - 1;
-  return span < 0 ? 0 : span / stride + 1;
+  int64_t span = (int64_t)size + padA + padB - (int64_t)dilation * (kernel - 1) - 1;
+  if (span < 0) return 0;
+  uint64_t q = udiv64((uint64_t)span, (uint32_t)stride) + 1; /* callers checked stride >= 1 */
+  return q > 0x7fffffff ? 0x7fffffff : (int32_t)q;
 }
 
 static void checkDense(const node *n) {
@@ -103,8 +108,9 @@ static void checkDense(const node *n) {
 static void checkConv2d(const node *n) {
   const tensor_desc *x = in(n, 0), *w = in(n, 1);
   const int32_t *at = n->attrs;
-  for (int i = 0; i < 2; i++) check(at[i] >= 1 && at[6 + i] >= 1, ERR_ATTR); /* strides, dilations */
-  for (int i = 2; i < 6; i++) check(at[i] >= 0 && at[i] <= 1 << 16, ERR_ATTR);  /* pads */
+  /* Strides and dilations >= 1; pads in [0, 2^16] keep every tap index inside int32. */
+  for (int i = 0; i < 2; i++) check(at[i] >= 1 && at[6 + i] >= 1, ERR_ATTR);
+  for (int i = 2; i < 6; i++) check(at[i] >= 0 && at[i] <= 1 << 16, ERR_ATTR);
   int32_t g = at[8];
   check(g >= 1, ERR_ATTR);
   check(x->rank == 4 && w->rank == 4 && w->dtype == DTYPE_INT8, ERR_SHAPE);

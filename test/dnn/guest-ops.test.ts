@@ -1,7 +1,7 @@
 /**
  * The guest kernels (guest/dnn/) against the native TypeScript kernels, per operator on random
  * small tensors: the VM's output bytes equal the native output bytes, and the VM memory subtree
- * root of the output region equals the native tensor root. Also: an invalid parameter block exits
+ * root of the output region equals the native tensor root, with every other region unchanged. Also: an invalid parameter block exits
  * non-zero, runNodeInVm's typed errors, and the kernel image build is reproducible.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -18,6 +18,7 @@ import { broadcastShape, windowOut } from '../../shared/dnn/shapes';
 import type { OpName } from '../../shared/dnn/spec';
 import { allocTensor, tensorBytes, tensorRoot, toHex, type Tensor } from '../../shared/dnn/tensor';
 import { Machine } from '../../shared/vm/machine';
+import { merkleRootOfBytes } from '../../shared/vm/merkle';
 import { Status } from '../../shared/vm/spec';
 
 const rand = seededRandom(4242);
@@ -78,6 +79,9 @@ function expectSameInVm(model: DnnModel, input: Tensor): number {
   const vm = runNodeInVm(model, 1, new Map([[model.spec.input, input]]), { elf });
   expect(Buffer.from(tensorBytes(vm.output)).toString('hex')).toBe(Buffer.from(tensorBytes(native)).toString('hex'));
   expect(toHex(vm.outputRoot)).toBe(toHex(tensorRoot(native)));
+  // Nothing but the output region is written: the parameter block and inputs keep their roots.
+  for (const region of [vm.layout.params, ...vm.layout.inputs])
+    expect(toHex(vm.memory.subtreeRoot(region.address, region.paddedSize))).toBe(toHex(merkleRootOfBytes(region.bytes)));
   return vm.steps;
 }
 

@@ -29,6 +29,8 @@ export interface VmNodeRun {
   steps: number;
   seconds: number;
   layout: NodeStartLayout;
+  /** the halted VM's memory (for subtree proofs of the start and end regions) */
+  memory: Memory;
 }
 
 export interface RunNodeOptions {
@@ -83,5 +85,6 @@ export function runNodeInVm(model: DnnModel, nodeIndex: number, nodeInputs: Read
     steps: machine.step,
     seconds,
     layout: start.layout,
+    memory: start.memory,
   };
 }
