@@ -72,7 +72,10 @@ export class Memory {
     return memory;
   }
 
-  /** Called (once per page until it is fetched from again) when a store hits a page marked as code. */
+  /**
+   * Called (once per page until it is fetched from again) when a store hits a page marked as code.
+   * One listener: a Memory drives one Machine at a time (Machine's constructor registers itself).
+   */
   onCodeWrite(listener: CodeWriteListener | undefined): void {
     this.codeWriteListener = listener;
   }

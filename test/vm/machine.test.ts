@@ -147,9 +147,9 @@ describe('fast machine against the reference step', () => {
     expect(hex(copy.encodedState())).toBe(hex(machine.encodedState()));
   });
 
-  const matmul = join(__dirname, '../../build/guest/sort.elf');
-  (existsSync(matmul) ? it : it.skip)('single-steps a real guest through its witnesses', () => {
-    const machine = Machine.fromElf(readFileSync(matmul));
+  const sortElf = join(__dirname, '../../build/guest/sort.elf');
+  (existsSync(sortElf) ? it : it.skip)('single-steps a real guest through its witnesses', () => {
+    const machine = Machine.fromElf(readFileSync(sortElf));
     for (let i = 0; i < 300; i++) checkOneStep(machine);
     machine.run(200_000);
     for (let i = 0; i < 100; i++) checkOneStep(machine);
