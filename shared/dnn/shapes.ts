@@ -96,10 +96,14 @@ export function inferOutputShape(node: NodeSpec, nodeName: string, inputs: reado
       arity(2);
       if (x.length !== 2 || inputs[1].length > 3) fail('table [V, D] and indices of rank <= 3 expected');
       return [...inputs[1], x[1]];
-    case 'Softmax':
-      arity(2);
-      if (x[x.length - 1] > 2048 || elementCount(inputs[1]) !== 256) fail('last axis <= 2048 and a 256-entry table expected');
+    case 'Softmax': {
+      if (inputs.length !== 2 && inputs.length !== 3) fail('expects 2 or 3 inputs');
+      const d = x[x.length - 1];
+      if (d > 2048 || elementCount(inputs[1]) !== 256) fail('last axis <= 2048 and a 256-entry table expected');
+      const m = inputs[2];
+      if (m && (x.length < 2 || m.length !== 2 || m[1] !== d || m[0] !== x[x.length - 2])) fail('mask must be [T, D] for an input [..., T, D]');
       return [...x];
+    }
     case 'LayerNorm': {
       arity(4);
       const d = x[x.length - 1];

@@ -3,7 +3,7 @@
  * plainest possible loops: bit-exact equality on random integer operands.
  */
 import { KERNELS } from '../../shared/dnn/kernels';
-import { rq, sat8 } from '../../shared/dnn/intmath';
+import { roundDivAway, rq, sat8 } from '../../shared/dnn/intmath';
 import { windowOut } from '../../shared/dnn/shapes';
 import { allocTensor, type Tensor } from '../../shared/dnn/tensor';
 import { seededRandom } from '../../shared/dnn/random';
@@ -99,5 +99,25 @@ describe('blocked kernels equal the spec formulas', () => {
           for (let t = 0; t < k; t++) acc += (a.data[(q * m + i) * k + t] - za) * (b.data[(q * k + t) * n + j] - zb);
           expect(out.data[(q * m + i) * n + j]).toBe(sat8(zo + rq(acc, r.data[0], r.data[1])));
         }
+  });
+
+  it('Softmax with a causal mask, including a fully masked row', () => {
+    const [t, d] = [4, 5];
+    const x = randomTensor('int8', [2, t, d], -128, 127);
+    const table = allocTensor('int32', [256]);
+    for (let i = 0; i < 256; i++) table.data[i] = Math.round(2 ** 20 * Math.exp(-i * 0.05));
+    const mask = allocTensor('uint8', [t, d]);
+    for (let r = 1; r < t; r++) for (let i = 0; i < d; i++) mask.data[r * d + i] = i <= r ? 1 : 0;
+    const out = KERNELS.Softmax({ inputs: [x, table, mask], zeroPoints: [0, 0, 0], outZp: -128, outShape: [2, t, d], attrs: {} });
+    for (let row = 0; row < 2 * t; row++) {
+      const kept = [...Array(d).keys()].filter((i) => mask.data[(row % t) * d + i] === 1);
+      const vals = kept.map((i) => x.data[row * d + i]);
+      const max = Math.max(-128, ...vals);
+      const sum = vals.reduce((a, v) => a + table.data[max - v], 0);
+      for (let i = 0; i < d; i++) {
+        const expected = kept.includes(i) ? sat8(roundDivAway(table.data[max - x.data[row * d + i]] * 256, sum) - 128) : -128;
+        expect(out.data[row * d + i]).toBe(expected);
+      }
+    }
   });
 });

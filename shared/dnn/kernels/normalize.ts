@@ -7,18 +7,24 @@ export const SOFTMAX_OUT_ZP = -128;
 export const SOFTMAX_OUT_SCALE = 1 / 256;
 export const LAYERNORM_FRACTION_BITS = 12;
 
-export function softmax({ inputs: [x, expTable], outShape }: KernelArgs): Tensor {
+/**
+ * Softmax with an optional uint8 mask [T, D] (1 keeps, 0 drops) applied to the rows of each
+ * trailing [T, D] block: dropped entries take no part in max and sum and output −128 (probability
+ * 0). This is how a decoder's causal attention mask runs without quantising −∞.
+ */
+export function softmax({ inputs: [x, expTable, mask], outShape }: KernelArgs): Tensor {
   const d = x.shape[x.shape.length - 1];
+  const maskRows = mask ? mask.shape[0] : 1;
   const out = allocTensor('int8', outShape);
   const xd = x.data;
   const t = expTable.data;
-  const e = new Int32Array(d);
-  for (let r = 0; r < xd.length; r += d) {
+  for (let r = 0, row = 0; r < xd.length; r += d, row++) {
+    const keep = (i: number) => !mask || mask.data[(row % maskRows) * d + i] !== 0;
     let max = -128;
-    for (let i = 0; i < d; i++) if (xd[r + i] > max) max = xd[r + i];
+    for (let i = 0; i < d; i++) if (keep(i) && xd[r + i] > max) max = xd[r + i];
     let sum = 0;
-    for (let i = 0; i < d; i++) sum += e[i] = t[max - xd[r + i]];
-    for (let i = 0; i < d; i++) out.data[r + i] = sat8(roundDivAway(e[i] * 256, sum) + SOFTMAX_OUT_ZP);
+    for (let i = 0; i < d; i++) if (keep(i)) sum += t[max - xd[r + i]];
+    for (let i = 0; i < d; i++) out.data[r + i] = keep(i) ? sat8(roundDivAway(t[max - xd[r + i]] * 256, sum) + SOFTMAX_OUT_ZP) : SOFTMAX_OUT_ZP;
   }
   return out;
 }

@@ -16,10 +16,12 @@ import { OnnxUnsupportedOperatorError, OnnxUnsupportedShapeError } from './error
 import { attrFloat, attrInt, attrInts, attrsOf, attrString, type AttrMap, type ConstTensor } from './read';
 
 const ACC_LIMIT = 2 ** 31;
+/** Additive mask entries at or below this are "masked out" (exporters write −∞, −1e9 or −1e4). */
+const MASKED_LOGIT = -1e4;
 
 /** The ONNX operators lowerNode handles (checked before calibration runs anything). */
 export const SUPPORTED_ONNX_OPS: ReadonlySet<string> = new Set([
-  'Gemm', 'MatMul', 'Conv', 'Add', 'Mul', 'Relu', 'MaxPool', 'AveragePool', 'GlobalAveragePool', 'Flatten', 'Reshape',
+  'Gemm', 'MatMul', 'Conv', 'Add', 'Mul', 'Div', 'Relu', 'MaxPool', 'AveragePool', 'GlobalAveragePool', 'Flatten', 'Reshape',
   'Squeeze', 'Unsqueeze', 'Constant', 'Identity', 'Dropout', 'Transpose', 'Gather', 'Softmax', 'LayerNormalization',
   'Gelu', 'Sigmoid', 'Tanh',
 ]);
@@ -68,6 +70,7 @@ export class Lowering {
         return this.conv(ctx);
       case 'Add':
       case 'Mul':
+      case 'Div':
         return this.binary(ctx, op);
       case 'Relu':
         return this.emit(ctx, 'Relu', [ctx.act(0)], {}, ctx.sameQuant(0));
@@ -237,12 +240,14 @@ export class Lowering {
     this.emit(ctx, 'Conv2d', [x, ...names], attrs, oq, folded.output);
   }
 
-  /** Add or Mul of two activations, or of an activation and a constant (stored as int8). */
-  private binary(ctx: NodeContext, op: 'Add' | 'Mul'): void {
-    const [a, b] = [0, 1].map((i) => (ctx.isConstant(i) ? ctx.constantAsInt8(i) : ctx.act(i)));
+  /** Add, Mul or Div (by a constant) of two activations, or of an activation and a constant (stored as int8). */
+  private binary(ctx: NodeContext, op: 'Add' | 'Mul' | 'Div'): void {
+    if (op === 'Add' && this.maskedSoftmax(ctx)) return;
+    if (op === 'Div' && !ctx.isConstant(1)) throw ctx.unsupported('division only by a constant');
+    const [a, b] = [0, 1].map((i) => (ctx.isConstant(i) ? ctx.constantAsInt8(i, op === 'Div' ? (v) => 1 / v : undefined) : ctx.act(i)));
     const qa = this.tensors.get(a)!;
     const qb = this.tensors.get(b)!;
-    if (op === 'Mul') {
+    if (op !== 'Add') {
       const oq = ctx.rangeQuant(ctx.output);
       const rq = this.declare(`${ctx.name}#rq`, { dtype: 'int32', shape: [1, 2], scale: 1, zeroPoint: 0, data: ctx.rq([(qa.scale * qb.scale) / oq.scale]) });
       return this.emit(ctx, 'Mul', [a, b, rq], {}, oq);
@@ -253,6 +258,30 @@ export class Lowering {
     const multipliers = [qa.scale / twice, qb.scale / twice, twice / (2 ** 20 * oq.scale)];
     const rq = this.declare(`${ctx.name}#rq`, { dtype: 'int32', shape: [3, 2], scale: 1, zeroPoint: 0, data: ctx.rq(multipliers) });
     this.emit(ctx, 'Add', [a, b, rq], { relu: folded.relu }, oq, folded.output);
+  }
+
+  /**
+   * Add(scores, mask) feeding only a Softmax, the mask a constant of 0 and large negative values
+   * (−∞ or <= −1e4, as exporters write a causal mask): one masked Softmax, so −∞ is never quantised.
+   */
+  private maskedSoftmax(ctx: NodeContext): boolean {
+    const maskIndex = [0, 1].find((i) => ctx.isConstant(i));
+    const softmaxIndex = this.soleConsumer(ctx.output, 'Softmax');
+    if (maskIndex === undefined || softmaxIndex === undefined) return false;
+    const mask = ctx.constant(maskIndex);
+    if (!mask.values.every((v) => v === 0 || v <= MASKED_LOGIT) || mask.values.every((v) => v === 0)) return false;
+    const x = ctx.act(1 - maskIndex);
+    const xShape = ctx.shapeOf(x);
+    const [t, d] = xShape.slice(-2);
+    if (mask.dims.slice(0, -2).some((n) => n !== 1) || mask.dims[mask.dims.length - 2] !== t || mask.dims[mask.dims.length - 1] !== d)
+      throw ctx.unsupported(`mask ${JSON.stringify(mask.dims)} must be [.., T, D] with leading 1s for scores ${JSON.stringify(xShape)}`);
+    const keep = allocTensor('uint8', [t, d]);
+    mask.values.forEach((v, i) => (keep.data[i] = v === 0 ? 1 : 0));
+    const maskName = this.declare(`${ctx.name}#mask`, { dtype: 'uint8', shape: [t, d], scale: 1, zeroPoint: 0, data: keep });
+    const softmax = this.graph.node![softmaxIndex];
+    this.fused.add(softmaxIndex);
+    this.emitSoftmax(new NodeContext(this, softmax, softmaxIndex), x, maskName);
+    return true;
   }
 
   private pool(ctx: NodeContext, op: 'MaxPool' | 'AveragePool' | 'GlobalAveragePool'): void {
@@ -294,15 +323,19 @@ export class Lowering {
   }
 
   private softmax(ctx: NodeContext): void {
-    const rank = ctx.shapeOf(ctx.input(0)).length;
+    this.emitSoftmax(ctx, ctx.act(0));
+  }
+
+  /** Softmax node `ctx` over activation `x` (its scores), optionally masked. */
+  private emitSoftmax(ctx: NodeContext, x: string, mask?: string): void {
+    const rank = ctx.shapeOf(x).length;
     const axis = attrInt(ctx.attrs, 'axis', -1);
     if (axis !== -1 && axis !== rank - 1) throw ctx.unsupported('softmax only over the last axis');
-    const x = ctx.act(0);
     const sx = this.tensors.get(x)!.scale;
     const table = allocTensor('int32', [256]);
     for (let d = 0; d < 256; d++) table.data[d] = Math.round(2 ** 20 * Math.exp(-d * sx));
     const t = this.declare(`${ctx.name}#exp`, { dtype: 'int32', shape: [256], scale: 2 ** -20, zeroPoint: 0, data: table });
-    this.emit(ctx, 'Softmax', [x, t], {}, { scale: SOFTMAX_OUT_SCALE, zeroPoint: SOFTMAX_OUT_ZP });
+    this.emit(ctx, 'Softmax', mask ? [x, t, mask] : [x, t], {}, { scale: SOFTMAX_OUT_SCALE, zeroPoint: SOFTMAX_OUT_ZP });
   }
 
   private layerNorm(ctx: NodeContext): void {
@@ -398,8 +431,8 @@ class NodeContext {
   }
 
   /** A constant operand of an element-wise op, quantised asymmetrically to int8. */
-  constantAsInt8(i: number): string {
-    const c = this.constant(i);
+  constantAsInt8(i: number, map?: (v: number) => number): string {
+    const c = map ? { ...this.constant(i), values: this.constant(i).values.map(map) } : this.constant(i);
     if (c.dims.length > 4) throw this.unsupported('constants of rank > 4');
     let min = 0;
     let max = 0;
