@@ -7,28 +7,14 @@ import { CHALLENGE_STATUS, TASK_STATUS } from '../../shared/market/tasks';
 import { PHASES } from '../../shared/dispute/spec';
 import { type Strategy } from '../../shared/dispute/player';
 import { challenge, commitTask, playOut, player, registerModel, startDisputeFixture, type DisputeFixture } from './fixture';
-import { computeTensors, randomInt8, syntheticGraph, type InputPick, type SyntheticGraph } from './synthetic';
+import { computeTensors, NODES, randomInt8, testGraph, type SyntheticGraph } from './synthetic';
 
 jest.setTimeout(300_000);
-
-const ELEMENTS = 40;
-const NODES = 18;
-
-export function testGraph(): SyntheticGraph {
-  const weights = [1, 2, 3].map((seed) => randomInt8(ELEMENTS, seed));
-  const picks: InputPick[][] = Array.from({ length: NODES }, (_, n) => {
-    const j = n + 1;
-    const inputs: InputPick[] = [['s', j - 1], ['w', j % 3]];
-    if (j % 3 === 0) inputs.push(['s', j - 2]);
-    return inputs;
-  });
-  return syntheticGraph(ELEMENTS, weights, picks);
-}
 
 let f: DisputeFixture;
 let s: SyntheticGraph;
 let modelId: bigint;
-const input = randomInt8(ELEMENTS, 99);
+const input = randomInt8(40, 99);
 
 beforeAll(async () => {
   f = await startDisputeFixture(4);

@@ -109,3 +109,18 @@ export function randomInt8(length: number, seed: number): Int8Array {
   }
   return out;
 }
+
+export const ELEMENTS = 40;
+export const NODES = 18;
+
+/** The graph most tests use: 18 nodes (two graph rounds), 40-element tensors, three weight tensors. */
+export function testGraph(): SyntheticGraph {
+  const weights = [1, 2, 3].map((seed) => randomInt8(ELEMENTS, seed));
+  const picks: InputPick[][] = Array.from({ length: NODES }, (_, n) => {
+    const j = n + 1;
+    const inputs: InputPick[] = [['s', j - 1], ['w', j % 3]];
+    if (j % 3 === 0) inputs.push(['s', j - 2]);
+    return inputs;
+  });
+  return syntheticGraph(ELEMENTS, weights, picks);
+}
