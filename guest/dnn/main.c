@@ -16,16 +16,16 @@
 #define LAYERNORM_MAX_D 4096
 
 typedef struct {
-  uint32_t inputs, attrs;
+  uint32_t minInputs, maxInputs, attrs;
   void (*run)(const node *);
 } op_info;
 
-/* Indexed by op code; input and attribute counts as in shared/dnn/spec.ts OPS. */
+/* Indexed by op code; input and attribute counts as in shared/dnn/spec.ts OPS and shapes.ts. */
 static const op_info OPS[] = {
-    [1] = {4, 1, dense},      [2] = {4, 10, conv2d},    [3] = {3, 0, matMul},  [4] = {3, 1, add},
-    [5] = {3, 0, mul},        [6] = {1, 0, relu},       [7] = {1, 8, maxPool}, [8] = {1, 9, avgPool},
-    [9] = {1, 0, reshape},    [10] = {1, 4, transpose}, [11] = {2, 0, gather}, [12] = {2, 0, softmax},
-    [13] = {4, 1, layerNorm}, [14] = {2, 0, lut},
+    [1] = {4, 4, 1, dense},      [2] = {4, 4, 10, conv2d},    [3] = {3, 3, 0, matMul},  [4] = {3, 3, 1, add},
+    [5] = {3, 3, 0, mul},        [6] = {1, 1, 0, relu},       [7] = {1, 1, 8, maxPool}, [8] = {1, 1, 9, avgPool},
+    [9] = {1, 1, 0, reshape},    [10] = {1, 1, 4, transpose}, [11] = {2, 2, 0, gather}, [12] = {2, 3, 0, softmax},
+    [13] = {4, 4, 1, layerNorm}, [14] = {2, 2, 0, lut},
 };
 #define OP_COUNT (sizeof OPS / sizeof OPS[0])
 
@@ -192,6 +192,11 @@ static void checkSoftmax(const node *n) {
   const tensor_desc *x = in(n, 0), *t = in(n, 1);
   check(x->dims[x->rank - 1] <= SOFTMAX_MAX_D && t->dtype == DTYPE_INT32 && elementCount(t) == 256, ERR_SHAPE);
   check(sameShape(&n->p->output, x->rank, x->dims), ERR_SHAPE);
+  if (n->p->inputCount == 3) {
+    /* The optional mask: uint8 [T, D] for an input [..., T, D]. */
+    const tensor_desc *m = in(n, 2);
+    check(x->rank >= 2 && isMatrix(m, DTYPE_UINT8, x->dims[x->rank - 2], x->dims[x->rank - 1]), ERR_SHAPE);
+  }
   /* Bounds that keep every row's sum in (0, 2^31] (dnn-spec section 6: exp[0] = 2^20). */
   const int32_t *e = i32(t);
   check(e[0] >= 1, ERR_TABLE);
@@ -237,7 +242,7 @@ int main(void) {
   const node_params *p = (const node_params *)(uintptr_t)NODE_PARAMS_ADDR;
   check(p->op >= 1 && p->op < OP_COUNT, ERR_OP);
   const op_info *op = &OPS[p->op];
-  check(p->inputCount == op->inputs, ERR_INPUT_COUNT);
+  check(p->inputCount >= op->minInputs && p->inputCount <= op->maxInputs, ERR_INPUT_COUNT);
   check(p->attrCount == op->attrs, ERR_ATTR_COUNT);
   check(p->reserved == 0, ERR_RESERVED);
   const node n = {p, (const int32_t *)&p->inputs[p->inputCount]};

@@ -5,21 +5,30 @@
 #define SOFTMAX_OUT_ZP (-128)
 #define LAYERNORM_FRACTION_BITS 12
 
-/* main.c checks every entry is in [0, 2^20] and D <= 2048, so sum <= 2^31 and e * 256 < 2^29. */
+/*
+ * main.c checks every entry is in [0, 2^20], exp[0] >= 1 and D <= 2048, so a row's sum is in
+ * [1, 2^31] whenever one entry is kept (the kept maximum contributes exp[0]) and e * 256 < 2^29.
+ * With the optional uint8 mask [T, D], row r uses mask row r mod T; dropped entries join neither
+ * max nor sum and output -128 (probability 0), so a fully masked row is -128 throughout.
+ */
 void softmax(const node *n) {
   const tensor_desc *x = in(n, 0);
   const uint32_t d = (uint32_t)x->dims[x->rank - 1], len = elementCount(x);
+  const uint8_t *mask = n->p->inputCount == 3 ? (const uint8_t *)i8(in(n, 2)) : 0;
+  const uint32_t maskRows = mask ? (uint32_t)in(n, 2)->dims[0] : 1;
   const int8_t *xd = i8(x);
   const int32_t *t = i32(in(n, 1));
   int8_t *o = out8(n);
-  for (uint32_t r = 0; r < len; r += d) {
+  for (uint32_t r = 0, row = 0; r < len; r += d, row++) {
+    const uint8_t *keep = mask ? mask + (row % maskRows) * d : 0;
     int32_t max = -128;
     for (uint32_t i = 0; i < d; i++)
-      if (xd[r + i] > max) max = xd[r + i];
+      if ((!keep || keep[i]) && xd[r + i] > max) max = xd[r + i];
     int64_t sum = 0;
-    for (uint32_t i = 0; i < d; i++) sum += t[max - xd[r + i]];
     for (uint32_t i = 0; i < d; i++)
-      o[r + i] = (int8_t)sat8((int32_t)roundDivAway((int64_t)t[max - xd[r + i]] * 256, sum) + SOFTMAX_OUT_ZP);
+      if (!keep || keep[i]) sum += t[max - xd[r + i]];
+    for (uint32_t i = 0; i < d; i++)
+      o[r + i] = (int8_t)(!keep || keep[i] ? sat8((int32_t)roundDivAway((int64_t)t[max - xd[r + i]] * 256, sum) + SOFTMAX_OUT_ZP) : SOFTMAX_OUT_ZP);
   }
 }
 

@@ -85,8 +85,8 @@ function expectSameInVm(model: DnnModel, input: Tensor): number {
   return vm.steps;
 }
 
-function checkOp(op: OpName, trials: number, make: () => { operands: Operand[]; outShape: number[]; attrs?: Record<string, number> } | undefined): void {
-  it(`${op}: ${trials} random cases, native bytes and root = VM output region`, () => {
+function checkOp(op: OpName, trials: number, make: () => { operands: Operand[]; outShape: number[]; attrs?: Record<string, number> } | undefined, variant = ''): void {
+  it(`${op}${variant}: ${trials} random cases, native bytes and root = VM output region`, () => {
     let ran = 0;
     for (let t = 0; t < trials; t++) {
       const c = make();
@@ -194,6 +194,15 @@ describe('guest kernels equal the native kernels, per operator', () => {
     return { operands: [x, i32(expTable(0.01 + rand() * 0.2))], outShape: x.tensor.shape };
   });
 
+  checkOp('Softmax', 8, () => {
+    // With the optional uint8 mask [T, D]: a causal mask with random extra drops, rows fully masked included.
+    const [t, d] = [int(1, 6), int(1, 12)];
+    const shape = [...randomShape(int(0, 2), 3), t, d];
+    const mask = allocTensor('uint8', [t, d]);
+    for (let r = 0; r < t; r++) for (let i = 0; i < d; i++) mask.data[r * d + i] = i <= r && rand() < 0.8 ? 1 : 0;
+    return { operands: [i8(shape), i32(expTable(0.01 + rand() * 0.2)), { tensor: mask }], outShape: shape };
+  }, ' with a mask');
+
   checkOp('LayerNorm', 8, () => {
     const shape = [...randomShape(int(0, 2), 3), int(1, 48)];
     const d = shape[shape.length - 1];
@@ -238,6 +247,7 @@ describe('invalid parameter blocks and kernel failures', () => {
     ['unknown op code', P, 99, 1],
     ['op code 0', P, 0, 1],
     ['wrong input count', P + 4, 3, 2],
+    ['more inputs than the op takes', P + 4, 5, 2],
     ['wrong attribute count', P + 8, 2, 3],
     ['reserved word set', P + 12, 1, 4],
     ['misaligned output address', P + 16, 0x10100001, 5],
