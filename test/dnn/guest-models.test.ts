@@ -1,12 +1,12 @@
 /**
  * Every node of every shipped model (models/*.dnn.json) in the VM, each from its canonical start
- * state with the native executor's inputs: output bytes equal the native node output, and the VM
+ * state with the native executor's inputs (MNIST digits, or a seeded input for other models): output bytes equal the native node output, and the VM
  * output region's subtree root equals the native graph-state slot. Then a whole-model VM run
  * (each node fed by the previous VM outputs) gives the native slots and graph state.
  */
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { mnistTest } from '../../shared/dnn/datasets/mnist';
+import { mnistTest, MNIST_PIXELS } from '../../shared/dnn/datasets/mnist';
 import { runModel } from '../../shared/dnn/executor';
 import { readModelFiles } from '../../shared/dnn/files';
 import { buildKernelImage } from '../../shared/dnn/guest/kernelImage';
@@ -14,7 +14,9 @@ import { runNodeInVm } from '../../shared/dnn/guest/runNode';
 import { runModelInVm } from '../../shared/dnn/guest/wholeModel';
 import { graphStateRoot } from '../../shared/dnn/graphState';
 import { quantizeInput } from '../../shared/dnn/io';
-import { tensorBytes, toHex, type Tensor } from '../../shared/dnn/tensor';
+import type { DnnModel } from '../../shared/dnn/model';
+import { seededRandom } from '../../shared/dnn/random';
+import { allocTensor, elementCount, tensorBytes, toHex, type Tensor } from '../../shared/dnn/tensor';
 
 const MODELS = join(__dirname, '..', '..', 'models');
 const shipped = readdirSync(MODELS)
@@ -24,19 +26,33 @@ const shipped = readdirSync(MODELS)
 const elf = buildKernelImage().elf;
 const hex = (t: Tensor) => Buffer.from(tensorBytes(t)).toString('hex');
 
-/** A few held-out digits; the MNIST models are the only shipped ones with image inputs. */
+/** A few held-out digits for the MNIST models. */
 const DIGITS = [0, 1, 7];
+
+/**
+ * Inputs for a shipped model: MNIST digits for image models; otherwise one seeded input (token ids
+ * below the vocabulary size of the Gather that reads them, or int8 features).
+ */
+function inputsFor(model: DnnModel): Tensor[] {
+  const spec = model.tensorSpecs.get(model.spec.input)!;
+  if (spec.dtype === 'int8' && elementCount(spec.shape) === MNIST_PIXELS) return DIGITS.map((d) => quantizeInput(model, mnistTest().images[d]));
+  const rand = seededRandom(7);
+  const t = allocTensor(spec.dtype, [...spec.shape]);
+  const gather = model.spec.nodes.find((n) => n.op === 'Gather' && n.inputs[1] === model.spec.input);
+  const vocab = gather ? model.tensorSpecs.get(gather.inputs[0])!.shape[0] : 256;
+  for (let i = 0; i < t.data.length; i++) t.data[i] = spec.dtype === 'int32' ? Math.floor(rand() * vocab) : Math.floor(rand() * 256) - 128;
+  return [t];
+}
 
 it('models are shipped', () => {
   expect(shipped).toEqual(expect.arrayContaining(['mnist-cnn', 'mnist-mlp']));
 });
 
-describe.each(shipped.filter((m) => m.startsWith('mnist-')))('%s', (name) => {
+describe.each(shipped)('%s', (name) => {
   const model = readModelFiles(join(MODELS, name));
-  const digits = mnistTest().images;
+  const inputs = inputsFor(model);
 
-  it.each(DIGITS)('digit #%i: every node, native output = VM output region (bytes and root)', (d) => {
-    const input = quantizeInput(model, digits[d]);
+  it.each(inputs.map((t, i) => [i, t] as const))('input %i: every node, native output = VM output region (bytes and root)', (_, input) => {
     const native = runModel(model, input, { keepNodeOutputs: true });
     const values = new Map<string, Tensor>([[model.spec.input, input]]);
     model.spec.nodes.forEach((node, i) => {
@@ -48,9 +64,8 @@ describe.each(shipped.filter((m) => m.startsWith('mnist-')))('%s', (name) => {
   });
 
   it('whole model in the VM gives the native slots and graph state', () => {
-    const input = quantizeInput(model, digits[DIGITS[0]]);
-    const native = runModel(model, input);
-    const vm = runModelInVm(model, input, elf);
+    const native = runModel(model, inputs[0]);
+    const vm = runModelInVm(model, inputs[0], elf);
     expect(vm.slots.map(toHex)).toEqual(native.slots.map(toHex));
     expect(toHex(graphStateRoot(vm.slots))).toBe(toHex(native.graphStateRoot));
     expect(vm.nodes.map((n) => n.op)).toEqual(model.spec.nodes.map((n) => n.op));
