@@ -52,6 +52,7 @@ export const HONEST: Strategy = { move: (_turn, honest) => honest };
 export type ActResult = 'moved' | 'timeout-claimed' | 'waiting' | 'silent' | 'resolved';
 
 const hex = (b: Uint8Array): string => '0x' + Buffer.from(b).toString('hex');
+const GAS_MARGIN = 100_000n;
 
 export class Player {
   private readonly slots: Uint8Array[];
@@ -81,7 +82,9 @@ export class Player {
       const block = await this.signer.provider!.getBlock('latest');
       const clock = moverOf(phase) === 'provider' ? game.providerClock : game.challengerClock;
       if (BigInt(block!.timestamp) - game.lastMoveAt > clock) {
-        await (await this.contract.connect(this.signer).timeout(this.gameId)).wait();
+        const c = this.contract.connect(this.signer);
+        const tx = await c.timeout.populateTransaction(this.gameId);
+        await (await this.signer.sendTransaction({ ...tx, gasLimit: (await this.signer.estimateGas(tx)) * 2n + GAS_MARGIN })).wait();
         return 'timeout-claimed';
       }
       return 'waiting';
@@ -104,17 +107,21 @@ export class Player {
 
   private async send(move: Move): Promise<void> {
     const c = this.contract.connect(this.signer);
-    const tx =
+    const call =
       move.kind === 'open'
-        ? c.open(this.gameId, move.facts, move.outputSiblings)
+        ? c.open.populateTransaction(this.gameId, move.facts, move.outputSiblings)
         : move.kind === 'bisect'
-          ? c.bisect(this.gameId, move.values)
+          ? c.bisect.populateTransaction(this.gameId, move.values)
           : move.kind === 'choose'
-            ? c.choose(this.gameId, move.segment, move.values)
+            ? c.choose.populateTransaction(this.gameId, move.segment, move.values)
             : move.kind === 'link'
-              ? c.link(this.gameId, move.proof)
-              : c.step(this.gameId, move.state, move.proofs);
-    await (await tx).wait();
+              ? c.link.populateTransaction(this.gameId, move.proof)
+              : c.step.populateTransaction(this.gameId, move.state, move.proofs);
+    const tx = await call;
+    // Node estimates of calldata-heavy moves have come out below the gas they use (EIP-7623 floor
+    // accounting); a lost move costs the game, unused gas costs nothing.
+    const estimate = await this.signer.estimateGas(tx);
+    await (await this.signer.sendTransaction({ ...tx, gasLimit: estimate * 2n + GAS_MARGIN })).wait();
   }
 
   /** The move this party's own knowledge dictates. */

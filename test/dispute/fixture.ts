@@ -46,11 +46,11 @@ export async function startDisputeFixture(actorCount: number): Promise<DisputeFi
     const market = await m.market.getAddress();
     const staking = await m.staking.getAddress();
     for (const a of [requester, ...actors]) {
-      await mine(m.token.connect(admin).mint(a.address, 100_000n * TOKEN));
+      await mine(m.token.connect(admin).mint(a.address, 1_000_000n * TOKEN));
       await mine(m.token.connect(a).approve(market, 2n ** 256n - 1n));
       await mine(m.token.connect(a).approve(staking, 2n ** 256n - 1n));
     }
-    for (const a of actors) await mine(m.staking.connect(a).stake(5_000n * TOKEN));
+    for (const a of actors) await mine(m.staking.connect(a).stake(500_000n * TOKEN));
     return { chain, provider: chain.provider, m, game, admin, requester, actors, stop: () => chain.stop() };
   } catch (e) {
     await chain.stop();
@@ -118,16 +118,28 @@ export async function increaseTime(provider: JsonRpcProvider, seconds: bigint): 
 
 /**
  * Lets the players act in turn until the game is resolved; when nobody can move (a silent party),
- * the chain's clock jumps past the game clock so the other side can claim the timeout.
+ * the chain's clock jumps past the game clock so the other side can claim the timeout. A move of an
+ * adversary that the contract rejects counts as silence (the adversary's own problem); an honest
+ * player's failure fails the test.
  */
-export async function playOut(f: DisputeFixture, players: Player[], maxRounds = 200): Promise<ActResult[]> {
+export async function playOut(f: DisputeFixture, players: Player[], options: { adversaries?: Player[]; maxRounds?: number } = {}): Promise<ActResult[]> {
   const log: ActResult[] = [];
+  const maxRounds = options.maxRounds ?? 200;
   for (let round = 0; round < maxRounds; round++) {
     const results: ActResult[] = [];
-    for (const p of players) results.push(await p.act());
+    for (const p of players) results.push(await actOnce(p, options.adversaries ?? []));
     log.push(...results);
     if (results.includes('resolved')) return log;
     if (!results.some((r) => r === 'moved' || r === 'timeout-claimed')) await increaseTime(f.provider, CLOCK + 1n);
   }
   throw new Error(`game not resolved after ${maxRounds} rounds`);
+}
+
+async function actOnce(p: Player, adversaries: Player[]): Promise<ActResult> {
+  try {
+    return await p.act();
+  } catch (e) {
+    if (adversaries.includes(p)) return 'silent';
+    throw e;
+  }
 }
