@@ -36,3 +36,8 @@ export function buildKernelImage(outDir: string = resolve(__dirname, '..', '..',
   cache.set(outDir, image);
   return image;
 }
+
+if (require.main === module) {
+  const { elf, imageRoot, cid, sha256 } = buildKernelImage();
+  console.log(JSON.stringify({ name: KERNEL_IMAGE_NAME, size: elf.length, sha256, imageRoot, cid }));
+}
