@@ -6,7 +6,7 @@
 import { CHALLENGE_STATUS, TASK_STATUS } from '../../shared/market/tasks';
 import { PHASES } from '../../shared/dispute/spec';
 import { type Strategy } from '../../shared/dispute/player';
-import { challenge, commitTask, playOut, player, registerModel, startDisputeFixture, type DisputeFixture } from './fixture';
+import { BOUNTY, challenge, commitTask, playOut, player, registerModel, startDisputeFixture, type DisputeFixture } from './fixture';
 import { computeTensors, NODES, randomInt8, testGraph, type SyntheticGraph } from './synthetic';
 
 jest.setTimeout(300_000);
@@ -42,14 +42,19 @@ describe.each(cheats)('a cheating provider (%s)', (_label, cheat) => {
     const honest = computeTensors(s, input);
     const claimed = computeTensors(s, input, cheat);
     const taskId = await commitTask(f, modelId, provider, s, claimed);
+    const challengerBefore = await f.m.token.balanceOf(challenger.address);
     const gameId = await challenge(f, challenger, taskId);
     const stakeBefore = await f.m.staking.stakeOf(provider.address);
+    const requesterBefore = await f.m.token.balanceOf(f.requester.address);
     const log = await playOut(f, [player(f, 'provider', provider, gameId, s, claimed), player(f, 'challenger', challenger, gameId, s, honest)]);
     expect(log).not.toContain('timeout-claimed');
     const steps = await f.game.queryFilter(f.game.filters.StepVerified(gameId));
     expect(steps).toHaveLength(1);
     expect(await settle(taskId, gameId)).toEqual({ phase: 'Resolved', outcome: 2, challenge: 'ChallengerWon', task: 'Refuted' });
     expect(await f.m.staking.stakeOf(provider.address)).toBeLessThan(stakeBefore);
+    // Bond back plus a share of the slash; the bounty goes back to the requester.
+    expect(await f.m.token.balanceOf(challenger.address)).toBeGreaterThan(challengerBefore);
+    expect(await f.m.token.balanceOf(f.requester.address)).toBe(requesterBefore + BOUNTY);
   });
 });
 
@@ -60,9 +65,11 @@ describe('an honest provider', () => {
     const lie = computeTensors(s, input, { node: 7, element: 2, delta: 3, propagate: true });
     const taskId = await commitTask(f, modelId, provider, s, honest);
     const gameId = await challenge(f, challenger, taskId);
+    const balanceAfterBond = await f.m.token.balanceOf(challenger.address);
     const log = await playOut(f, [player(f, 'provider', provider, gameId, s, honest), player(f, 'challenger', challenger, gameId, s, lie)]);
     expect(log).not.toContain('timeout-claimed');
     expect(await settle(taskId, gameId)).toEqual({ phase: 'Resolved', outcome: 1, challenge: 'ProviderWon', task: 'Committed' });
+    expect(await f.m.token.balanceOf(challenger.address)).toBe(balanceAfterBond);
   });
 
   it('wins on time against a challenger that goes silent', async () => {
@@ -86,5 +93,25 @@ describe('a silent provider', () => {
     const silentAfterOpen: Strategy = { move: (turn, honestMove) => (turn.phase === 'Open' ? honestMove : null) };
     await playOut(f, [player(f, 'provider', provider, gameId, s, honest, silentAfterOpen), player(f, 'challenger', challenger, gameId, s, honest)]);
     expect((await settle(taskId, gameId)).challenge).toBe('ChallengerWon');
+  });
+});
+
+describe('concurrent games', () => {
+  it('a sham challenger losing on purpose does not protect a cheating provider from an honest one', async () => {
+    const [provider, sham, honestChallenger] = f.actors;
+    const honest = computeTensors(s, input);
+    const claimed = computeTensors(s, input, { node: 4, element: 9, delta: 1, propagate: true });
+    const taskId = await commitTask(f, modelId, provider, s, claimed);
+    const shamGame = await challenge(f, sham, taskId);
+    const realGame = await challenge(f, honestChallenger, taskId);
+    expect(await f.game.gameIdOf(taskId, 0n)).toBe(shamGame);
+    expect(await f.game.gameIdOf(taskId, 1n)).toBe(realGame);
+    // The colluding challenger agrees with every claim (it holds the provider's own tensors).
+    await playOut(f, [player(f, 'provider', provider, shamGame, s, claimed), player(f, 'challenger', sham, shamGame, s, claimed)]);
+    expect((await f.game.getGame(shamGame)).outcome).toBe(1n);
+    expect(TASK_STATUS[Number((await f.m.market.getTask(taskId)).status)]).toBe('Committed');
+    await playOut(f, [player(f, 'provider', provider, realGame, s, claimed), player(f, 'challenger', honestChallenger, realGame, s, honest)]);
+    expect(await settle(taskId, realGame)).toMatchObject({ outcome: 2, task: 'Refuted' });
+    expect(CHALLENGE_STATUS[Number((await f.m.market.getChallenge(taskId, 1n)).status)]).toBe('ChallengerWon');
   });
 });
