@@ -254,7 +254,7 @@ int main(void) {
     check(!overlaps(&p->inputs[i], &p->output), ERR_OVERLAP);
     for (uint32_t j = 0; j < i; j++) check(!overlaps(&p->inputs[i], &p->inputs[j]), ERR_OVERLAP);
   }
-  /* Every op's first input is int8, except Gather's table (int8 too) and nothing else. */
+  /* Every op's first operand is int8 (Gather's is its table); the others are checked per op. */
   check(p->inputs[0].dtype == DTYPE_INT8, ERR_DTYPE);
   checkOperands(&n);
   op->run(&n);
