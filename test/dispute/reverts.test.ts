@@ -43,7 +43,7 @@ async function expectRevert(call: () => Promise<unknown>, name: string, args?: u
   const decoded = f.game.interface.parseError(caught?.data ?? '0x');
   expect(decoded?.name).toBe(name);
   if (args) expect([...decoded!.args]).toEqual(args);
-  expect((await f.game.getGame(gameId)).toArray()).toEqual(before.toArray());
+  expect([...(await f.game.getGame(gameId))]).toEqual([...before]);
 }
 
 async function phase(): Promise<string> {
