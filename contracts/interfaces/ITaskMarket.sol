@@ -41,25 +41,27 @@ interface ITaskMarket is IDisputeArbiter {
         uint88 maxModelFee;
         /// @notice Contract receiving the result after finalization, or zero for none.
         address consumer;
-        /// @notice Gas given to the consumer callback.
-        uint32 callbackGasLimit;
+        /// @notice Gas given to the consumer callback (at most MAX_CALLBACK_GAS).
+        uint24 callbackGasLimit;
     }
 
-    /// @notice A task as stored: four packed slots plus three roots.
+    /// @notice A task as stored: four packed slots plus three roots. Slot 2 (consumer) stays untouched for
+    ///         tasks without one; slot 3 holds everything the lifecycle checks and updates together.
     struct Task {
         address requester;
         uint96 bounty;
         address provider;
         uint96 collateral;
         address consumer;
-        uint88 fee;
-        // One slot for everything the lifecycle checks and updates together.
         TaskStatus status;
         uint32 modelId;
+        /// @notice Open or Claimed: the commit deadline. From the commitment on: the end of the challenge
+        ///         window (the commit deadline no longer matters then, so the two share a field).
         uint40 deadline;
         uint32 challengeWindow;
-        uint40 windowEnd;
-        uint32 callbackGasLimit;
+        /// @notice The model owner's fee, escrowed with the bounty.
+        uint88 fee;
+        uint24 callbackGasLimit;
         uint16 challengeCount;
         uint16 pendingGames;
         bytes32 inputRoot;

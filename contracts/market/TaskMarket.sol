@@ -120,7 +120,7 @@ contract TaskMarket is ITaskMarket, AccessControl, Pausable, ReentrancyGuardTran
         t.outputRoot = outputRoot;
         t.graphStateRoot = graphStateRoot;
         uint40 windowEnd = uint40(block.timestamp + t.challengeWindow);
-        t.windowEnd = windowEnd;
+        t.deadline = windowEnd;
         _setStatus(t, TaskStatus.Committed);
         emit TaskCommitted(taskId, outputRoot, graphStateRoot, output, windowEnd);
     }
@@ -129,7 +129,7 @@ contract TaskMarket is ITaskMarket, AccessControl, Pausable, ReentrancyGuardTran
     function finalize(uint256 taskId) external nonReentrant {
         Task storage t = _tasks[taskId];
         _requireStatus(taskId, t.status, TaskStatus.Committed);
-        if (block.timestamp < t.windowEnd) revert MarketChallengeWindowOpen(taskId, t.windowEnd);
+        if (block.timestamp < t.deadline) revert MarketChallengeWindowOpen(taskId, t.deadline);
         if (t.pendingGames != 0) revert MarketGamesPending(taskId, t.pendingGames);
         (address provider, uint256 collateral, uint256 bounty, uint256 fee) = (t.provider, t.collateral, t.bounty, t.fee);
         _setStatus(t, TaskStatus.Finalized);
@@ -150,7 +150,7 @@ contract TaskMarket is ITaskMarket, AccessControl, Pausable, ReentrancyGuardTran
     function challenge(uint256 taskId) external nonReentrant returns (uint256 challengeIndex) {
         Task storage t = _tasks[taskId];
         _requireStatus(taskId, t.status, TaskStatus.Committed);
-        if (block.timestamp >= t.windowEnd) revert MarketChallengeWindowClosed(taskId, t.windowEnd);
+        if (block.timestamp >= t.deadline) revert MarketChallengeWindowClosed(taskId, t.deadline);
         address provider = t.provider;
         if (msg.sender == provider) revert MarketSelfChallenge(taskId, provider);
         if (!_staking.isStaked(msg.sender)) revert MarketChallengerNotStaked(msg.sender);
@@ -310,10 +310,8 @@ contract TaskMarket is ITaskMarket, AccessControl, Pausable, ReentrancyGuardTran
         t.requester = msg.sender;
         t.bounty = r.bounty;
         t.collateral = r.collateral;
-        if (r.consumer != address(0) || fee != 0) {
-            t.consumer = r.consumer;
-            t.fee = fee;
-        }
+        if (r.consumer != address(0)) t.consumer = r.consumer;
+        t.fee = fee;
         t.modelId = r.modelId;
         t.deadline = r.deadline;
         t.challengeWindow = r.challengeWindow;

@@ -140,7 +140,7 @@ describe('market reverts', () => {
       await expectRevert(f, () => f.m.market.connect(provider).challenge(taskId), 'MarketSelfChallenge', [taskId, provider.address]);
       await expectRevert(f, () => f.m.market.connect(unstaked).challenge(taskId), 'MarketChallengerNotStaked', [unstaked.address]);
       await expectRevert(f, () => f.m.market.connect(smallStaker).challenge(taskId), 'MarketChallengerNotStaked', [smallStaker.address]);
-      const windowEnd = (await f.m.market.getTask(taskId)).windowEnd;
+      const windowEnd = (await f.m.market.getTask(taskId)).deadline;
       await increaseTime(f.provider, 600);
       await expectRevert(f, () => f.m.market.connect(challenger).challenge(taskId), 'MarketChallengeWindowClosed', [taskId, windowEnd]);
     });
@@ -163,7 +163,7 @@ describe('market reverts', () => {
       await expectRevert(f, () => f.m.market.connect(challenger).resolveChallenge(taskId, 0n, GameOutcome.ChallengerWon), 'MarketNotChallengeGame', [taskId, 0n, challenger.address, f.addresses.game]);
       await expectRevert(f, () => f.m.testGame!.decide(taskId, 0n, GameOutcome.Undecided), 'MarketUndecidedOutcome', [taskId, 0n]);
       await expectRevert(f, () => f.m.testGame!.decide(taskId, 1n, GameOutcome.ProviderWon), 'TestGameUnknown', [taskId, 1n]);
-      const windowEnd = (await f.m.market.getTask(taskId)).windowEnd;
+      const windowEnd = (await f.m.market.getTask(taskId)).deadline;
       await expectRevert(f, () => f.m.market.finalize(taskId), 'MarketChallengeWindowOpen', [taskId, windowEnd]);
       await increaseTime(f.provider, 600);
       await expectRevert(f, () => f.m.market.finalize(taskId), 'MarketGamesPending', [taskId, 1n]);
