@@ -11,7 +11,12 @@ import { graphCommitment, graphStateAt } from '../../shared/dispute/graph';
 import { Player, type ActResult, type Strategy } from '../../shared/dispute/player';
 import { merkleRootOfBytes } from '../../shared/vm/merkle';
 import { loadElf } from '../../shared/vm/elf';
-import type { SyntheticGraph } from './synthetic';
+import type { DisputeGraph } from '../../shared/dispute/graph';
+
+/** Anything carrying a dispute graph (a synthetic graph, or a model package's). */
+export interface HasGraph {
+  graph: DisputeGraph;
+}
 
 export const TOKEN = 10n ** 18n;
 export const CLOCK = 3_600n;
@@ -58,7 +63,7 @@ export async function startDisputeFixture(actorCount: number): Promise<DisputeFi
   }
 }
 
-export async function registerModel(f: DisputeFixture, s: SyntheticGraph): Promise<bigint> {
+export async function registerModel(f: DisputeFixture, s: HasGraph): Promise<bigint> {
   const receipt = await mine(
     f.m.registry.connect(f.admin).registerModel({
       graphSpecHash: graphCommitment(s.graph),
@@ -74,7 +79,7 @@ export async function registerModel(f: DisputeFixture, s: SyntheticGraph): Promi
 }
 
 /** Creates, claims and commits a task whose provider holds `claimed` slot tensors. */
-export async function commitTask(f: DisputeFixture, modelId: bigint, provider: HDNodeWallet, s: SyntheticGraph, claimed: Uint8Array[]): Promise<bigint> {
+export async function commitTask(f: DisputeFixture, modelId: bigint, provider: HDNodeWallet, s: HasGraph, claimed: Uint8Array[]): Promise<bigint> {
   const now = BigInt((await f.provider.getBlock('latest'))!.timestamp);
   const receipt = await mine(
     f.m.market.connect(f.requester).createTask({
@@ -107,7 +112,7 @@ export async function challenge(f: DisputeFixture, challenger: HDNodeWallet, tas
   return count;
 }
 
-export function player(f: DisputeFixture, role: 'provider' | 'challenger', wallet: HDNodeWallet, gameId: bigint, s: SyntheticGraph, tensors: Uint8Array[], strategy?: Strategy): Player {
+export function player(f: DisputeFixture, role: 'provider' | 'challenger', wallet: HDNodeWallet, gameId: bigint, s: HasGraph, tensors: Uint8Array[], strategy?: Strategy): Player {
   return new Player(role, f.game, wallet, gameId, s.graph, tensors, strategy);
 }
 

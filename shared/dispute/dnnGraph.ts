@@ -1,0 +1,48 @@
+/**
+ * A model package as the dispute game sees it (docs/dispute-spec.md section 3): every node's
+ * canonical start layout (docs/dnn-spec.md section 8) as a node record, its inputs' sources (a
+ * graph-state slot or a weights-blob offset), and the slot tensors a party computes natively.
+ * `graphCommitment(dnnDisputeGraph(model, elf))` is what registration stores as graphSpecHash.
+ */
+import { runModel } from '../dnn/executor';
+import type { DnnModel } from '../dnn/model';
+import { nodeStartLayout } from '../dnn/nodeLayout';
+import { allocTensor, tensorBytes, type Tensor } from '../dnn/tensor';
+import { keccak256 } from '../vm/keccak';
+import { DisputeGraphInvalid } from './errors';
+import { SLOT_SOURCE, WEIGHT_SOURCE, type DisputeGraph, type DisputeNode, type InputRef } from './graph';
+
+export function dnnDisputeGraph(model: DnnModel, elf: Uint8Array): DisputeGraph {
+  const spec = model.spec;
+  // Layouts depend on tensor sizes only: zero activations of the right shapes stand in for values.
+  const values = new Map<string, Tensor>(model.constants);
+  const slotOf = new Map<string, number>([[spec.input, 0]]);
+  const shaped = (name: string): Tensor => {
+    const t = model.tensorSpecs.get(name)!;
+    return allocTensor(t.dtype, [...t.shape]);
+  };
+  values.set(spec.input, shaped(spec.input));
+  spec.nodes.forEach((node, n) => {
+    values.set(node.output, shaped(node.output));
+    slotOf.set(node.output, n + 1);
+  });
+  const nodes: DisputeNode[] = spec.nodes.map((node, n) => {
+    const layout = nodeStartLayout(model, node, values);
+    const inputs: InputRef[] = node.inputs.map((name, i) => {
+      const region = layout.inputs[i];
+      const t = model.tensorSpecs.get(name)!;
+      if (t.offset !== undefined) return { source: WEIGHT_SOURCE, index: t.offset, addr: region.address, size: region.paddedSize };
+      const slot = slotOf.get(name);
+      if (slot === undefined || slot > n) throw new DisputeGraphInvalid(`node ${n + 1} reads ${name}, which no earlier node produces`);
+      return { source: SLOT_SOURCE, index: slot, addr: region.address, size: region.paddedSize };
+    });
+    return { params: layout.params.bytes, outputAddress: layout.output.address, outputSize: layout.output.paddedSize, inputs };
+  });
+  return { specHash: keccak256(model.specBytes), outputSlot: slotOf.get(spec.output)!, weightsBlob: model.weights, image: elf, nodes };
+}
+
+/** The slot tensors' bytes of an honest native run: slot 0 the input, slot j node j's output. */
+export function dnnSlotTensors(model: DnnModel, input: Tensor): Uint8Array[] {
+  const run = runModel(model, input, { keepNodeOutputs: true });
+  return [tensorBytes(input), ...run.nodeOutputs!.map((t) => tensorBytes(t))].map((b) => Uint8Array.from(b));
+}
