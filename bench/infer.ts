@@ -1,11 +1,12 @@
 /**
  * `npm run bench:infer`: native int8 inference (shared/dnn executor, tensor and graph-state roots
  * included, as a provider runs it) next to onnxruntime-node's float CPU inference on the same
- * held-out MNIST digits, batch 1, one model at a time. Last line: one JSON object.
+ * held-out inputs (MNIST digits, text windows), batch 1, one model at a time. Last line: one JSON object.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
+import { CHARLM, charlmCorpus } from '../shared/dnn/datasets/charlm';
 import { mnistTest } from '../shared/dnn/datasets/mnist';
 import { runModel } from '../shared/dnn/executor';
 import { readModelFiles } from '../shared/dnn/files';
@@ -31,10 +32,29 @@ function nowMs(): number {
   return Number(process.hrtime.bigint()) / 1e6;
 }
 
-async function benchModel(file: string, shape: number[]) {
-  const digits = mnistTest().images;
+/** One model's benchmark inputs: real held-out samples as plain numbers (pixels or token ids). */
+interface BenchCase {
+  file: string;
+  shape: number[];
+  samples: number[][];
+  /** token ids go to onnxruntime as int64 */
+  int64?: boolean;
+}
+
+function cases(): BenchCase[] {
+  const digits = mnistTest().images.slice(0, RUNS).map((d) => Array.from(d));
+  const text = charlmCorpus().test;
+  const windows = Array.from({ length: RUNS }, (_, i) => text.slice((i * 7) % (text.length - CHARLM.context)).slice(0, CHARLM.context));
+  return [
+    { file: 'mnist-mlp', shape: [1, 784], samples: digits },
+    { file: 'mnist-cnn', shape: [1, 1, 28, 28], samples: digits },
+    { file: 'charlm', shape: [1, CHARLM.context], samples: windows, int64: true },
+  ];
+}
+
+async function benchModel({ file, shape, samples, int64 }: BenchCase) {
   const model = readModelFiles(join(MODELS, file));
-  const inputs = digits.slice(0, RUNS).map((d) => quantizeInput(model, d));
+  const inputs = samples.map((d) => quantizeInput(model, d));
 
   for (let i = 0; i < WARMUP; i++) runModel(model, inputs[i % inputs.length]);
   const native = inputs.map((x) => {
@@ -55,7 +75,8 @@ async function benchModel(file: string, shape: number[]) {
   });
 
   const session = await ort.InferenceSession.create(new Uint8Array(readFileSync(join(MODELS, `${file}.onnx`))), { intraOpNumThreads: 1, interOpNumThreads: 1 });
-  const feeds = digits.slice(0, RUNS).map((d) => ({ input: new ort.Tensor('float32', d, shape) }));
+  const inputName = session.inputNames[0];
+  const feeds = samples.map((d) => ({ [inputName]: int64 ? new ort.Tensor('int64', BigInt64Array.from(d, BigInt), shape) : new ort.Tensor('float32', Float32Array.from(d), shape) }));
   for (let i = 0; i < WARMUP; i++) await session.run(feeds[i % feeds.length]);
   const onnxruntime: number[] = [];
   for (const f of feeds) {
@@ -78,11 +99,8 @@ async function benchModel(file: string, shape: number[]) {
 
 async function main(): Promise<void> {
   const results = [];
-  for (const [file, shape] of [
-    ['mnist-mlp', [1, 784]],
-    ['mnist-cnn', [1, 1, 28, 28]],
-  ] as const) {
-    const r = await benchModel(file, [...shape]);
+  for (const c of cases()) {
+    const r = await benchModel(c);
     console.log(`${r.model}: native ${r.native.medianMs} ms (kernels ${r.nativeKernelsOnly.medianMs} ms), onnxruntime ${r.onnxruntime.medianMs} ms, ratio ${r.nativeOverOnnxruntime}`);
     results.push(r);
   }

@@ -5,6 +5,7 @@
  */
 import type { onnx } from 'onnx-proto';
 import { DnnQuantizationError } from '../errors';
+import { gelu } from '../erf';
 import { LAYERNORM_FRACTION_BITS, SOFTMAX_OUT_SCALE, SOFTMAX_OUT_ZP } from '../kernels/normalize';
 import type { TensorDraft } from '../model';
 import { activationQuant, quantizeInt32, quantizePerChannel, quantizeSymmetric, quantizeValues, rqTensor, type QuantParams } from '../quantize';
@@ -366,7 +367,7 @@ export class Lowering {
     const x = ctx.act(0);
     const xq = this.tensors.get(x)!;
     const oq = ctx.rangeQuant(ctx.output);
-    const f = { Gelu: (v: number) => 0.5 * v * (1 + erf(v / Math.SQRT2)), Sigmoid: (v: number) => 1 / (1 + Math.exp(-v)), Tanh: Math.tanh }[op];
+    const f = { Gelu: gelu, Sigmoid: (v: number) => 1 / (1 + Math.exp(-v)), Tanh: Math.tanh }[op];
     const table = allocTensor('int8', [256]);
     for (let i = 0; i < 256; i++) table.data[i] = quantizeValues([f(xq.scale * (i - 128 - xq.zeroPoint))], oq)[0];
     const t = this.declare(`${ctx.name}#lut`, { dtype: 'int8', shape: [256], ...oq, data: table });
@@ -473,27 +474,4 @@ function checkAccumulator(ctx: NodeContext, k: number, bias: Int32Array): void {
   let maxBias = 0;
   for (const b of bias) maxBias = Math.max(maxBias, Math.abs(b));
   if (k * 255 * 128 + maxBias >= ACC_LIMIT) throw ctx.unsupported(`a dot product of length ${k} with bias ${maxBias} could overflow int32`);
-}
-
-/** erf to double precision (Abramowitz-Stegun 7.1.26 is too coarse for table entries near code boundaries). */
-function erf(x: number): number {
-  // Series for small |x|, continued fraction for large: both converge to full precision.
-  const ax = Math.abs(x);
-  let r: number;
-  if (ax < 2.5) {
-    let term = ax;
-    let sum = ax;
-    for (let n = 1; n < 100; n++) {
-      term *= (-ax * ax) / n;
-      const add = term / (2 * n + 1);
-      sum += add;
-      if (Math.abs(add) < 1e-17 * Math.abs(sum)) break;
-    }
-    r = (2 / Math.sqrt(Math.PI)) * sum;
-  } else {
-    let f = 0;
-    for (let n = 60; n >= 1; n--) f = n / 2 / (ax + f);
-    r = 1 - Math.exp(-ax * ax) / Math.sqrt(Math.PI) / (ax + f);
-  }
-  return x < 0 ? -r : r;
 }
