@@ -1,0 +1,54 @@
+/**
+ * `npm run deploy` configuration from the environment, validated with zod. With no RPC_URL it targets
+ * the local chain (anvil's default URL and first key) and deploys the test dispute game there.
+ */
+import { z } from 'zod';
+import { addressSchema, amountSchema, privateKeySchema } from './schemas';
+
+export const LOCAL_RPC_URL = 'http://127.0.0.1:8545';
+/** Anvil's first default account: public knowledge, for local chains only. */
+export const ANVIL_FIRST_KEY = '0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80';
+
+const optional = <T extends z.ZodTypeAny>(schema: T) => z.preprocess((v) => (v === '' ? undefined : v), schema.optional());
+const integerString = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+
+export const deployEnvSchema = z
+  .object({
+    RPC_URL: optional(z.string().url('must be a URL such as https://… or http://127.0.0.1:8545')),
+    DEPLOYER_KEY: optional(privateKeySchema),
+    TOKEN_ADDRESS: optional(addressSchema),
+    ADMIN_ADDRESS: optional(addressSchema),
+    TREASURY_ADDRESS: optional(addressSchema),
+    DISPUTE_FACTORY: optional(addressSchema),
+    TEST_DISPUTE_GAME: optional(z.enum(['0', '1'], { message: 'must be 0 or 1' })),
+    PROTOCOL_SHARE_BPS: optional(integerString(0, 10_000)),
+    UNBONDING_DELAY_SECONDS: optional(integerString(0, 90 * 86_400)),
+    MIN_STAKE: optional(amountSchema),
+    CHALLENGE_BOND: optional(amountSchema),
+  })
+  .refine((e) => !e.RPC_URL || e.DEPLOYER_KEY, { message: 'RPC_URL is set, so DEPLOYER_KEY is required (a 0x-prefixed 32-byte hex key)', path: ['DEPLOYER_KEY'] });
+
+export type DeployEnv = z.infer<typeof deployEnvSchema>;
+
+/** The environment does not describe a deployment we can make. */
+export class DeployEnvError extends Error {
+  override name = 'DeployEnvError';
+  constructor(readonly issues: z.ZodIssue[]) {
+    super(`invalid deploy environment:\n${issues.map((i) => `  ${i.path.join('.')}: ${i.message}`).join('\n')}`);
+  }
+}
+
+export interface DeployTarget {
+  rpcUrl: string;
+  key: string;
+  /** True for the default local chain: the test dispute game is deployed and deployments/local.json written. */
+  local: boolean;
+}
+
+export function parseDeployEnv(env: NodeJS.ProcessEnv): { target: DeployTarget; env: DeployEnv } {
+  const parsed = deployEnvSchema.safeParse(env);
+  if (!parsed.success) throw new DeployEnvError(parsed.error.issues);
+  const e = parsed.data;
+  const local = !e.RPC_URL;
+  return { target: { rpcUrl: e.RPC_URL ?? LOCAL_RPC_URL, key: e.DEPLOYER_KEY ?? ANVIL_FIRST_KEY, local }, env: e };
+}
