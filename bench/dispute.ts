@@ -5,18 +5,39 @@
  *
  *   npm run bench:dispute
  *
- * Synthetic graphs run by a real guest kernel (test/dispute/kernels/sum8.c); the MNIST models join
- * once the guest DNN kernels land. Prints one JSON object on its last line.
+ * Synthetic graphs run by a small guest kernel (test/dispute/kernels/sum8.c), and the shipped model
+ * packages (models/*.dnn.*, the ones present) run by the guest DNN kernels. Prints one JSON object
+ * on its last line.
  */
 import { performance } from 'node:perf_hooks';
 import { TransactionReceipt } from 'ethers';
 import { challenge, commitTask, playOut, player, registerModel, startDisputeFixture, type DisputeFixture } from '../test/dispute/fixture';
 import { computeTensors, randomInt8, syntheticGraph, testGraph, type InputPick, type SyntheticGraph } from '../test/dispute/synthetic';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { readModelFiles } from '../shared/dnn/files';
+import { buildKernelImage } from '../shared/dnn/guest/kernelImage';
+import { allocTensor } from '../shared/dnn/tensor';
+import { dnnDisputeGraph, dnnSlotTensors } from '../shared/dispute/dnnGraph';
+import type { DisputeGraph } from '../shared/dispute/graph';
 
 interface Scenario {
   name: string;
-  graph: () => SyntheticGraph;
-  cheat: { node: number; element: number; delta: number; propagate: boolean };
+  graph: DisputeGraph;
+  honest: Uint8Array[];
+  claimed: Uint8Array[];
+}
+
+/** A provider whose node `node` output has one byte off, not propagated. */
+function cheatAt(honest: Uint8Array[], node: number, byte: number): Uint8Array[] {
+  const claimed = honest.map((t) => Uint8Array.from(t));
+  claimed[node][byte % claimed[node].length] ^= 1;
+  return claimed;
+}
+
+function synthetic(name: string, s: SyntheticGraph, node: number): Scenario {
+  const honest = computeTensors(s, randomInt8(s.elements, 42));
+  return { name, graph: s.graph, honest, claimed: cheatAt(honest, node, s.elements - 3) };
 }
 
 function chain(nodes: number, elements: number): SyntheticGraph {
@@ -24,27 +45,42 @@ function chain(nodes: number, elements: number): SyntheticGraph {
   return syntheticGraph(elements, [randomInt8(elements, 1), randomInt8(elements, 2)], picks);
 }
 
-const SCENARIOS: Scenario[] = [
-  { name: 'sum8 18 nodes x 40 elements', graph: testGraph, cheat: { node: 11, element: 37, delta: -1, propagate: false } },
-  { name: 'sum8 300 nodes x 4096 elements', graph: () => chain(300, 4096), cheat: { node: 123, element: 4000, delta: 1, propagate: true } },
-];
+/** A shipped model package, a deterministic input, and a provider wrong by one byte in the middle node's output. */
+function packaged(name: string, elf: Uint8Array): Scenario | undefined {
+  const base = join(__dirname, '..', 'models', name);
+  if (!existsSync(`${base}.dnn.json`)) return undefined;
+  const model = readModelFiles(base);
+  const spec = model.tensorSpecs.get(model.spec.input)!;
+  const input = allocTensor(spec.dtype, [...spec.shape]);
+  for (let i = 0; i < input.data.length; i++) input.data[i] = spec.dtype === 'int32' ? i % 16 : ((i * 37) % 255) - 128;
+  const graph = dnnDisputeGraph(model, elf);
+  const honest = dnnSlotTensors(model, input);
+  return { name, graph, honest, claimed: cheatAt(honest, Math.ceil(graph.nodes.length / 2), 5) };
+}
+
+function scenarios(): Scenario[] {
+  const elf = buildKernelImage().elf;
+  return [
+    synthetic('sum8 18 nodes x 40 elements', testGraph(), 11),
+    synthetic('sum8 300 nodes x 4096 elements', chain(300, 4096), 123),
+    ...['mnist-mlp', 'mnist-cnn', 'charlm'].map((m) => packaged(m, elf)).filter((x): x is Scenario => x !== undefined),
+  ];
+}
 
 async function measure(f: DisputeFixture, sc: Scenario) {
-  const s = sc.graph();
-  const modelId = await registerModel(f, s);
+  const graph = sc.graph;
+  const modelId = await registerModel(f, { graph });
   const [provider, challenger] = f.actors;
-  const input = randomInt8(s.elements, 42);
-  const honest = computeTensors(s, input);
-  const claimed = computeTensors(s, input, sc.cheat);
-  const taskId = await commitTask(f, modelId, provider, s, claimed);
+  const taskId = await commitTask(f, modelId, provider, { graph }, sc.claimed);
   const t0 = performance.now();
   const first = (await f.provider.getBlockNumber()) + 1;
   const gameId = await challenge(f, challenger, taskId);
-  await playOut(f, [player(f, 'provider', provider, gameId, s, claimed), player(f, 'challenger', challenger, gameId, s, honest)]);
+  await playOut(f, [player(f, 'provider', provider, gameId, { graph }, sc.claimed), player(f, 'challenger', challenger, gameId, { graph }, sc.honest)]);
   const wallSeconds = (performance.now() - t0) / 1000;
   const last = await f.provider.getBlockNumber();
 
   const gameAddress = (await f.game.getAddress()).toLowerCase();
+  const marketAddress = (await f.m.market.getAddress()).toLowerCase();
   const moves: Record<string, number> = {};
   const gasBySide: Record<string, bigint> = { provider: 0n, challenger: 0n };
   const gasByMove: Record<string, number[]> = {};
@@ -52,28 +88,30 @@ async function measure(f: DisputeFixture, sc: Scenario) {
   for (let b = first; b <= last; b++) {
     const block = await f.provider.getBlock(b, true);
     for (const tx of block!.prefetchedTransactions) {
-      if (tx.to?.toLowerCase() !== gameAddress && tx.to?.toLowerCase() !== (await f.m.market.getAddress()).toLowerCase()) continue;
+      const to = tx.to?.toLowerCase();
+      if (to !== gameAddress && to !== marketAddress) continue;
       const receipt = (await f.provider.getTransactionReceipt(tx.hash)) as TransactionReceipt;
-      const name = tx.to!.toLowerCase() === gameAddress ? f.game.interface.parseTransaction(tx)!.name : `market.${f.m.market.interface.parseTransaction(tx)!.name}`;
-      const phaseName = name === 'bisect' || name === 'choose' ? `${name}` : name;
-      moves[phaseName] = (moves[phaseName] ?? 0) + 1;
-      (gasByMove[phaseName] ??= []).push(Number(receipt.gasUsed));
+      const name = to === gameAddress ? f.game.interface.parseTransaction(tx)!.name : `market.${f.m.market.interface.parseTransaction(tx)!.name}`;
+      moves[name] = (moves[name] ?? 0) + 1;
+      (gasByMove[name] ??= []).push(Number(receipt.gasUsed));
       const side = tx.from.toLowerCase() === provider.address.toLowerCase() ? 'provider' : 'challenger';
       gasBySide[side] += receipt.gasUsed;
       if (receipt.gasUsed > largest.gas) largest = { move: name, gas: receipt.gasUsed };
     }
   }
   const game = await f.game.getGame(gameId);
+  const linked = await f.game.queryFilter(f.game.filters.NodeLinked(gameId));
   const bisections = await f.game.queryFilter(f.game.filters.Bisected(gameId));
   return {
     scenario: sc.name,
-    nodes: s.graph.nodes.length,
+    nodes: graph.nodes.length,
     outcome: Number(game.outcome) === 2 ? 'ChallengerWon' : 'ProviderWon',
+    disputedNode: Number(game.node),
+    stepBound: Number(linked[0]?.args.stepBound ?? 0),
     graphRounds: bisections.filter((e) => Number(e.args.phase) === 2).length,
     vmRounds: bisections.filter((e) => Number(e.args.phase) === 5).length,
-    stepBound: Number(game.hi) > 0 ? undefined : undefined,
     moves,
-    gasByMove: Object.fromEntries(Object.entries(gasByMove).map(([k, v]) => [k, Math.max(...v)])),
+    maxGasByMove: Object.fromEntries(Object.entries(gasByMove).map(([k, v]) => [k, Math.max(...v)])),
     gasBySide: Object.fromEntries(Object.entries(gasBySide).map(([k, v]) => [k, Number(v)])),
     largestTx: { move: largest.move, gas: Number(largest.gas) },
     wallSeconds: Number(wallSeconds.toFixed(2)),
@@ -84,7 +122,7 @@ async function main(): Promise<void> {
   const f = await startDisputeFixture(2);
   try {
     const results = [];
-    for (const sc of SCENARIOS) {
+    for (const sc of scenarios()) {
       const r = await measure(f, sc);
       console.log(`${r.scenario}: ${r.outcome}, ${r.graphRounds} graph + ${r.vmRounds} VM rounds, largest tx ${r.largestTx.move} ${r.largestTx.gas} gas, ${r.wallSeconds} s`);
       results.push(r);

@@ -59,11 +59,21 @@ library DisputeMerkle {
         returns (bytes32)
     {
         if (i == j) return z[level];
-        // Aligned and disjoint: a region at this level starting inside this node is this node.
-        if (r[i].level == level) return r[i].root;
+        // One region left: fold it up with zero siblings, no recursion per level.
+        if (j == i + 1) return _foldAlone(r[i], level, z);
         uint256 mid = addr + (uint256(1) << (level + 4));
         uint256 k = i;
         while (k < j && r[k].addr < mid) ++k;
+        if (k == i) return hashPair(z[level - 1], _root(r, i, j, mid, level - 1, z));
+        if (k == j) return hashPair(_root(r, i, j, addr, level - 1, z), z[level - 1]);
         return hashPair(_root(r, i, k, addr, level - 1, z), _root(r, k, j, mid, level - 1, z));
+    }
+
+    /// @dev The root at `level` of the subtree holding region `g` alone: its siblings are all zero.
+    function _foldAlone(Region memory g, uint256 level, bytes32[28] memory z) private pure returns (bytes32 node) {
+        node = g.root;
+        for (uint256 l = g.level; l < level; ++l) {
+            node = (g.addr >> (l + 5)) & 1 == 1 ? hashPair(z[l], node) : hashPair(node, z[l]);
+        }
     }
 }
