@@ -1,22 +1,20 @@
 /**
- * Every node of every shipped model (models/*.dnn.json) in the VM, each from its canonical start
- * state with the native executor's inputs (MNIST digits, or a seeded input for other models): output bytes equal the native node output, and the VM
- * output region's subtree root equals the native graph-state slot. Then a whole-model VM run
+ * Every node of every shipped model (models/*.dnn.json: the MNIST MLP and CNN, the character
+ * transformer) in the VM, each from its canonical start state with the native executor's inputs:
+ * output bytes equal the native node output, and the VM output region's subtree root equals the
+ * native graph-state slot. Then a whole-model VM run
  * (each node fed by the previous VM outputs) gives the native slots and graph state.
  */
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { mnistTest, MNIST_PIXELS } from '../../shared/dnn/datasets/mnist';
 import { runModel } from '../../shared/dnn/executor';
 import { readModelFiles } from '../../shared/dnn/files';
 import { buildKernelImage } from '../../shared/dnn/guest/kernelImage';
 import { runNodeInVm } from '../../shared/dnn/guest/runNode';
+import { sampleInputs } from '../../shared/dnn/guest/sampleInputs';
 import { runModelInVm } from '../../shared/dnn/guest/wholeModel';
 import { graphStateRoot } from '../../shared/dnn/graphState';
-import { quantizeInput } from '../../shared/dnn/io';
-import type { DnnModel } from '../../shared/dnn/model';
-import { seededRandom } from '../../shared/dnn/random';
-import { allocTensor, elementCount, tensorBytes, toHex, type Tensor } from '../../shared/dnn/tensor';
+import { tensorBytes, toHex, type Tensor } from '../../shared/dnn/tensor';
 
 const MODELS = join(__dirname, '..', '..', 'models');
 const shipped = readdirSync(MODELS)
@@ -26,31 +24,14 @@ const shipped = readdirSync(MODELS)
 const elf = buildKernelImage().elf;
 const hex = (t: Tensor) => Buffer.from(tensorBytes(t)).toString('hex');
 
-/** A few held-out digits for the MNIST models. */
-const DIGITS = [0, 1, 7];
-
-/**
- * Inputs for a shipped model: MNIST digits for image models; otherwise one seeded input (token ids
- * below the vocabulary size of the Gather that reads them, or int8 features).
- */
-function inputsFor(model: DnnModel): Tensor[] {
-  const spec = model.tensorSpecs.get(model.spec.input)!;
-  if (spec.dtype === 'int8' && elementCount(spec.shape) === MNIST_PIXELS) return DIGITS.map((d) => quantizeInput(model, mnistTest().images[d]));
-  const rand = seededRandom(7);
-  const t = allocTensor(spec.dtype, [...spec.shape]);
-  const gather = model.spec.nodes.find((n) => n.op === 'Gather' && n.inputs[1] === model.spec.input);
-  const vocab = gather ? model.tensorSpecs.get(gather.inputs[0])!.shape[0] : 256;
-  for (let i = 0; i < t.data.length; i++) t.data[i] = spec.dtype === 'int32' ? Math.floor(rand() * vocab) : Math.floor(rand() * 256) - 128;
-  return [t];
-}
-
 it('models are shipped', () => {
-  expect(shipped).toEqual(expect.arrayContaining(['mnist-cnn', 'mnist-mlp']));
+  expect(shipped).toEqual(expect.arrayContaining(['charlm', 'mnist-cnn', 'mnist-mlp']));
 });
 
 describe.each(shipped)('%s', (name) => {
   const model = readModelFiles(join(MODELS, name));
-  const inputs = inputsFor(model);
+  // Three held-out digits for the MNIST models, one seeded token sequence for the others.
+  const inputs = sampleInputs(model, model.tensorSpecs.get(model.spec.input)!.dtype === 'int8' ? 3 : 1);
 
   it.each(inputs.map((t, i) => [i, t] as const))('input %i: every node, native output = VM output region (bytes and root)', (_, input) => {
     const native = runModel(model, input, { keepNodeOutputs: true });

@@ -1,16 +1,15 @@
 /**
  * A whole model run in the VM, node after node, each from its canonical start state with its
  * inputs taken from the previous VM outputs: the figure the dispute VM costs for a full inference
- * (`npx tsx shared/dnn/guest/wholeModel.ts models/mnist-mlp [digits]` prints one JSON object).
+ * (`npx tsx shared/dnn/guest/wholeModel.ts models/mnist-mlp [inputs]` prints one JSON object).
  */
-import { mnistTest } from '../datasets/mnist';
 import { checkInput } from '../executor';
 import { readModelFiles } from '../files';
-import { quantizeInput } from '../io';
 import type { DnnModel } from '../model';
-import { tensorRoot, type Tensor } from '../tensor';
+import { allocTensor, tensorRoot, type Tensor } from '../tensor';
 import { buildKernelImage } from './kernelImage';
 import { runNodeInVm } from './runNode';
+import { sampleInputs } from './sampleInputs';
 
 export interface VmNodeFigure {
   node: number;
@@ -55,14 +54,16 @@ export function runModelInVm(model: DnnModel, input: Tensor, elf: Uint8Array = b
 
 function main(): void {
   const [base, countArg] = process.argv.slice(2);
-  if (!base) throw new Error('usage: npx tsx shared/dnn/guest/wholeModel.ts models/mnist-<mlp|cnn> [digits]');
+  if (!base) throw new Error('usage: npx tsx shared/dnn/guest/wholeModel.ts models/<name> [inputs]');
   const model = readModelFiles(base);
   const elf = buildKernelImage().elf;
-  // One node alone first, before the digits are loaded, so the peak is the VM run's own.
-  const oneNode = runNodeInVm(model, 1, new Map([[model.spec.input, quantizeInput(model, new Float32Array(784))]]), { elf });
+  // One node alone first, on a blank input (before any dataset is loaded), so the peak is the VM run's own.
+  const inputSpec = model.tensorSpecs.get(model.spec.input)!;
+  const blank = allocTensor(inputSpec.dtype, [...inputSpec.shape]);
+  blank.data.fill(inputSpec.dtype === 'int8' ? inputSpec.zeroPoint : 0);
+  const oneNode = runNodeInVm(model, 1, new Map([[model.spec.input, blank]]), { elf });
   const oneNodeMemory = { node: 1, op: model.spec.nodes[0].op, steps: oneNode.steps, maxRssBytes: process.resourceUsage().maxRSS * 1024, heapUsedBytes: process.memoryUsage().heapUsed };
-  const digits = mnistTest().images.slice(0, Number(countArg ?? 3));
-  const runs = digits.map((img) => runModelInVm(model, quantizeInput(model, img), elf));
+  const runs = sampleInputs(model, Number(countArg ?? 3)).map((input) => runModelInVm(model, input, elf));
   const last = runs[runs.length - 1];
   console.log(
     JSON.stringify({
