@@ -20,7 +20,7 @@ const MODELS_DIR = join(__dirname, '..', 'models');
 const SEED = 7;
 const STEPS = 1200;
 const BATCH = 8;
-const LR = 3e-3;
+const LR = 1e-2;
 
 // ---- a minimal reverse-mode autodiff over row-major 2-D float arrays ----
 
