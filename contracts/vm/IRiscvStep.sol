@@ -14,10 +14,19 @@ interface IRiscvStep {
     /// @param status The status byte that was given.
     error VMStatusInvalid(uint8 status);
 
-    /// @notice The step needs more proof bytes than were given (896 per Merkle proof).
-    /// @param needed Bytes this step reads: 896 (fetch) or 1792 (fetch and data).
+    /// @notice The step needs more proof bytes than were given.
+    /// @param needed Bytes the step reads, as far as the zeroMasks read so far tell.
     /// @param given Length of the `proofs` argument.
     error VMProofTooShort(uint256 needed, uint256 given);
+
+    /// @notice A proof's zeroMask marks a level the proof does not carry (bits 27..31, or for the
+    ///         data proof any level from where its path joins the fetch path).
+    /// @param mask The zeroMask as given.
+    error VMProofMaskInvalid(uint32 mask);
+
+    /// @notice A proof carries a sibling equal to its level's zero hash; the canonical form omits it.
+    /// @param level Tree level of that sibling (0 = leaf level).
+    error VMProofZeroSiblingPresent(uint256 level);
 
     /// @notice The fetch proof does not lead from its leaf to the pre-state memory root.
     /// @param pc The program counter whose leaf the proof was meant for.
@@ -35,13 +44,14 @@ interface IRiscvStep {
 
     /// @notice Executes one instruction of the VM and returns the hash of the successor state.
     /// @param state The pre-state encoding (STATE_SIZE bytes, layout in docs/vm-spec.md section 2).
-    /// @param proofs fetchProof ‖ dataProof (896 bytes each), as many as the step needs; extra bytes are ignored.
+    /// @param proofs fetchProof ‖ dataProof in the compressed form of docs/vm-spec.md section 4, as many
+    ///        as the step needs; extra bytes are ignored.
     /// @return postStateHash keccak256 of the post-state encoding.
     function step(bytes calldata state, bytes calldata proofs) external pure returns (bytes32 postStateHash);
 
     /// @notice Same step as `step`, returning the post-state encoding itself (for tests and tooling).
     /// @param state The pre-state encoding (STATE_SIZE bytes).
-    /// @param proofs fetchProof ‖ dataProof (896 bytes each), as many as the step needs.
+    /// @param proofs fetchProof ‖ dataProof (docs/vm-spec.md section 4), as many as the step needs.
     /// @return postState The post-state encoding (STATE_SIZE bytes).
     function stepState(bytes calldata state, bytes calldata proofs) external pure returns (bytes memory postState);
 }

@@ -19,10 +19,10 @@ import {IRiscvStep} from "./IRiscvStep.sol";
 ///         |     45 |    4 | exitCode   | written only by the exit syscall               |
 ///         |     49 |  124 | x1..x31    | register xi at 49 + 4*(i-1); x0 is not stored  |
 ///
-///         Witness: proofs = fetchProof ‖ dataProof, each leaf (32 bytes) ‖ 27 siblings (leaf
-///         level first), 896 bytes, both checked against the pre-state memRoot.
-/// @dev Line-by-line mirror of shared/vm/step.ts (with state.ts for the encoding and merkle.ts for
-///      rootFromProof): the same sections in the same order, the same function names. Every
+///         Witness: proofs = fetchProof ‖ dataProof, each leaf (32 bytes) ‖ zeroMask (4 bytes) ‖
+///         the siblings that are not zero hashes (leaf level first); the data proof carries only
+///         the levels below where its path joins the fetch path. Both checked against memRoot.
+/// @dev Line-by-line mirror of shared/vm/step.ts (with state.ts for the encoding): the same sections in the same order, the same function names. Every
 ///      32-bit value is carried as a uint256 holding its unsigned word; where TypeScript holds a
 ///      signed number (immediates, s32), Solidity holds the same 32 bits and reinterprets them
 ///      with s32. Results may leave 32 bits only on their way into writeReg, whose u32 is the
@@ -56,11 +56,13 @@ contract RiscvStep is IRiscvStep {
     uint256 private constant LEAF_SIZE = 32;
     uint256 private constant LEAF_SHIFT = 5;
     uint256 private constant TREE_DEPTH = 27;
-    uint256 private constant MERKLE_PROOF_SIZE = LEAF_SIZE * (TREE_DEPTH + 1);
+    /// @dev A proof's zeroMask: big-endian uint32, bit i set when sibling i is Z[i] and omitted.
+    uint256 private constant PROOF_MASK_SIZE = 4;
+    /// @dev A proof starts with leaf ‖ zeroMask; the siblings it carries follow.
+    uint256 private constant PROOF_HEADER_SIZE = LEAF_SIZE + PROOF_MASK_SIZE;
 
-    /// @dev Where each proof starts inside `proofs`: the fetch proof first, then the data proof.
+    /// @dev The fetch proof starts `proofs`; the data proof starts where the fetch proof ends.
     uint256 private constant FETCH_PROOF_OFFSET = 0;
-    uint256 private constant DATA_PROOF_OFFSET = MERKLE_PROOF_SIZE;
 
     uint256 private constant MASK_64 = 0xffffffffffffffff;
 
@@ -295,56 +297,122 @@ contract RiscvStep is IRiscvStep {
     // 4. Memory
     // ============================================================================================
 
-    /// @dev merkle.ts `rootFromProof`: the root reached from `leaf` at the leaf index of `addr`,
-    ///      with the 27 siblings of the proof that starts at `proofOffset` inside `proofs`. With a
-    ///      new leaf it is the root after writing it: the siblings do not change.
-    function rootFromProof(bytes calldata proofs, uint256 proofOffset, uint256 addr, bytes32 leaf)
+    /// @dev step.ts `LeafPath`: the leaf, all 27 siblings (zero hashes expanded), the path's own
+    ///      node at every level (nodes[0] the leaf, nodes[27] the root), and where the next proof
+    ///      starts in `proofs`.
+    struct LeafPath {
+        bytes32 leaf;
+        bytes32[27] siblings;
+        bytes32[28] nodes;
+        uint256 end;
+    }
+
+    /// @dev keccak256(left ‖ right) of two nodes.
+    function hashPair(bytes32 left, bytes32 right) private pure returns (bytes32 node) {
+        // Why assembly: hashing in the scratch words 0x00..0x3f allocates nothing (abi.encodePacked
+        // would). Safe: only scratch space is written.
+        assembly ("memory-safe") {
+            mstore(0x00, left)
+            mstore(0x20, right)
+            node := keccak256(0x00, 0x40)
+        }
+    }
+
+    /// @dev Levels whose siblings the data proof carries itself: below the highest level where the
+    ///      leaf indexes of pc and the data address differ (that level's sibling is the fetch
+    ///      path's own node, and above it both paths share their siblings). None in one leaf.
+    function dataProofLevels(uint256 pc, uint256 addr) private pure returns (uint256 levels) {
+        uint256 diverging = (pc >> LEAF_SHIFT) ^ (addr >> LEAF_SHIFT);
+        if (diverging == 0) return 0;
+        while (diverging >> (levels + 1) != 0) ++levels;
+    }
+
+    /// @dev Reads the proof at `offset`: leaf ‖ zeroMask ‖ the siblings of levels [0, levels) whose
+    ///      mask bit is clear, into `siblings` (levels from `levels` up keep what the caller put
+    ///      there). Checks, in this order: the header is there, the mask marks no level at or above
+    ///      `levels`, the siblings are there, no carried sibling is a zero hash.
+    function readProof(bytes calldata proofs, uint256 offset, uint256 levels, bytes32[27] memory siblings)
         private
         pure
-        returns (bytes32 node)
+        returns (bytes32 leaf, uint256 end)
     {
-        // Why assembly: the walk hashes node ‖ sibling in the scratch words 0x00..0x3f and reads
-        // the siblings straight from calldata, so no proof byte is copied and nothing is allocated.
-        // Safe: only scratch space is written, and the caller checked that `proofs` holds the whole
-        // proof (proofOffset + 896 <= proofs.length).
+        uint256 header = offset + PROOF_HEADER_SIZE;
+        if (proofs.length < header) revert VMProofTooShort(header, proofs.length);
+        leaf = bytes32(readField(proofs, offset, LEAF_SIZE));
+        uint256 mask = readField(proofs, offset + LEAF_SIZE, PROOF_MASK_SIZE);
+        if (mask >> levels != 0) revert VMProofMaskInvalid(uint32(mask));
+        uint256 carried;
+        for (uint256 i = 0; i < levels; ++i) {
+            if ((mask >> i) & 1 == 0) ++carried;
+        }
+        end = header + LEAF_SIZE * carried;
+        if (proofs.length < end) revert VMProofTooShort(end, proofs.length);
+        uint256 at = header;
+        // Z[i], the zero hash of level i, advanced one level per iteration.
+        bytes32 zero;
+        for (uint256 i = 0; i < levels; ++i) {
+            if ((mask >> i) & 1 == 1) {
+                siblings[i] = zero;
+            } else {
+                bytes32 sibling = bytes32(readField(proofs, at, LEAF_SIZE));
+                if (sibling == zero) revert VMProofZeroSiblingPresent(i);
+                siblings[i] = sibling;
+                at += LEAF_SIZE;
+            }
+            zero = hashPair(zero, zero);
+        }
+    }
+
+    /// @dev The nodes on the path from `leaf` at the leaf index of `addr` up to the root.
+    function pathNodes(bytes32 leaf, uint256 addr, bytes32[27] memory siblings)
+        private
+        pure
+        returns (bytes32[28] memory nodes)
+    {
+        nodes[0] = leaf;
+        // Why assembly: 27 hashes over memory arrays without bounds checks or temporary copies.
+        // Safe: i < 27, so siblings[i] (word i of a bytes32[27]) and nodes[i + 1] (word i + 1 of a
+        // bytes32[28]) are inside their arrays; the hash input uses only scratch space 0x00..0x3f.
         assembly ("memory-safe") {
-            node := leaf
-            let siblings := add(proofs.offset, add(proofOffset, LEAF_SIZE))
+            let node := leaf
             let index := shr(LEAF_SHIFT, addr)
             for { let i := 0 } lt(i, TREE_DEPTH) { i := add(i, 1) } {
                 // Bit i of the leaf index: 1 when node is the right child at this level.
-                let isRight := and(index, 1)
+                let isRight := and(shr(i, index), 1)
                 mstore(shl(5, isRight), node)
-                mstore(shl(5, xor(isRight, 1)), calldataload(add(siblings, shl(5, i))))
+                mstore(shl(5, xor(isRight, 1)), mload(add(siblings, shl(5, i))))
                 node := keccak256(0x00, 0x40)
-                index := shr(1, index)
+                mstore(add(nodes, shl(5, add(i, 1))), node)
             }
         }
     }
 
-    /// @dev The 32-byte leaf holding `addr`, after checking its proof (at `proofOffset` in
-    ///      `proofs`) against `root`. The error names the proof: fetch at offset 0, data after it.
-    function readLeaf(bytes calldata proofs, uint256 proofOffset, uint256 addr, bytes32 root)
-        private
-        pure
-        returns (bytes32 leaf)
-    {
-        uint256 needed = proofOffset + MERKLE_PROOF_SIZE;
-        if (proofs.length < needed) revert VMProofTooShort(needed, proofs.length);
-        leaf = bytes32(readField(proofs, proofOffset, LEAF_SIZE));
-        if (rootFromProof(proofs, proofOffset, addr, leaf) != root) {
-            if (proofOffset == FETCH_PROOF_OFFSET) revert VMFetchProofInvalid(uint32(addr));
+    /// @dev The path of the leaf holding `addr`, read from the proof at `offset` (carrying `levels`
+    ///      levels on top of `siblings`) and checked against `root`. The fetch proof sits at offset
+    ///      0, the data proof after it; the error says which.
+    function readLeaf(
+        bytes calldata proofs,
+        uint256 offset,
+        uint256 addr,
+        bytes32 root,
+        uint256 levels,
+        bytes32[27] memory siblings
+    ) private pure returns (LeafPath memory path) {
+        (bytes32 leaf, uint256 end) = readProof(proofs, offset, levels, siblings);
+        bytes32[28] memory nodes = pathNodes(leaf, addr, siblings);
+        if (nodes[TREE_DEPTH] != root) {
+            if (offset == FETCH_PROOF_OFFSET) revert VMFetchProofInvalid(uint32(addr));
             revert VMDataProofInvalid(uint32(addr));
         }
+        path.leaf = leaf;
+        path.siblings = siblings;
+        path.nodes = nodes;
+        path.end = end;
     }
 
-    /// @dev The memory root after replacing the (already verified) leaf at `addr` with `leaf`.
-    function writeLeaf(bytes calldata proofs, uint256 proofOffset, uint256 addr, bytes32 leaf)
-        private
-        pure
-        returns (bytes32)
-    {
-        return rootFromProof(proofs, proofOffset, addr, leaf);
+    /// @dev The memory root after replacing the (already verified) leaf of `path` at `addr` with `leaf`.
+    function writeLeaf(LeafPath memory path, uint256 addr, bytes32 leaf) private pure returns (bytes32) {
+        return pathNodes(leaf, addr, path.siblings)[TREE_DEPTH];
     }
 
     /// @dev Little-endian value of the `size` bytes at `addr` inside its leaf (byte o of the leaf
@@ -366,9 +434,24 @@ contract RiscvStep is IRiscvStep {
         return leaf;
     }
 
-    function fetchInstruction(State memory state, bytes calldata proofs) private pure returns (uint256) {
-        bytes32 leaf = readLeaf(proofs, FETCH_PROOF_OFFSET, state.pc, state.memRoot);
-        return leafGet(leaf, state.pc, 4);
+    /// @dev The path of the leaf holding pc; the proof carries all 27 levels.
+    function fetchInstruction(State memory state, bytes calldata proofs) private pure returns (LeafPath memory) {
+        bytes32[27] memory siblings;
+        return readLeaf(proofs, FETCH_PROOF_OFFSET, state.pc, state.memRoot, TREE_DEPTH, siblings);
+    }
+
+    /// @dev The path of the data leaf holding `addr`, from the proof right after the fetch proof. It
+    ///      takes over the fetch path's siblings (the fetch path is not used afterwards) and its own
+    ///      node at the level where the two paths join, then reads the levels below that.
+    function readDataLeaf(State memory state, bytes calldata proofs, LeafPath memory fetch, uint256 addr)
+        private
+        pure
+        returns (LeafPath memory)
+    {
+        uint256 levels = dataProofLevels(state.pc, addr);
+        bytes32[27] memory siblings = fetch.siblings;
+        if (state.pc >> LEAF_SHIFT != addr >> LEAF_SHIFT) siblings[levels] = fetch.nodes[levels];
+        return readLeaf(proofs, fetch.end, addr, state.memRoot, levels, siblings);
     }
 
     // ============================================================================================
@@ -403,7 +486,8 @@ contract RiscvStep is IRiscvStep {
 
     function executeInstruction(State memory state, bytes calldata proofs) private pure {
         if (state.pc % 4 != 0) return halt(state, STATUS_MISALIGNED_FETCH);
-        uint256 w = fetchInstruction(state, proofs);
+        LeafPath memory fetch = fetchInstruction(state, proofs);
+        uint256 w = leafGet(fetch.leaf, state.pc, 4);
         uint256 opcode = opcodeOf(w);
         if (opcode == OPCODE_LUI) {
             writeReg(state, rdOf(w), immU(w));
@@ -415,8 +499,8 @@ contract RiscvStep is IRiscvStep {
         }
         if (opcode == OPCODE_JAL || opcode == OPCODE_JALR) return executeJump(state, w);
         if (opcode == OPCODE_BRANCH) return executeBranch(state, w);
-        if (opcode == OPCODE_LOAD) return executeLoad(state, proofs, w);
-        if (opcode == OPCODE_STORE) return executeStore(state, proofs, w);
+        if (opcode == OPCODE_LOAD) return executeLoad(state, proofs, fetch, w);
+        if (opcode == OPCODE_STORE) return executeStore(state, proofs, fetch, w);
         if (opcode == OPCODE_OP_IMM) return executeOpImm(state, w);
         if (opcode == OPCODE_OP) return funct7Of(w) == 0x01 ? executeMulDiv(state, w) : executeOp(state, w);
         if (opcode == OPCODE_MISC_MEM) {
@@ -539,27 +623,33 @@ contract RiscvStep is IRiscvStep {
     /// @dev Access width in bytes per store funct3, byte f3 of the constant (0 = illegal): 1 2 4 0 0 0 0 0.
     uint256 private constant STORE_SIZE = 0x0000000000040201;
 
-    function executeLoad(State memory state, bytes calldata proofs, uint256 w) private pure {
+    function executeLoad(State memory state, bytes calldata proofs, LeafPath memory fetch, uint256 w)
+        private
+        pure
+    {
         uint256 f3 = funct3Of(w);
         uint256 size = (LOAD_SIZE >> (8 * f3)) & 0xff;
         if (size == 0) return halt(state, STATUS_ILLEGAL_INSTRUCTION);
         uint256 addr = u32(state.regs[rs1Of(w)] + immI(w));
         if (addr % size != 0) return halt(state, STATUS_MISALIGNED_LOAD);
-        bytes32 leaf = readLeaf(proofs, DATA_PROOF_OFFSET, addr, state.memRoot);
-        uint256 raw = leafGet(leaf, addr, size);
+        LeafPath memory data = readDataLeaf(state, proofs, fetch, addr);
+        uint256 raw = leafGet(data.leaf, addr, size);
         // funct3 bit 2 marks the zero-extending forms (LBU, LHU).
         writeReg(state, rdOf(w), f3 & 4 != 0 ? raw : signExtend(raw, size * 8));
         advance(state);
     }
 
-    function executeStore(State memory state, bytes calldata proofs, uint256 w) private pure {
+    function executeStore(State memory state, bytes calldata proofs, LeafPath memory fetch, uint256 w)
+        private
+        pure
+    {
         uint256 size = (STORE_SIZE >> (8 * funct3Of(w))) & 0xff;
         if (size == 0) return halt(state, STATUS_ILLEGAL_INSTRUCTION);
         uint256 addr = u32(state.regs[rs1Of(w)] + immS(w));
         if (addr % size != 0) return halt(state, STATUS_MISALIGNED_STORE);
-        bytes32 leaf = readLeaf(proofs, DATA_PROOF_OFFSET, addr, state.memRoot);
-        leaf = leafSet(leaf, addr, size, state.regs[rs2Of(w)]);
-        state.memRoot = writeLeaf(proofs, DATA_PROOF_OFFSET, addr, leaf);
+        LeafPath memory data = readDataLeaf(state, proofs, fetch, addr);
+        bytes32 leaf = leafSet(data.leaf, addr, size, state.regs[rs2Of(w)]);
+        state.memRoot = writeLeaf(data, addr, leaf);
         advance(state);
     }
 

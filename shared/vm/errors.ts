@@ -31,6 +31,20 @@ export class VMProofTooShort extends VmError {
   }
 }
 
+export class VMProofMaskInvalid extends VmError {
+  override name = 'VMProofMaskInvalid';
+  constructor(readonly mask: number) {
+    super(`proof zeroMask 0x${mask.toString(16).padStart(8, '0')} marks a level the proof does not carry`);
+  }
+}
+
+export class VMProofZeroSiblingPresent extends VmError {
+  override name = 'VMProofZeroSiblingPresent';
+  constructor(readonly level: number) {
+    super(`proof carries the zero hash Z[${level}] as the sibling of level ${level}; it must be omitted through the zeroMask`);
+  }
+}
+
 export class VMFetchProofInvalid extends VmError {
   override name = 'VMFetchProofInvalid';
   constructor(readonly pc: number) {

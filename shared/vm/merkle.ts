@@ -5,7 +5,7 @@
  */
 import { hashPairWords } from './keccak';
 import { CHUNK_MAX, chunkRoot } from './keccakWasm';
-import { LEAF_SHIFT, LEAF_SIZE, MERKLE_PROOF_SIZE, TREE_DEPTH } from './spec';
+import { LEAF_SHIFT, LEAF_SIZE, MERKLE_PROOF_SIZE, PROOF_HEADER_SIZE, TREE_DEPTH } from './spec';
 
 /** Copies bytes into little-endian 32-bit words (the form the hasher reads). */
 export function toWords(bytes: Uint8Array): Uint32Array {
@@ -64,6 +64,26 @@ export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
 export function verifyProof(proof: Uint8Array, address: number, root: Uint8Array, offset = 0): boolean {
   if (proof.length - offset < MERKLE_PROOF_SIZE) return false;
   return bytesEqual(rootFromProof(proof, address, undefined, offset), root.subarray(0, 32));
+}
+
+/**
+ * The step-witness form (docs/vm-spec.md section 4) of a plain 896-byte proof, carrying the levels
+ * [0, levels): leaf ‖ zeroMask ‖ the siblings of those levels that are not zero hashes, leaf level
+ * first. The canonical form: every zero-hash sibling is omitted, and only those.
+ */
+export function compressProof(proof: Uint8Array, levels: number = TREE_DEPTH): Uint8Array {
+  const siblings: Uint8Array[] = [];
+  let mask = 0;
+  for (let i = 0; i < levels; i++) {
+    const sibling = proof.subarray(LEAF_SIZE * (i + 1), LEAF_SIZE * (i + 2));
+    if (bytesEqual(sibling, ZERO_HASHES[i])) mask |= 1 << i;
+    else siblings.push(sibling);
+  }
+  const out = new Uint8Array(PROOF_HEADER_SIZE + LEAF_SIZE * siblings.length);
+  out.set(proof.subarray(0, LEAF_SIZE), 0);
+  new DataView(out.buffer).setUint32(LEAF_SIZE, mask >>> 0);
+  siblings.forEach((s, i) => out.set(s, PROOF_HEADER_SIZE + LEAF_SIZE * i));
+  return out;
 }
 
 /** The size a region of `length` bytes occupies in the tree: a power of two, at least 32. */

@@ -34,6 +34,10 @@ export const LEAF_SHIFT = 5;
 export const TREE_DEPTH = 27;
 /** leaf (32 bytes) followed by 27 siblings, leaf level first. */
 export const MERKLE_PROOF_SIZE = LEAF_SIZE * (TREE_DEPTH + 1);
+/** Size of a step-witness proof's zeroMask (big-endian uint32, bit i: sibling i is Z[i], omitted). */
+export const PROOF_MASK_SIZE = 4;
+/** A step-witness proof starts with leaf ‖ zeroMask; the siblings it carries follow. */
+export const PROOF_HEADER_SIZE = LEAF_SIZE + PROOF_MASK_SIZE;
 
 export enum Status {
   RUNNING = 0,

@@ -5,19 +5,21 @@
  * It is deliberately simple and unoptimised: the fast interpreter is shared/vm/machine.ts, and the
  * tests tie the two together.
  */
-import { VMDataProofInvalid, VMFetchProofInvalid, VMProofTooShort } from './errors';
-import { bytesEqual, rootFromProof } from './merkle';
+import { VMDataProofInvalid, VMFetchProofInvalid, VMProofMaskInvalid, VMProofTooShort, VMProofZeroSiblingPresent } from './errors';
+import { bytesEqual, hashPair, ZERO_HASHES } from './merkle';
 import {
   ECALL_WORD,
+  LEAF_SHIFT,
   LEAF_SIZE,
-  MERKLE_PROOF_SIZE,
   OPCODE,
+  PROOF_HEADER_SIZE,
   REG_A0,
   REG_A2,
   REG_A7,
   Status,
   SYSCALL_EXIT,
   SYSCALL_WRITE,
+  TREE_DEPTH,
 } from './spec';
 import { decodeState, encodeState, type VmState } from './state';
 
@@ -25,9 +27,8 @@ import { decodeState, encodeState, type VmState } from './state';
 // The encoding table lives in spec.ts (STATE_OFFSET) and state.ts; the step works on the decoded
 // form and re-encodes once at the end.
 
-/** Where each proof starts inside `proofs`: the fetch proof first, then the data proof. */
+/** The fetch proof starts `proofs`; the data proof starts where the fetch proof ends. */
 export const FETCH_PROOF_OFFSET = 0;
-export const DATA_PROOF_OFFSET = MERKLE_PROOF_SIZE;
 
 export function step(preState: Uint8Array, proofs: Uint8Array): Uint8Array {
   const state = decodeState(preState);
@@ -149,21 +150,96 @@ export function immJ(w: number): number {
 // 4. Memory
 
 /**
- * The 32-byte leaf holding `address`, after checking its proof (at `proofOffset` in `proofs`)
- * against `root`. The fetch proof sits at offset 0, the data proof after it; the error says which.
+ * A Merkle path read from the witness and checked against the memory root: the leaf, all 27
+ * siblings (zero hashes expanded), the path's own node at every level (nodes[0] the leaf,
+ * nodes[27] the root), and where the next proof starts in `proofs`.
  */
-export function readLeaf(proofs: Uint8Array, proofOffset: number, address: number, root: Uint8Array): Uint8Array {
-  const needed = proofOffset + MERKLE_PROOF_SIZE;
-  if (proofs.length < needed) throw new VMProofTooShort(needed, proofs.length);
-  if (!bytesEqual(rootFromProof(proofs, address, undefined, proofOffset), root)) {
-    throw proofOffset === FETCH_PROOF_OFFSET ? new VMFetchProofInvalid(address) : new VMDataProofInvalid(address);
-  }
-  return proofs.slice(proofOffset, proofOffset + LEAF_SIZE);
+export interface LeafPath {
+  leaf: Uint8Array;
+  siblings: Uint8Array[];
+  nodes: Uint8Array[];
+  end: number;
 }
 
-/** The memory root after replacing the (already verified) leaf at `address` with `leaf`. */
-export function writeLeaf(proofs: Uint8Array, proofOffset: number, address: number, leaf: Uint8Array): Uint8Array {
-  return rootFromProof(proofs, address, leaf, proofOffset);
+/**
+ * Levels whose siblings the data proof carries itself: below the highest level where the leaf
+ * indexes of pc and the data address differ (that level's sibling is the fetch path's own node,
+ * and above it both paths share their siblings). None when both lie in one leaf.
+ */
+export function dataProofLevels(pc: number, address: number): number {
+  const diverging = (pc >>> LEAF_SHIFT) ^ (address >>> LEAF_SHIFT);
+  return diverging === 0 ? 0 : 31 - Math.clz32(diverging);
+}
+
+/**
+ * Reads the proof at `offset`: leaf ‖ zeroMask ‖ the siblings of levels [0, levels) whose mask
+ * bit is clear, into `siblings` (levels from `levels` up keep what the caller put there). Returns
+ * the leaf and where the proof ends. Checks, in this order: the header is there, the mask marks
+ * no level at or above `levels`, the siblings are there, no carried sibling is a zero hash.
+ */
+export function readProof(
+  proofs: Uint8Array,
+  offset: number,
+  levels: number,
+  siblings: Uint8Array[],
+): { leaf: Uint8Array; end: number } {
+  const header = offset + PROOF_HEADER_SIZE;
+  if (proofs.length < header) throw new VMProofTooShort(header, proofs.length);
+  const leaf = proofs.slice(offset, offset + LEAF_SIZE);
+  const mask = new DataView(proofs.buffer, proofs.byteOffset).getUint32(offset + LEAF_SIZE);
+  if (mask >>> levels !== 0) throw new VMProofMaskInvalid(mask);
+  let carried = 0;
+  for (let i = 0; i < levels; i++) if (((mask >>> i) & 1) === 0) carried++;
+  const end = header + LEAF_SIZE * carried;
+  if (proofs.length < end) throw new VMProofTooShort(end, proofs.length);
+  let at = header;
+  for (let i = 0; i < levels; i++) {
+    if ((mask >>> i) & 1) {
+      siblings[i] = ZERO_HASHES[i];
+      continue;
+    }
+    const sibling = proofs.slice(at, at + LEAF_SIZE);
+    if (bytesEqual(sibling, ZERO_HASHES[i])) throw new VMProofZeroSiblingPresent(i);
+    siblings[i] = sibling;
+    at += LEAF_SIZE;
+  }
+  return { leaf, end };
+}
+
+/** The nodes on the path from `leaf` at the leaf index of `address` up to the root. */
+export function pathNodes(leaf: Uint8Array, address: number, siblings: Uint8Array[]): Uint8Array[] {
+  const index = address >>> LEAF_SHIFT;
+  const nodes = [leaf];
+  for (let i = 0; i < TREE_DEPTH; i++) {
+    nodes.push((index >>> i) & 1 ? hashPair(siblings[i], nodes[i]) : hashPair(nodes[i], siblings[i]));
+  }
+  return nodes;
+}
+
+/**
+ * The path of the leaf holding `address`, read from the proof at `offset` (carrying `levels`
+ * levels on top of `siblings`) and checked against `root`. The fetch proof sits at offset 0, the
+ * data proof after it; the error says which.
+ */
+export function readLeaf(
+  proofs: Uint8Array,
+  offset: number,
+  address: number,
+  root: Uint8Array,
+  levels: number,
+  siblings: Uint8Array[],
+): LeafPath {
+  const { leaf, end } = readProof(proofs, offset, levels, siblings);
+  const nodes = pathNodes(leaf, address, siblings);
+  if (!bytesEqual(nodes[TREE_DEPTH], root)) {
+    throw offset === FETCH_PROOF_OFFSET ? new VMFetchProofInvalid(address) : new VMDataProofInvalid(address);
+  }
+  return { leaf, siblings, nodes, end };
+}
+
+/** The memory root after replacing the (already verified) leaf of `path` at `address` with `leaf`. */
+export function writeLeaf(path: LeafPath, address: number, leaf: Uint8Array): Uint8Array {
+  return pathNodes(leaf, address, path.siblings)[TREE_DEPTH];
 }
 
 function leafGet(leaf: Uint8Array, address: number, size: number): number {
@@ -178,9 +254,21 @@ function leafSet(leaf: Uint8Array, address: number, size: number, value: number)
   for (let i = 0; i < size; i++) leaf[o + i] = (value >>> (8 * i)) & 0xff;
 }
 
-export function fetchInstruction(state: VmState, proofs: Uint8Array): number {
-  const leaf = readLeaf(proofs, FETCH_PROOF_OFFSET, state.pc, state.memRoot);
-  return leafGet(leaf, state.pc, 4);
+/** The path of the leaf holding pc; the proof carries all 27 levels. */
+export function fetchInstruction(state: VmState, proofs: Uint8Array): LeafPath {
+  return readLeaf(proofs, FETCH_PROOF_OFFSET, state.pc, state.memRoot, TREE_DEPTH, new Array<Uint8Array>(TREE_DEPTH));
+}
+
+/**
+ * The path of the data leaf holding `address`, from the proof right after the fetch proof. It
+ * takes over the fetch path's siblings (the fetch path is not used afterwards) and its own node at
+ * the level where the two paths join, then reads the levels below that.
+ */
+export function readDataLeaf(state: VmState, proofs: Uint8Array, fetch: LeafPath, address: number): LeafPath {
+  const levels = dataProofLevels(state.pc, address);
+  const siblings = fetch.siblings;
+  if (state.pc >>> LEAF_SHIFT !== address >>> LEAF_SHIFT) siblings[levels] = fetch.nodes[levels];
+  return readLeaf(proofs, fetch.end, address, state.memRoot, levels, siblings);
 }
 
 // 5. Syscalls
@@ -205,7 +293,8 @@ function handleEcall(state: VmState): void {
 
 function executeInstruction(state: VmState, proofs: Uint8Array): void {
   if (state.pc % 4 !== 0) return halt(state, Status.MISALIGNED_FETCH);
-  const w = fetchInstruction(state, proofs);
+  const fetch = fetchInstruction(state, proofs);
+  const w = leafGet(fetch.leaf, state.pc, 4);
   switch (opcodeOf(w)) {
     case OPCODE.LUI:
       writeReg(state, rdOf(w), immU(w));
@@ -219,9 +308,9 @@ function executeInstruction(state: VmState, proofs: Uint8Array): void {
     case OPCODE.BRANCH:
       return executeBranch(state, w);
     case OPCODE.LOAD:
-      return executeLoad(state, proofs, w);
+      return executeLoad(state, proofs, fetch, w);
     case OPCODE.STORE:
-      return executeStore(state, proofs, w);
+      return executeStore(state, proofs, fetch, w);
     case OPCODE.OP_IMM:
       return executeOpImm(state, w);
     case OPCODE.OP:
@@ -365,27 +454,28 @@ export const LOAD_SIZE = [1, 2, 4, 0, 1, 2, 0, 0];
 /** Access width in bytes per store funct3 (0 = illegal). */
 export const STORE_SIZE = [1, 2, 4, 0, 0, 0, 0, 0];
 
-function executeLoad(state: VmState, proofs: Uint8Array, w: number): void {
+function executeLoad(state: VmState, proofs: Uint8Array, fetch: LeafPath, w: number): void {
   const f3 = funct3Of(w);
   const size = LOAD_SIZE[f3];
   if (size === 0) return halt(state, Status.ILLEGAL_INSTRUCTION);
   const address = u32(state.regs[rs1Of(w)] + immI(w));
   if (address % size !== 0) return halt(state, Status.MISALIGNED_LOAD);
-  const leaf = readLeaf(proofs, DATA_PROOF_OFFSET, address, state.memRoot);
-  const raw = leafGet(leaf, address, size);
+  const data = readDataLeaf(state, proofs, fetch, address);
+  const raw = leafGet(data.leaf, address, size);
   // funct3 bit 2 marks the zero-extending forms (LBU, LHU).
   writeReg(state, rdOf(w), f3 & 4 ? raw : signExtend(raw, size * 8));
   advance(state);
 }
 
-function executeStore(state: VmState, proofs: Uint8Array, w: number): void {
+function executeStore(state: VmState, proofs: Uint8Array, fetch: LeafPath, w: number): void {
   const size = STORE_SIZE[funct3Of(w)];
   if (size === 0) return halt(state, Status.ILLEGAL_INSTRUCTION);
   const address = u32(state.regs[rs1Of(w)] + immS(w));
   if (address % size !== 0) return halt(state, Status.MISALIGNED_STORE);
-  const leaf = readLeaf(proofs, DATA_PROOF_OFFSET, address, state.memRoot);
+  const data = readDataLeaf(state, proofs, fetch, address);
+  const leaf = data.leaf.slice();
   leafSet(leaf, address, size, state.regs[rs2Of(w)]);
-  state.memRoot = writeLeaf(proofs, DATA_PROOF_OFFSET, address, leaf);
+  state.memRoot = writeLeaf(data, address, leaf);
   advance(state);
 }
 

@@ -5,13 +5,14 @@
  */
 import type { Machine } from './machine';
 import type { Memory } from './memory';
+import { compressProof } from './merkle';
 import { OPCODE, Status } from './spec';
-import { funct3Of, immI, immS, LOAD_SIZE, opcodeOf, rs1Of, STORE_SIZE } from './step';
+import { dataProofLevels, funct3Of, immI, immS, LOAD_SIZE, opcodeOf, rs1Of, STORE_SIZE } from './step';
 
 export interface StepWitness {
   /** 173-byte encoded pre-state. */
   state: Uint8Array;
-  /** fetchProof ‖ dataProof: 0, 896 or 1792 bytes. */
+  /** fetchProof ‖ dataProof in the compressed form of docs/vm-spec.md section 4 (empty when none is read). */
   proofs: Uint8Array;
 }
 
@@ -39,13 +40,14 @@ export function dataAccessAddress(w: number, rs1Value: number): number | undefin
 /** The proofs the next step of a state needs, read from `memory` (which must be that state's). */
 export function stepProofs(memory: Memory, pc: number, status: Status, regs: ArrayLike<number>): Uint8Array {
   if (status !== Status.RUNNING || pc % 4 !== 0) return new Uint8Array(0);
-  const fetch = memory.proof(pc);
+  const fetch = compressProof(memory.proof(pc));
   const w = memory.readWord(pc);
   const address = dataAccessAddress(w, regs[rs1Of(w)] >>> 0);
   if (address === undefined) return fetch;
-  const proofs = new Uint8Array(2 * fetch.length);
+  const data = compressProof(memory.proof(address), dataProofLevels(pc, address));
+  const proofs = new Uint8Array(fetch.length + data.length);
   proofs.set(fetch, 0);
-  proofs.set(memory.proof(address), fetch.length);
+  proofs.set(data, fetch.length);
   return proofs;
 }
 

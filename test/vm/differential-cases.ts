@@ -7,7 +7,8 @@
  * rejected with the same error on both sides.
  */
 import type { JsonRpcProvider } from 'ethers';
-import { LEAF_SIZE, OPCODE, STATE_OFFSET, Status, SYSCALL_EXIT, SYSCALL_WRITE } from '../../shared/vm/spec';
+import { ZERO_HASHES } from '../../shared/vm/merkle';
+import { LEAF_SIZE, OPCODE, PROOF_HEADER_SIZE, STATE_OFFSET, Status, SYSCALL_EXIT, SYSCALL_WRITE, TREE_DEPTH } from '../../shared/vm/spec';
 import { Machine } from '../../shared/vm/machine';
 import { Memory } from '../../shared/vm/memory';
 import { decodeState, type VmState } from '../../shared/vm/state';
@@ -17,6 +18,7 @@ import {
   buildWitness,
   compareOnChain,
   concat,
+  proofEnd,
   Rng,
   type LeafAt,
   type LabeledWitness,
@@ -281,23 +283,66 @@ function randomState(rng: Rng): VmState {
   return state;
 }
 
+/** The [start, end) of each complete compressed proof in `proofs`: the fetch proof, then the data proof. */
+function proofSpans(proofs: Uint8Array): Array<[number, number]> {
+  const spans: Array<[number, number]> = [];
+  for (let start = 0; spans.length < 2 && start + PROOF_HEADER_SIZE <= proofs.length; ) {
+    const end = proofEnd(proofs, start);
+    if (end > proofs.length) break;
+    spans.push([start, end]);
+    start = end;
+  }
+  return spans;
+}
+
 /** Damages a witness in one of the ways a cheating or buggy prover would. */
 function tamper(rng: Rng, w: Witness): { witness: Witness; tamper: string } {
   const preState = w.preState.slice();
-  const proofs = w.proofs.slice();
+  let proofs: Uint8Array = w.proofs.slice();
   const flipBit = (bytes: Uint8Array, from: number, to: number) => {
     if (to > from) bytes[from + rng.int(to - from)] ^= 1 << rng.int(8);
   };
-  const how = rng.pick(['sibling', 'leaf', 'root', 'register', 'truncate', 'state-length', 'status']);
-  const proofCount = Math.floor(proofs.length / 896);
-  const which = rng.int(Math.max(proofCount, 1)) * 896;
+  const how = rng.pick([
+    'sibling',
+    'leaf',
+    'mask-bit',
+    'mask-high',
+    'zero-sibling',
+    'root',
+    'register',
+    'truncate',
+    'state-length',
+    'status',
+  ]);
+  const spans = proofSpans(proofs);
+  const [start, end] = spans.length > 0 ? rng.pick(spans) : [0, 0];
+  const view = new DataView(proofs.buffer);
+  const mask = end > start ? view.getUint32(start + LEAF_SIZE) : 0;
   switch (how) {
     case 'sibling':
-      flipBit(proofs, which + 32, Math.min(which + 896, proofs.length));
+      flipBit(proofs, start + PROOF_HEADER_SIZE, end);
       return { witness: { preState, proofs }, tamper: how };
     case 'leaf':
-      flipBit(proofs, which, Math.min(which + 32, proofs.length));
+      flipBit(proofs, start, Math.min(start + LEAF_SIZE, end));
       return { witness: { preState, proofs }, tamper: how };
+    case 'mask-bit':
+      if (end > start) view.setUint32(start + LEAF_SIZE, (mask ^ (1 << rng.int(TREE_DEPTH))) >>> 0);
+      return { witness: { preState, proofs }, tamper: how };
+    case 'mask-high':
+      if (end > start) view.setUint32(start + LEAF_SIZE, (mask | (1 << (TREE_DEPTH + rng.int(32 - TREE_DEPTH)))) >>> 0);
+      return { witness: { preState, proofs }, tamper: how };
+    case 'zero-sibling': {
+      // Spell out one omitted zero-hash sibling: the same tree, but not the canonical form.
+      const omitted = Array.from({ length: TREE_DEPTH }, (_, i) => i).filter((i) => (mask >>> i) & 1);
+      if (end > start && omitted.length > 0) {
+        const level = rng.pick(omitted);
+        let at = start + PROOF_HEADER_SIZE;
+        for (let i = 0; i < level; i++) if (((mask >>> i) & 1) === 0) at += LEAF_SIZE;
+        proofs = concat(proofs.slice(0, at), ZERO_HASHES[level], proofs.slice(at));
+        new DataView(proofs.buffer).setUint32(start + LEAF_SIZE, (mask & ~(1 << level)) >>> 0);
+      }
+      return { witness: { preState, proofs }, tamper: how };
+    }
     case 'root':
       flipBit(preState, STATE_OFFSET.memRoot, STATE_OFFSET.memRoot + 32);
       return { witness: { preState, proofs }, tamper: how };

@@ -10,10 +10,10 @@
 import { Interface, isCallException, type JsonRpcProvider } from 'ethers';
 import { RiscvStep__factory } from '../../build/types';
 import { VmError } from '../../shared/vm/errors';
-import { hashPair, rootFromProof, ZERO_HASHES } from '../../shared/vm/merkle';
-import { LEAF_SHIFT, LEAF_SIZE, MERKLE_PROOF_SIZE, STATE_OFFSET, Status, TREE_DEPTH } from '../../shared/vm/spec';
+import { compressProof, hashPair, rootFromProof, ZERO_HASHES } from '../../shared/vm/merkle';
+import { LEAF_SHIFT, LEAF_SIZE, MERKLE_PROOF_SIZE, PROOF_HEADER_SIZE, STATE_OFFSET, Status, TREE_DEPTH } from '../../shared/vm/spec';
 import { decodeState, encodeState, type VmState } from '../../shared/vm/state';
-import { step as referenceStep } from '../../shared/vm/step';
+import { dataProofLevels, step as referenceStep } from '../../shared/vm/step';
 
 // ---------------------------------------------------------------------------------------------
 // Seeded randomness
@@ -162,7 +162,7 @@ export function buildProofs(
 /**
  * A witness for `state` whose instruction at pc is `word`, in a memory made of `fetchLeaf`
  * (the word is written into it) and, when `data` is given, the data leaf. Proofs hold exactly what
- * is given: the fetch proof, then the data proof if any.
+ * is given, in the compressed step-witness form: the fetch proof, then the data proof if any.
  */
 export function buildWitness(opts: {
   state: VmState;
@@ -176,8 +176,20 @@ export function buildWitness(opts: {
   leafWrite(fetchLeaf, opts.state.pc, 4, opts.word);
   const built = buildProofs({ address: opts.state.pc, leaf: fetchLeaf }, opts.data, opts.mode ?? 'sparse', opts.rng);
   const state = { ...opts.state, memRoot: built.memRoot };
-  const proofs = built.dataProof ? concat(built.fetchProof, built.dataProof) : built.fetchProof;
+  const fetchProof = compressProof(built.fetchProof);
+  const proofs =
+    built.dataProof && opts.data
+      ? concat(fetchProof, compressProof(built.dataProof, dataProofLevels(opts.state.pc, opts.data.address)))
+      : fetchProof;
   return { preState: encodeState(state), proofs };
+}
+
+/** Where the compressed proof at `offset` ends, from its zeroMask (bits above `levels` ignored). */
+export function proofEnd(proofs: Uint8Array, offset: number, levels = TREE_DEPTH): number {
+  const mask = Buffer.from(proofs.buffer, proofs.byteOffset, proofs.length).readUInt32BE(offset + LEAF_SIZE);
+  let carried = 0;
+  for (let i = 0; i < levels; i++) if (((mask >>> i) & 1) === 0) carried++;
+  return offset + PROOF_HEADER_SIZE + LEAF_SIZE * carried;
 }
 
 export function concat(...parts: Uint8Array[]): Uint8Array {
@@ -202,6 +214,8 @@ function errorArgs(e: VmError): bigint[] {
     VMStateLengthInvalid: ['length'],
     VMStatusInvalid: ['status'],
     VMProofTooShort: ['needed', 'given'],
+    VMProofMaskInvalid: ['mask'],
+    VMProofZeroSiblingPresent: ['level'],
     VMFetchProofInvalid: ['pc'],
     VMDataProofInvalid: ['address'],
   };

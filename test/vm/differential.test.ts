@@ -47,7 +47,15 @@ describe('RiscvStep.sol against shared/vm/step.ts (differential)', () => {
       expect([...CASE_KINDS, 'halted'].filter((k) => (report.kinds[k] ?? 0) < 100)).toEqual([]);
       expect(report.fastInterpreter).toBeGreaterThan(CASES / 10);
       const statuses = Object.values(Status).filter((s): s is string => typeof s === 'string');
-      const errors = ['VMStateLengthInvalid', 'VMStatusInvalid', 'VMProofTooShort', 'VMFetchProofInvalid', 'VMDataProofInvalid'];
+      const errors = [
+        'VMStateLengthInvalid',
+        'VMStatusInvalid',
+        'VMProofTooShort',
+        'VMProofMaskInvalid',
+        'VMProofZeroSiblingPresent',
+        'VMFetchProofInvalid',
+        'VMDataProofInvalid',
+      ];
       expect([...statuses, ...errors].filter((o) => (report.outcomes[o] ?? 0) === 0)).toEqual([]);
     }
   }, 900_000);

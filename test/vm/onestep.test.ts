@@ -8,7 +8,7 @@
 import { keccak256 } from 'ethers';
 import { RiscvStep__factory, type RiscvStep } from '../../build/types';
 import { ZERO_HASHES } from '../../shared/vm/merkle';
-import { LEAF_SIZE, MERKLE_PROOF_SIZE, OPCODE, STATE_OFFSET, STATE_SIZE, Status, VM_VERSION } from '../../shared/vm/spec';
+import { LEAF_SIZE, OPCODE, PROOF_HEADER_SIZE, STATE_OFFSET, STATE_SIZE, Status, VM_VERSION } from '../../shared/vm/spec';
 import { decodeState, encodeState, type VmState } from '../../shared/vm/state';
 import { startLocalChain, type LocalChain } from '../helpers/chain';
 import {
@@ -19,6 +19,7 @@ import {
   concat,
   contractOutcome,
   leafWrite,
+  proofEnd,
   referenceOutcome,
   regOffset,
   Rng,
@@ -229,7 +230,9 @@ describe('RiscvStep: loads', () => {
     const atZero = witness({ word: rv.i(OPCODE.LOAD, 5, 4, 0, 0), data: dataLeaf(0, [0x7f]) });
     expect(await post(atZero)).toEqual(expected(atZero, { regs: { 5: 0x7f } }));
     const word = rv.i(OPCODE.LOAD, 5, 2, 6, 0);
-    const own = witness({ word, regs: { 6: PC }, data: { address: PC, leaf: new Uint8Array(LEAF_SIZE) } });
+    const own = witness({ word, regs: { 6: PC }, data: { address: PC, leaf: new Uint8Array(LEAF_SIZE) }, mode: 'random' });
+    // One leaf: the data proof is its header alone (leaf and an empty mask), every level shared.
+    expect(own.proofs.length).toBe(proofEnd(own.proofs, 0) + PROOF_HEADER_SIZE);
     expect(await post(own)).toEqual(expected(own, { regs: { 5: word } }));
   });
 
@@ -376,7 +379,7 @@ describe('RiscvStep: halting cases', () => {
     ['SW at offset 2', rv.store(2, 6, 7, 2), Status.MISALIGNED_STORE],
   ] as const)('%s halts before reading memory (fetch proof only)', async (_name, word, status) => {
     const w = witness({ word, regs: { 5: 0x55, 6: 0x4000 } });
-    expect(w.proofs.length).toBe(MERKLE_PROOF_SIZE);
+    expect(w.proofs.length).toBe(PROOF_HEADER_SIZE); // sparse memory: every sibling omitted
     expect(await post(w)).toEqual(expected(w, { pc: PC, status }));
   });
 
@@ -411,12 +414,40 @@ describe('RiscvStep: malformed encodings and proof soundness', () => {
     }
   });
 
-  it('rejects missing proofs with the length needed', async () => {
+  // load(): random siblings, so no sibling is omitted: the fetch proof carries all 27 levels
+  // (36 + 27 * 32 = 900 bytes); pc's leaf index 0x802 and the data's 0x400 first differ at bit 11,
+  // so the data proof carries levels 0..10 (36 + 11 * 32 = 388 bytes) and takes the rest from the
+  // fetch path.
+  const FETCH_END = 900;
+  const DATA_END = FETCH_END + 388;
+
+  it('lays out a dense load witness as documented: fetch proof, then the data proof up to the join level', () => {
     const w = load();
-    expect(await rejection({ ...w, proofs: new Uint8Array(0) })).toEqual(['VMProofTooShort', 896n, 0n]);
-    expect(await rejection({ ...w, proofs: w.proofs.slice(0, 895) })).toEqual(['VMProofTooShort', 896n, 895n]);
-    expect(await rejection({ ...w, proofs: w.proofs.slice(0, 896) })).toEqual(['VMProofTooShort', 1792n, 896n]);
-    expect(await rejection({ ...w, proofs: w.proofs.slice(0, 1791) })).toEqual(['VMProofTooShort', 1792n, 1791n]);
+    expect(w.proofs.length).toBe(DATA_END);
+    expect(proofEnd(w.proofs, 0)).toBe(FETCH_END);
+    expect(Buffer.from(w.proofs).readUInt32BE(FETCH_END + LEAF_SIZE)).toBe(0);
+  });
+
+  it('rejects missing proofs with the length needed, as far as the masks read tell', async () => {
+    const w = load();
+    expect(await rejection({ ...w, proofs: new Uint8Array(0) })).toEqual(['VMProofTooShort', 36n, 0n]);
+    expect(await rejection({ ...w, proofs: w.proofs.slice(0, 35) })).toEqual(['VMProofTooShort', 36n, 35n]);
+    expect(await rejection({ ...w, proofs: w.proofs.slice(0, 36) })).toEqual(['VMProofTooShort', 900n, 36n]);
+    expect(await rejection({ ...w, proofs: w.proofs.slice(0, 899) })).toEqual(['VMProofTooShort', 900n, 899n]);
+    expect(await rejection({ ...w, proofs: w.proofs.slice(0, 900) })).toEqual(['VMProofTooShort', 936n, 900n]);
+    expect(await rejection({ ...w, proofs: w.proofs.slice(0, 935) })).toEqual(['VMProofTooShort', 936n, 935n]);
+    expect(await rejection({ ...w, proofs: w.proofs.slice(0, 936) })).toEqual(['VMProofTooShort', 1288n, 936n]);
+    expect(await rejection({ ...w, proofs: w.proofs.slice(0, 1287) })).toEqual(['VMProofTooShort', 1288n, 1287n]);
+  });
+
+  it('needs only the headers when every sibling is a zero hash', async () => {
+    const w = witness({ word: rv.i(OPCODE.LOAD, 5, 2, 6, 0), regs: { 6: 0x8000 }, data: dataLeaf(0x8000, [1, 2, 3, 4]) });
+    // Sparse memory: the fetch proof omits every sibling but the data path's node at level 11;
+    // the data proof omits its 11 levels.
+    expect(w.proofs.length).toBe(36 + 32 + 36);
+    expect(Buffer.from(w.proofs).readUInt32BE(LEAF_SIZE)).toBe(0x07ffffff & ~(1 << 11));
+    expect(Buffer.from(w.proofs).readUInt32BE(68 + LEAF_SIZE)).toBe(0x7ff);
+    expect((await post(w)).regs[5]).toBe(0x04030201);
   });
 
   it('ignores bytes after the proofs it needs', async () => {
@@ -426,9 +457,9 @@ describe('RiscvStep: malformed encodings and proof soundness', () => {
   });
 
   it.each([
-    ['a sibling at the leaf level', 32],
-    ['a sibling in the middle', 32 * 14],
-    ['the topmost sibling', 32 * 27 + 31],
+    ['a sibling at the leaf level', 36],
+    ['a sibling in the middle', 36 + 32 * 13],
+    ['the topmost sibling', 36 + 32 * 26 + 31],
     ['the instruction bytes of the leaf', PC % 32],
     ['a byte of the leaf next to the instruction', (PC % 32) + 4],
   ])('rejects a fetch proof with a wrong bit in %s', async (_name, at) => {
@@ -437,10 +468,10 @@ describe('RiscvStep: malformed encodings and proof soundness', () => {
   });
 
   it.each([
-    ['a sibling at the leaf level', 896 + 32],
-    ['the topmost sibling', 896 + 32 * 27],
-    ['the loaded bytes of the leaf', 896],
-    ['a byte of the leaf the load does not read', 896 + 31],
+    ['a sibling at the leaf level', FETCH_END + 36],
+    ['the topmost sibling it carries', FETCH_END + 36 + 32 * 10],
+    ['the loaded bytes of the leaf', FETCH_END],
+    ['a byte of the leaf the load does not read', FETCH_END + 31],
   ])('rejects a data proof with a wrong bit in %s', async (_name, at) => {
     const w = load();
     expect(await rejection({ ...w, proofs: flip(w.proofs, at) })).toEqual(['VMDataProofInvalid', 0x8000n]);
@@ -448,7 +479,42 @@ describe('RiscvStep: malformed encodings and proof soundness', () => {
 
   it('rejects a store whose data leaf was faked in exactly the bytes the store overwrites', async () => {
     const w = store();
-    expect(await rejection({ ...w, proofs: flip(w.proofs, 896 + 2) })).toEqual(['VMDataProofInvalid', 0x8000n]);
+    expect(await rejection({ ...w, proofs: flip(w.proofs, FETCH_END + 2) })).toEqual(['VMDataProofInvalid', 0x8000n]);
+  });
+
+  /** The witness with the zeroMask of the proof at `offset` replaced by `mask`. */
+  const withMask = (w: Witness, offset: number, mask: number): Witness => {
+    const proofs = w.proofs.slice();
+    new DataView(proofs.buffer).setUint32(offset + LEAF_SIZE, mask >>> 0);
+    return { ...w, proofs };
+  };
+
+  it.each([27, 28, 31])('rejects a fetch mask with bit %i (above the 27 levels) set', async (bit) => {
+    const mask = (1 << bit) >>> 0;
+    expect(await rejection(withMask(load(), 0, mask))).toEqual(['VMProofMaskInvalid', BigInt(mask)]);
+  });
+
+  it.each([11, 12, 26, 31])('rejects a data mask with bit %i (at or above the join level 11) set', async (bit) => {
+    const mask = (1 << bit) >>> 0;
+    expect(await rejection(withMask(load(), FETCH_END, mask))).toEqual(['VMProofMaskInvalid', BigInt(mask)]);
+  });
+
+  it('rejects a wrong mask bit: a real sibling declared a zero hash shifts the proof and breaks it', async () => {
+    expect(await rejection(withMask(load(), 0, 1 << 3))).toEqual(['VMFetchProofInvalid', BigInt(PC)]);
+    expect(await rejection(withMask(load(), FETCH_END, 1 << 3))).toEqual(['VMDataProofInvalid', 0x8000n]);
+  });
+
+  it('rejects a zero-hash sibling that is spelled out instead of omitted (the form is canonical)', async () => {
+    const w = witness({ word: rv.i(OPCODE.LOAD, 5, 2, 6, 0), regs: { 6: 0x8000 }, data: dataLeaf(0x8000, [1, 2, 3, 4]) });
+    const fetchMask = Buffer.from(w.proofs).readUInt32BE(LEAF_SIZE);
+    // Level 0 of the fetch proof: clear its bit and insert Z[0] as the first sibling.
+    const spelled = concat(w.proofs.slice(0, 36), ZERO_HASHES[0], w.proofs.slice(36));
+    new DataView(spelled.buffer).setUint32(LEAF_SIZE, fetchMask & ~1);
+    expect(await rejection({ ...w, proofs: spelled })).toEqual(['VMProofZeroSiblingPresent', 0n]);
+    // Level 5 of the data proof (after the 68-byte fetch proof).
+    const data = concat(w.proofs.slice(0, 68 + 36), ZERO_HASHES[5], w.proofs.slice(68 + 36));
+    new DataView(data.buffer).setUint32(68 + LEAF_SIZE, 0x7ff & ~(1 << 5));
+    expect(await rejection({ ...w, proofs: data })).toEqual(['VMProofZeroSiblingPresent', 5n]);
   });
 
   it('rejects a wrong memory root in the state', async () => {
@@ -468,15 +534,15 @@ describe('RiscvStep: malformed encodings and proof soundness', () => {
 
   it('rejects a fetch proof given as the data proof of another leaf and vice versa', async () => {
     const w = load();
-    const swapped = concat(w.proofs.slice(896, 1792), w.proofs.slice(0, 896));
+    const swapped = concat(w.proofs.slice(FETCH_END), w.proofs.slice(0, FETCH_END));
     expect(await rejection({ ...w, proofs: swapped })).toEqual(['VMFetchProofInvalid', BigInt(PC)]);
   });
 
   it('a valid-looking proof of an empty memory does not verify against a non-empty root', async () => {
     const w = load();
-    const empty = new Uint8Array(MERKLE_PROOF_SIZE);
-    ZERO_HASHES.slice(0, 27).forEach((z, i) => empty.set(z, 32 * (i + 1)));
-    expect(await rejection({ ...w, proofs: concat(w.proofs.slice(0, 896), empty) })).toEqual(['VMDataProofInvalid', 0x8000n]);
+    const empty = new Uint8Array(36);
+    new DataView(empty.buffer).setUint32(LEAF_SIZE, 0x7ff);
+    expect(await rejection({ ...w, proofs: concat(w.proofs.slice(0, FETCH_END), empty) })).toEqual(['VMDataProofInvalid', 0x8000n]);
   });
 
   it('a wrong register value changes the pre-state hash and the post-state, never passes unnoticed', async () => {

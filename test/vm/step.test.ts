@@ -1,8 +1,16 @@
 import fc from 'fast-check';
-import { VMDataProofInvalid, VMFetchProofInvalid, VMProofTooShort, VmError } from '../../shared/vm/errors';
-import { MERKLE_PROOF_SIZE, Status } from '../../shared/vm/spec';
+import {
+  VMDataProofInvalid,
+  VMFetchProofInvalid,
+  VMProofMaskInvalid,
+  VMProofTooShort,
+  VMProofZeroSiblingPresent,
+  VmError,
+} from '../../shared/vm/errors';
+import { compressProof, ZERO_HASHES } from '../../shared/vm/merkle';
+import { PROOF_HEADER_SIZE, Status } from '../../shared/vm/spec';
 import { decodeState, encodeState, type VmState } from '../../shared/vm/state';
-import { div, divu, mulh, mulhsu, mulhu, rem, remu, signExtend, step } from '../../shared/vm/step';
+import { dataProofLevels, div, divu, mulh, mulhsu, mulhu, rem, remu, signExtend, step } from '../../shared/vm/step';
 import { NaiveTree } from './naiveTree';
 import { rv } from './rv';
 
@@ -19,9 +27,16 @@ function world(insn: number, regs: Record<number, number> = {}, data: Array<[num
   return { tree, state, pre: encodeState(state) };
 }
 
+/** The compressed step-witness proofs (docs/vm-spec.md section 4) of the naive tree. */
+function witnessProofs(tree: NaiveTree, dataAddress?: number): Uint8Array {
+  const fetch = compressProof(tree.proof(PC));
+  if (dataAddress === undefined) return fetch;
+  return new Uint8Array([...fetch, ...compressProof(tree.proof(dataAddress), dataProofLevels(PC, dataAddress))]);
+}
+
 function run(insn: number, regs: Record<number, number> = {}, dataAddress?: number, data: Array<[number, number[]]> = []) {
   const { tree, pre } = world(insn, regs, data);
-  const proofs = dataAddress === undefined ? tree.proof(PC) : new Uint8Array([...tree.proof(PC), ...tree.proof(dataAddress)]);
+  const proofs = witnessProofs(tree, dataAddress);
   return { post: decodeState(step(pre, proofs)), tree, pre, proofs };
 }
 
@@ -110,7 +125,7 @@ describe('reference step', () => {
 
   it('halts on misaligned data accesses before reading memory', () => {
     const lw = run(rv.lw(3, 1, 2), { 1: 0x20000 });
-    expect(lw.proofs.length).toBe(MERKLE_PROOF_SIZE);
+    expect(lw.proofs.length).toBe(PROOF_HEADER_SIZE); // memory holds only the code leaf: every sibling omitted
     expect(lw.post).toMatchObject({ status: Status.MISALIGNED_LOAD, pc: PC, step: 42n });
     expect(run(rv.store(1, 1, 2, 1), { 1: 0x20000 }).post.status).toBe(Status.MISALIGNED_STORE);
   });
@@ -139,7 +154,10 @@ describe('reference step', () => {
 
   it('rejects short and tampered proofs with typed errors', () => {
     const { tree, pre } = world(rv.lw(3, 1, 0), { 1: 0x20000 }, [[0x20000, [1, 2, 3, 4]]]);
-    const good = new Uint8Array([...tree.proof(PC), ...tree.proof(0x20000)]);
+    // Leaf indexes 0x800 and 0x1000 first differ at bit 12: the fetch proof carries only the
+    // data path's node at level 12 (68 bytes), the data proof only its header (12 zero levels).
+    const good = witnessProofs(tree, 0x20000);
+    expect(good.length).toBe(104);
     const expectError = (proofs: Uint8Array, cls: new (...args: never[]) => VmError) => {
       try {
         step(pre, proofs);
@@ -149,21 +167,30 @@ describe('reference step', () => {
         return e as VmError;
       }
     };
-    const short = expectError(good.subarray(0, 100), VMProofTooShort) as VMProofTooShort;
-    expect([short.needed, short.given]).toEqual([896, 100]);
-    expect((expectError(good.subarray(0, 896), VMProofTooShort) as VMProofTooShort).needed).toBe(1792);
+    const short = expectError(good.subarray(0, 50), VMProofTooShort) as VMProofTooShort;
+    expect([short.needed, short.given]).toEqual([68, 50]);
+    expect((expectError(good.subarray(0, 68), VMProofTooShort) as VMProofTooShort).needed).toBe(104);
     const wrongFetchLeaf = good.slice();
     wrongFetchLeaf[0] ^= 1;
     expect((expectError(wrongFetchLeaf, VMFetchProofInvalid) as VMFetchProofInvalid).pc).toBe(PC);
-    const wrongSibling = good.slice();
-    wrongSibling[896 + 32 * 5] ^= 1;
-    expect((expectError(wrongSibling, VMDataProofInvalid) as VMDataProofInvalid).address).toBe(0x20000);
+    const wrongFetchSibling = good.slice();
+    wrongFetchSibling[36] ^= 1;
+    expectError(wrongFetchSibling, VMFetchProofInvalid);
     const wrongValue = good.slice();
-    wrongValue[896] ^= 0x40;
-    expectError(wrongValue, VMDataProofInvalid);
+    wrongValue[68] ^= 0x40;
+    expect((expectError(wrongValue, VMDataProofInvalid) as VMDataProofInvalid).address).toBe(0x20000);
+    const highMask = good.slice();
+    highMask[68 + 32] |= 0x08; // bit 27 of the data mask
+    expect((expectError(highMask, VMProofMaskInvalid) as VMProofMaskInvalid).mask).toBe(0x08000fff);
+    const joinBit = good.slice();
+    joinBit[68 + 34] |= 0x10; // bit 12: the join level, which the data proof does not carry
+    expect((expectError(joinBit, VMProofMaskInvalid) as VMProofMaskInvalid).mask).toBe(0x1fff);
+    const spelled = new Uint8Array([...good.subarray(0, 68 + 36), ...ZERO_HASHES[4]]);
+    spelled[68 + 35] &= ~0x10; // clear bit 4 and carry Z[4] instead
+    expect((expectError(spelled, VMProofZeroSiblingPresent) as VMProofZeroSiblingPresent).level).toBe(4);
     // A different register value makes the proof refer to another leaf.
     const lie = encodeState({ ...decodeState(pre), regs: Uint32Array.from({ length: 32 }, (_, i) => (i === 1 ? 0x20040 : 0)) });
-    expect(() => step(lie, new Uint8Array([...tree.proof(PC), ...tree.proof(0x20000)]))).toThrow(VMDataProofInvalid);
+    expect(() => step(lie, good)).toThrow(VMDataProofInvalid);
     // Trailing bytes are ignored.
     expect(step(pre, new Uint8Array([...good, 1, 2, 3]))).toEqual(step(pre, good));
   });
