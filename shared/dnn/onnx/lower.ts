@@ -178,6 +178,8 @@ export class Lowering {
 
   private matMul(ctx: NodeContext): void {
     if (!ctx.isConstant(1)) {
+      const k = ctx.shapeOf(ctx.input(0)).at(-1)!;
+      if (k * 255 * 255 >= ACC_LIMIT) throw ctx.unsupported(`a dot product of length ${k} of two activations could overflow int32`);
       const q = ctx.rangeQuant(ctx.output);
       const sa = this.tensors.get(ctx.act(0))!.scale;
       const sb = this.tensors.get(ctx.act(1))!.scale;
