@@ -69,4 +69,12 @@ describe('MNIST accuracy, float (onnxruntime) vs int8 (native executor)', () => 
       expect(Math.abs(freshInt8 - float)).toBeLessThanOrEqual(1);
     });
   }
+
+  it('import is deterministic: the same ONNX bytes and calibration give the same package bytes', async () => {
+    const onnxBytes = new Uint8Array(readFileSync(join(MODELS, 'mnist-cnn.onnx')));
+    const options = { name: 'mnist-cnn', calibration: calibrationSet().slice(0, 50), inputShape: [1, 1, 28, 28] };
+    const [a, b] = [await importOnnx(onnxBytes, options), await importOnnx(onnxBytes, options)];
+    expect(Buffer.from(a.specBytes).equals(Buffer.from(b.specBytes))).toBe(true);
+    expect(Buffer.from(a.weights).equals(Buffer.from(b.weights))).toBe(true);
+  });
 });
