@@ -115,3 +115,19 @@ describe('concurrent games', () => {
     expect(CHALLENGE_STATUS[Number((await f.m.market.getChallenge(taskId, 1n)).status)]).toBe('ChallengerWon');
   });
 });
+
+describe('restarts', () => {
+  it('players rebuilt mid-game from chain state alone finish the game the same way', async () => {
+    const [provider, challenger] = f.actors;
+    const honest = computeTensors(s, input);
+    const claimed = computeTensors(s, input, { node: 13, element: 20, delta: 2, propagate: true });
+    const taskId = await commitTask(f, modelId, provider, s, claimed);
+    const gameId = await challenge(f, challenger, taskId);
+    const first = [player(f, 'provider', provider, gameId, s, claimed), player(f, 'challenger', challenger, gameId, s, honest)];
+    for (let i = 0; i < 3; i++) for (const p of first) await p.act();
+    expect(PHASES[Number((await f.game.getGame(gameId)).phase)]).toBe('VmBisect');
+    // A crash loses everything in memory: new players know only their tensors and the game id.
+    await playOut(f, [player(f, 'provider', provider, gameId, s, claimed), player(f, 'challenger', challenger, gameId, s, honest)]);
+    expect(await settle(taskId, gameId)).toMatchObject({ outcome: 2, task: 'Refuted' });
+  });
+});
