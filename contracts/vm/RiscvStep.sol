@@ -307,25 +307,28 @@ contract RiscvStep is IRiscvStep {
         uint256 end;
     }
 
-    /// @dev keccak256(left ‖ right) of two nodes.
-    function hashPair(bytes32 left, bytes32 right) private pure returns (bytes32 node) {
-        // Why assembly: hashing in the scratch words 0x00..0x3f allocates nothing (abi.encodePacked
-        // would). Safe: only scratch space is written.
-        assembly ("memory-safe") {
-            mstore(0x00, left)
-            mstore(0x20, right)
-            node := keccak256(0x00, 0x40)
-        }
-    }
-
     /// @dev Levels whose siblings the data proof carries itself: below the highest level where the
     ///      leaf indexes of pc and the data address differ (that level's sibling is the fetch
     ///      path's own node, and above it both paths share their siblings). None in one leaf.
     function dataProofLevels(uint256 pc, uint256 addr) private pure returns (uint256 levels) {
         uint256 diverging = (pc >> LEAF_SHIFT) ^ (addr >> LEAF_SHIFT);
         if (diverging == 0) return 0;
-        while (diverging >> (levels + 1) != 0) ++levels;
+        // Why unchecked: diverging < 2^27, so levels stays below 27 and levels + 1 cannot overflow.
+        unchecked {
+            while (diverging >> (levels + 1) != 0) ++levels;
+        }
     }
+
+    /// @dev Number of set bits (mask < 2^27 here).
+    function popcount(uint256 mask) private pure returns (uint256 count) {
+        // Why unchecked: mask != 0 in the loop, so mask - 1 does not underflow; count <= 256.
+        unchecked {
+            for (; mask != 0; ++count) mask &= mask - 1;
+        }
+    }
+
+    /// @dev No level: readProof found no zero-hash sibling spelled out.
+    uint256 private constant NO_LEVEL = type(uint256).max;
 
     /// @dev Reads the proof at `offset`: leaf ‖ zeroMask ‖ the siblings of levels [0, levels) whose
     ///      mask bit is clear, into `siblings` (levels from `levels` up keep what the caller put
@@ -341,26 +344,34 @@ contract RiscvStep is IRiscvStep {
         leaf = bytes32(readField(proofs, offset, LEAF_SIZE));
         uint256 mask = readField(proofs, offset + LEAF_SIZE, PROOF_MASK_SIZE);
         if (mask >> levels != 0) revert VMProofMaskInvalid(uint32(mask));
-        uint256 carried;
-        for (uint256 i = 0; i < levels; ++i) {
-            if ((mask >> i) & 1 == 0) ++carried;
-        }
-        end = header + LEAF_SIZE * carried;
+        // mask < 2^levels here, so levels - popcount(mask) is the number of carried siblings.
+        end = header + LEAF_SIZE * (levels - popcount(mask));
         if (proofs.length < end) revert VMProofTooShort(end, proofs.length);
-        uint256 at = header;
-        // Z[i], the zero hash of level i, advanced one level per iteration.
-        bytes32 zero;
-        for (uint256 i = 0; i < levels; ++i) {
-            if ((mask >> i) & 1 == 1) {
-                siblings[i] = zero;
-            } else {
-                bytes32 sibling = bytes32(readField(proofs, at, LEAF_SIZE));
-                if (sibling == zero) revert VMProofZeroSiblingPresent(i);
-                siblings[i] = sibling;
-                at += LEAF_SIZE;
+        uint256 zeroLevel = NO_LEVEL;
+        // Why assembly: one pass per level without bounds checks, reading siblings straight from
+        // calldata. Safe: levels <= 27, so every write is word i < 27 of the bytes32[27]; calldata
+        // reads stay below `end`, checked above; the zero-hash step uses only scratch space.
+        assembly ("memory-safe") {
+            let at := add(proofs.offset, header)
+            // Z[i], the zero hash of level i, advanced one level per iteration.
+            let zero := 0
+            for { let i := 0 } lt(i, levels) { i := add(i, 1) } {
+                let sibling := zero
+                if iszero(and(shr(i, mask), 1)) {
+                    sibling := calldataload(at)
+                    at := add(at, LEAF_SIZE)
+                    if eq(sibling, zero) {
+                        zeroLevel := i
+                        break
+                    }
+                }
+                mstore(add(siblings, shl(5, i)), sibling)
+                mstore(0x00, zero)
+                mstore(0x20, zero)
+                zero := keccak256(0x00, 0x40)
             }
-            zero = hashPair(zero, zero);
         }
+        if (zeroLevel != NO_LEVEL) revert VMProofZeroSiblingPresent(zeroLevel);
     }
 
     /// @dev The nodes on the path from `leaf` at the leaf index of `addr` up to the root.
