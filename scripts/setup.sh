@@ -19,4 +19,5 @@ npm install --no-fund --no-audit
 
 npm run build:contracts
 if [ -f scripts/build-guest.ts ]; then npm run build:guest; fi
+npm run build:wasm
 echo "setup: done"

@@ -1,12 +1,20 @@
 /**
  * The native executor: runs a model's nodes in order with the integer kernels and records every
  * node's output root (the graph state the dispute game bisects over).
+ *
+ * Two backends give the same bytes: 'wasm' runs the guest C kernels compiled to WebAssembly
+ * (shared/dnn/wasm/, the fast path and the default once `npm run build:wasm` has built it), 'ts'
+ * the TypeScript kernels in ./kernels (the reference the differential tests compare against).
  */
 import { DnnInputError } from './errors';
 import { graphStateRoot } from './graphState';
 import { KERNELS } from './kernels';
 import type { DnnModel } from './model';
 import { tensorRoot, type Tensor } from './tensor';
+import { merkleRootOfBytes } from '../vm/merkle';
+import { wasmKernelsAvailable, wasmRunner } from './wasm/wasmBackend';
+
+export type Backend = 'wasm' | 'ts';
 
 export interface RunResult {
   output: Tensor;
@@ -20,6 +28,14 @@ export interface RunResult {
 
 export interface RunOptions {
   keepNodeOutputs?: boolean;
+  /** default: 'wasm' when build/wasm/dnn-kernels.wasm is built, else 'ts' */
+  backend?: Backend;
+}
+
+let defaultBackendCache: Backend | undefined;
+
+export function defaultBackend(): Backend {
+  return (defaultBackendCache ??= wasmKernelsAvailable() ? 'wasm' : 'ts');
 }
 
 export function checkInput(model: DnnModel, input: Tensor): void {
@@ -30,26 +46,52 @@ export function checkInput(model: DnnModel, input: Tensor): void {
 
 export function runModel(model: DnnModel, input: Tensor, options: RunOptions = {}): RunResult {
   checkInput(model, input);
-  const values = new Map<string, Tensor>(model.constants);
-  values.set(model.spec.input, input);
+  const backend = options.backend ?? defaultBackend();
   const slots = [tensorRoot(input)];
   const nodeOutputs: Tensor[] = [];
-  for (const node of model.spec.nodes) {
-    const out = runNode(model, node, values);
-    values.set(node.output, out);
-    slots.push(tensorRoot(out));
-    if (options.keepNodeOutputs) nodeOutputs.push(out);
+  let output: Tensor;
+  if (backend === 'wasm') {
+    const runner = wasmRunner(model);
+    runner.write(model.spec.input, input);
+    model.spec.nodes.forEach((node, j) => {
+      runner.runNode(j);
+      // Hashed straight from linear memory; copied out only where the caller keeps the tensor.
+      slots.push(merkleRootOfBytes(runner.view(node.output)));
+      if (options.keepNodeOutputs) nodeOutputs.push(runner.tensor(node.output));
+    });
+    output = runner.tensor(model.spec.output);
+  } else {
+    const values = new Map<string, Tensor>(model.constants);
+    values.set(model.spec.input, input);
+    for (const node of model.spec.nodes) {
+      const out = runNode(model, node, values, 'ts');
+      values.set(node.output, out);
+      slots.push(tensorRoot(out));
+      if (options.keepNodeOutputs) nodeOutputs.push(out);
+    }
+    output = values.get(model.spec.output)!;
   }
   return {
-    output: values.get(model.spec.output)!,
+    output,
     slots,
     graphStateRoot: graphStateRoot(slots),
     ...(options.keepNodeOutputs ? { nodeOutputs } : {}),
   };
 }
 
-/** One node from tensors by name: the unit both the executor and dispute tooling run. */
-export function runNode(model: DnnModel, node: DnnModel['spec']['nodes'][number], values: ReadonlyMap<string, Tensor>): Tensor {
+/**
+ * One node from tensors by name: the unit both the executor and dispute tooling run. Its default
+ * backend is the TypeScript reference, so one-node checks against the VM (test/dnn/guest-*.test.ts)
+ * compare two independent implementations; `node` must be one of model.spec.nodes.
+ */
+export function runNode(model: DnnModel, node: DnnModel['spec']['nodes'][number], values: ReadonlyMap<string, Tensor>, backend: Backend = 'ts'): Tensor {
+  const index = model.spec.nodes.indexOf(node);
+  if (backend === 'wasm' && index >= 0) {
+    const runner = wasmRunner(model);
+    for (const name of node.inputs) if (!model.constants.has(name)) runner.write(name, values.get(name)!);
+    runner.runNode(index);
+    return runner.tensor(node.output);
+  }
   const outSpec = model.tensorSpecs.get(node.output)!;
   return KERNELS[node.op]({
     inputs: node.inputs.map((n) => values.get(n)!),

@@ -1,0 +1,150 @@
+/**
+ * The WebAssembly backend of the native executor: the guest kernels (guest/dnn/*.c) compiled to
+ * build/wasm/dnn-kernels.wasm by scripts/build-wasm-kernels.ts, run on tensors that live in the
+ * module's linear memory. Each model gets its own instance whose memory holds, at fixed addresses
+ * chosen once, every constant (copied once), every activation and every node's parameter block
+ * (docs/dnn-spec.md section 8 layout, with these addresses). A run then only copies the input in
+ * and calls run_node per node: no per-node allocation, and the bytes are those of the VM's kernels.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { DnnModel } from '../model';
+import { DESCRIPTOR_SIZE, PARAMS_HEADER_SIZE } from '../nodeLayout';
+import { DTYPE_CODE, DTYPE_SIZE, OPS, type DType } from '../spec';
+import { elementCount, tensorBytes, tensorFromBytes, type Tensor } from '../tensor';
+import { DnnWasmKernelError, DnnWasmUnavailable } from './errors';
+
+export const WASM_KERNELS_PATH = resolve(__dirname, '..', '..', '..', 'build', 'wasm', 'dnn-kernels.wasm');
+
+/** This repo's lib settings (ES2022, no DOM) do not declare WebAssembly; Node provides it. */
+declare const WebAssembly: {
+  Module: new (bytes: Uint8Array) => object;
+  Instance: new (module: object) => { exports: Record<string, unknown> };
+};
+interface WasmMemory {
+  buffer: ArrayBuffer;
+  grow(pages: number): number;
+}
+
+const PAGE = 65536;
+/** int32 tensors need 4-byte alignment; 16 keeps SIMD loads within one cache line more often. */
+const ALIGN = 16;
+
+let compiled: object | undefined;
+
+function kernelModule(): object {
+  if (!compiled) {
+    if (!existsSync(WASM_KERNELS_PATH)) throw new DnnWasmUnavailable(WASM_KERNELS_PATH, 'not built');
+    try {
+      compiled = new WebAssembly.Module(readFileSync(WASM_KERNELS_PATH));
+    } catch (e) {
+      throw new DnnWasmUnavailable(WASM_KERNELS_PATH, (e as Error).message);
+    }
+  }
+  return compiled;
+}
+
+/** Whether the module is built and loads (the executor's default backend depends on it). */
+export function wasmKernelsAvailable(): boolean {
+  try {
+    kernelModule();
+    return true;
+  } catch (e) {
+    if (e instanceof DnnWasmUnavailable) return false;
+    throw e;
+  }
+}
+
+interface Placed {
+  address: number;
+  byteLength: number;
+  dtype: DType;
+  shape: number[];
+}
+
+const alignUp = (n: number, a: number) => Math.ceil(n / a) * a;
+
+/** One model resident in one instance of the kernel module. */
+export class WasmModelRunner {
+  private readonly runNodeAt: (params: number) => number;
+  private readonly memory: WasmMemory;
+  private mem8: Uint8Array;
+  private readonly placed = new Map<string, Placed>();
+  private readonly paramAddresses: number[] = [];
+
+  constructor(private readonly model: DnnModel) {
+    const { exports } = new WebAssembly.Instance(kernelModule());
+    this.runNodeAt = exports.run_node as (params: number) => number;
+    this.memory = exports.memory as WasmMemory;
+    let cursor = alignUp((exports.__heap_base as { value: number }).value, ALIGN);
+    for (const [name, spec] of model.tensorSpecs) {
+      const byteLength = elementCount(spec.shape) * DTYPE_SIZE[spec.dtype];
+      this.placed.set(name, { address: cursor, byteLength, dtype: spec.dtype, shape: [...spec.shape] });
+      cursor = alignUp(cursor + byteLength, ALIGN);
+    }
+    const blocks = model.spec.nodes.map((node) => {
+      const block = this.paramBlock(node);
+      this.paramAddresses.push(cursor);
+      cursor = alignUp(cursor + block.length, ALIGN);
+      return block;
+    });
+    const pages = Math.ceil(cursor / PAGE) - this.memory.buffer.byteLength / PAGE;
+    if (pages > 0) this.memory.grow(pages);
+    this.mem8 = new Uint8Array(this.memory.buffer);
+    for (const [name, t] of model.constants) this.mem8.set(tensorBytes(t), this.placed.get(name)!.address);
+    blocks.forEach((b, j) => this.mem8.set(b, this.paramAddresses[j]));
+  }
+
+  /** The node-parameter block of docs/dnn-spec.md section 8, pointing at this instance's addresses. */
+  private paramBlock(node: DnnModel['spec']['nodes'][number]): Uint8Array {
+    const attrNames: readonly string[] = OPS[node.op].attrs;
+    const bytes = new Uint8Array(PARAMS_HEADER_SIZE + DESCRIPTOR_SIZE * (1 + node.inputs.length) + 4 * attrNames.length);
+    const view = new DataView(bytes.buffer);
+    const words = (off: number, ws: number[]) => ws.forEach((w, i) => view.setInt32(off + 4 * i, w | 0, true));
+    const descriptor = (off: number, name: string) => {
+      const p = this.placed.get(name)!;
+      const zp = this.model.tensorSpecs.get(name)!.zeroPoint;
+      words(off, [p.address, DTYPE_CODE[p.dtype], p.shape.length, zp, ...[0, 1, 2, 3].map((i) => p.shape[i] ?? 1)]);
+    };
+    words(0, [OPS[node.op].code, node.inputs.length, attrNames.length, 0]);
+    descriptor(PARAMS_HEADER_SIZE, node.output);
+    node.inputs.forEach((name, i) => descriptor(PARAMS_HEADER_SIZE + DESCRIPTOR_SIZE * (1 + i), name));
+    words(PARAMS_HEADER_SIZE + DESCRIPTOR_SIZE * (1 + node.inputs.length), attrNames.map((a) => node.attrs[a] ?? 0));
+    return bytes;
+  }
+
+  /** Copies a tensor's bytes to its place in linear memory (the model input, or a node input by name). */
+  write(name: string, t: Tensor): void {
+    this.mem8.set(tensorBytes(t), this.placed.get(name)!.address);
+  }
+
+  /** Runs node `index` (0-based) on whatever its input regions hold. */
+  runNode(index: number): void {
+    const code = this.runNodeAt(this.paramAddresses[index]);
+    if (code !== 0) throw new DnnWasmKernelError(index + 1, this.model.spec.nodes[index].op, code);
+  }
+
+  /** A tensor's bytes in linear memory: a view, valid until the next run writes over it. */
+  view(name: string): Uint8Array {
+    const p = this.placed.get(name)!;
+    return this.mem8.subarray(p.address, p.address + p.byteLength);
+  }
+
+  /** A copy of a tensor out of linear memory. */
+  tensor(name: string): Tensor {
+    const p = this.placed.get(name)!;
+    return tensorFromBytes(p.dtype, [...p.shape], this.view(name));
+  }
+}
+
+const runners = new WeakMap<DnnModel, WasmModelRunner>();
+
+/** The model's resident runner, made on first use. */
+export function wasmRunner(model: DnnModel): WasmModelRunner {
+  let r = runners.get(model);
+  if (!r) {
+    r = new WasmModelRunner(model);
+    runners.set(model, r);
+  }
+  return r;
+}

@@ -1,0 +1,148 @@
+/**
+ * The WebAssembly backend (guest C kernels compiled to wasm, shared/dnn/wasm/) against the
+ * TypeScript reference kernels: for every node of every shipped model, on real sample inputs and on
+ * random node inputs, the same output bytes and roots; and random one-node models per operator,
+ * shapes and attributes the shipped models do not reach (strides, dilations, groups, odd sizes).
+ */
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { defaultBackend, runModel, runNode } from '../../shared/dnn/executor';
+import { readModelFiles } from '../../shared/dnn/files';
+import { sampleInputs } from '../../shared/dnn/guest/sampleInputs';
+import { buildModel, type DnnModel } from '../../shared/dnn/model';
+import { seededRandom } from '../../shared/dnn/random';
+import { windowOut } from '../../shared/dnn/shapes';
+import type { OpName } from '../../shared/dnn/spec';
+import { allocTensor, tensorBytes, tensorRoot, toHex, type Tensor } from '../../shared/dnn/tensor';
+import { DnnWasmKernelError } from '../../shared/dnn/wasm/errors';
+import { WasmModelRunner } from '../../shared/dnn/wasm/wasmBackend';
+
+const MODELS = join(__dirname, '..', '..', 'models');
+const shipped = readdirSync(MODELS)
+  .filter((f) => f.endsWith('.dnn.json'))
+  .map((f) => f.slice(0, -'.dnn.json'.length));
+const rand = seededRandom(9090);
+const int = (lo: number, hi: number) => lo + Math.floor(rand() * (hi - lo + 1));
+const hex = (t: Tensor) => Buffer.from(tensorBytes(t)).toString('hex');
+
+function randomTensor(dtype: 'int8' | 'int32', shape: number[], lo: number, hi: number): Tensor {
+  const t = allocTensor(dtype, shape);
+  for (let i = 0; i < t.data.length; i++) t.data[i] = int(lo, hi);
+  return t;
+}
+
+function expectSameRuns(model: DnnModel, input: Tensor): void {
+  const ts = runModel(model, input, { backend: 'ts', keepNodeOutputs: true });
+  const wasm = runModel(model, input, { backend: 'wasm', keepNodeOutputs: true });
+  wasm.nodeOutputs!.forEach((out, j) => expect(`node ${j + 1} ${hex(out)}`).toBe(`node ${j + 1} ${hex(ts.nodeOutputs![j])}`));
+  expect(wasm.slots.map(toHex)).toEqual(ts.slots.map(toHex));
+  expect(toHex(wasm.graphStateRoot)).toBe(toHex(ts.graphStateRoot));
+  expect(hex(wasm.output)).toBe(hex(ts.output));
+}
+
+it('the wasm module is built and is the default backend', () => {
+  expect(defaultBackend()).toBe('wasm');
+});
+
+describe.each(shipped)('shipped model %s: wasm backend = TypeScript kernels', (name) => {
+  const model = readModelFiles(join(MODELS, name));
+
+  it('every node, on sample inputs: same bytes, same roots, same graph-state root', () => {
+    for (const input of sampleInputs(model, 3)) expectSameRuns(model, input);
+  });
+
+  it('every node on its own, random inputs (outside the calibrated ranges)', () => {
+    for (const node of model.spec.nodes) {
+      const values = new Map(model.constants);
+      for (const n of node.inputs) {
+        if (values.has(n)) continue;
+        const spec = model.tensorSpecs.get(n)!;
+        const idTensor = spec.dtype === 'int32';
+        values.set(n, randomTensor(idTensor ? 'int32' : 'int8', [...spec.shape], idTensor ? -2 : -128, idTensor ? 80 : 127));
+      }
+      const wasm = runNode(model, node, values, 'wasm');
+      const ts = runNode(model, node, values, 'ts');
+      expect(`${node.output} ${hex(wasm)}`).toBe(`${node.output} ${hex(ts)}`);
+      expect(toHex(tensorRoot(wasm))).toBe(toHex(tensorRoot(ts)));
+    }
+  });
+});
+
+/** A one-node model whose operand 0 is the input and the rest constants. */
+function oneNode(op: OpName, operands: Tensor[], outShape: number[], attrs: Record<string, number>): DnnModel {
+  const tensors = operands.map((t, i) => ({ name: `in${i}`, dtype: t.dtype, shape: t.shape, scale: 0.05, zeroPoint: i === 0 || op === 'MatMul' ? int(-128, 127) : 0, ...(i > 0 ? { data: t } : {}) }));
+  tensors.push({ name: 'out', dtype: 'int8', shape: outShape, scale: 0.05, zeroPoint: int(-128, 127) });
+  return buildModel({ name: `one-${op}`, input: 'in0', output: 'out', tensors, nodes: [{ op, inputs: operands.map((_, i) => `in${i}`), output: 'out', attrs }] });
+}
+
+function randomRq(rows: number, sLo: number, sHi: number): Tensor {
+  const t = allocTensor('int32', [rows, 2]);
+  for (let c = 0; c < rows; c++) {
+    t.data[2 * c] = int(2 ** 30, 2 ** 31 - 1);
+    t.data[2 * c + 1] = int(sLo, sHi);
+  }
+  return t;
+}
+
+const CASES: Record<string, () => { op: OpName; operands: Tensor[]; outShape: number[]; attrs?: Record<string, number> } | undefined> = {
+  Dense: () => {
+    const [rows, k, n] = [int(1, 5), int(1, 300), int(1, 37)];
+    return { op: 'Dense', operands: [randomTensor('int8', [rows, k], -128, 127), randomTensor('int8', [n, k], -127, 127), randomTensor('int32', [n], -90000, 90000), randomRq(n, 36, 46)], outShape: [rows, n], attrs: { relu: int(0, 1) } };
+  },
+  Conv2d: () => {
+    const group = int(1, 2);
+    const [cg, ocg, h, wd, kh, kw] = [int(1, 3), int(1, 5), int(3, 12), int(3, 12), int(1, 3), int(1, 3)];
+    const a = { strideH: int(1, 2), strideW: int(1, 2), padTop: int(0, 2), padLeft: int(0, 2), padBottom: int(0, 2), padRight: int(0, 2), dilationH: int(1, 2), dilationW: int(1, 2), group, relu: int(0, 1) };
+    const oh = windowOut(h, kh, a.strideH, a.padTop, a.padBottom, a.dilationH);
+    const ow = windowOut(wd, kw, a.strideW, a.padLeft, a.padRight, a.dilationW);
+    if (oh < 1 || ow < 1) return undefined;
+    const [c, oc, b] = [cg * group, ocg * group, int(1, 2)];
+    return { op: 'Conv2d', operands: [randomTensor('int8', [b, c, h, wd], -128, 127), randomTensor('int8', [oc, cg, kh, kw], -127, 127), randomTensor('int32', [oc], -50000, 50000), randomRq(oc, 36, 42)], outShape: [b, oc, oh, ow], attrs: a };
+  },
+  MatMul: () => {
+    const [bt, m, k, n] = [int(1, 3), int(1, 9), int(1, 40), int(1, 9)];
+    return { op: 'MatMul', operands: [randomTensor('int8', [bt, m, k], -128, 127), randomTensor('int8', [bt, k, n], -128, 127), randomRq(1, 30, 40)], outShape: [bt, m, n] };
+  },
+  AvgPool: () => {
+    const [kh, kw] = [int(1, 3), int(1, 3)];
+    const a = { kernelH: kh, kernelW: kw, strideH: int(1, 3), strideW: int(1, 3), padTop: int(0, kh - 1), padLeft: int(0, kw - 1), padBottom: int(0, kh - 1), padRight: int(0, kw - 1), countIncludePad: int(0, 1) };
+    const [b, c, h, w] = [int(1, 2), int(1, 3), int(1, 9), int(1, 9)];
+    const oh = windowOut(h, kh, a.strideH, a.padTop, a.padBottom);
+    const ow = windowOut(w, kw, a.strideW, a.padLeft, a.padRight);
+    if (oh < 1 || ow < 1) return undefined;
+    return { op: 'AvgPool', operands: [randomTensor('int8', [b, c, h, w], -128, 127)], outShape: [b, c, oh, ow], attrs: a };
+  },
+  Relu: () => {
+    const shape = [int(1, 4), int(1, 30)];
+    return { op: 'Relu', operands: [randomTensor('int8', shape, -128, 127)], outShape: shape };
+  },
+  Transpose: () => {
+    const shape = [int(1, 4), int(1, 5), int(1, 5), int(1, 5)];
+    const perm = [0, 1, 2, 3].sort(() => rand() - 0.5);
+    return { op: 'Transpose', operands: [randomTensor('int8', shape, -128, 127)], outShape: perm.map((p) => shape[p]), attrs: { perm0: perm[0], perm1: perm[1], perm2: perm[2], perm3: perm[3] } };
+  },
+};
+
+describe('random one-node models: wasm backend = TypeScript kernels', () => {
+  it.each(Object.keys(CASES))('%s, 15 cases', (name) => {
+    let ran = 0;
+    for (let t = 0; t < 15; t++) {
+      const c = CASES[name]();
+      if (!c) continue;
+      const model = oneNode(c.op, c.operands, c.outShape, c.attrs ?? {});
+      expectSameRuns(model, c.operands[0]);
+      ran++;
+    }
+    expect(ran).toBeGreaterThan(7);
+  });
+});
+
+it('a parameter block with an unknown op code is a typed error, not a silent result', () => {
+  const model = readModelFiles(join(MODELS, shipped[0]));
+  const broken = { ...model, spec: { ...model.spec, nodes: model.spec.nodes.map((n) => ({ ...n })) } };
+  const runner = new WasmModelRunner(broken);
+  // Overwrite the op code word of node 1's block, as a corrupted block would arrive.
+  const block = (runner as unknown as { paramAddresses: number[]; mem8: Uint8Array });
+  new DataView(block.mem8.buffer).setInt32(block.paramAddresses[0], 99, true);
+  expect(() => runner.runNode(0)).toThrow(DnnWasmKernelError);
+});
