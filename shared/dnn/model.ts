@@ -6,8 +6,8 @@ import { keccak256 } from '../vm/keccak';
 import { rawCid } from './cid';
 import { merkleRootOfBytes } from '../vm/merkle';
 import { DnnSpecError } from './errors';
-import { inferOutputShape } from './shapes';
-import { DNN_FORMAT_VERSION, DTYPE_SIZE, modelSpecSchema, type ModelSpec, type NodeSpec, type TensorSpec } from './spec';
+import { checkValueBounds, inferOutputShape } from './shapes';
+import { ATTR_RULES, DNN_FORMAT_VERSION, DTYPE_SIZE, MAX_TENSOR_BYTES, OPERANDS, modelSpecSchema, type AttrRule, type ModelSpec, type NodeSpec, type TensorSpec } from './spec';
 import { elementCount, paddedSize, tensorBytes, tensorFromBytes, tensorRoot, toHex, type Tensor } from './tensor';
 
 export interface DnnModel {
@@ -124,6 +124,7 @@ function loadConstants(spec: ModelSpec, weights: Uint8Array): Map<string, Tensor
 }
 
 function checkGraph(spec: ModelSpec, tensorSpecs: Map<string, TensorSpec>, constants: Map<string, Tensor>): void {
+  for (const t of spec.tensors) checkTensorSpec(t);
   const input = tensorSpecs.get(spec.input);
   if (!input || constants.has(spec.input) || input.dtype === 'uint8') throw new DnnSpecError('the input must be a declared int8 or int32 (token ids) activation', `input ${spec.input}`);
   const available = new Set([spec.input, ...constants.keys()]);
@@ -133,13 +134,51 @@ function checkGraph(spec: ModelSpec, tensorSpecs: Map<string, TensorSpec>, const
     const out = tensorSpecs.get(node.output);
     if (!out || available.has(node.output)) throw new DnnSpecError(`output ${node.output} must be a declared tensor written once`, where);
     if (out.dtype !== 'int8') throw new DnnSpecError('node outputs are int8', where);
+    node.attrs = resolveAttrs(node, where);
+    checkOperands(node, where, tensorSpecs, constants);
     const shapes = node.inputs.map((n) => tensorSpecs.get(n)!.shape);
     const inferred = inferOutputShape(node, `${i + 1}`, shapes, out.shape);
     if (inferred.join(',') !== out.shape.join(',')) throw new DnnSpecError(`declared shape ${JSON.stringify(out.shape)} but the operator gives ${JSON.stringify(inferred)}`, where);
+    checkValueBounds(node, where, tensorSpecs, constants);
     available.add(node.output);
   });
   if (!spec.nodes.some((n) => n.output === spec.output)) throw new DnnSpecError('is not produced by any node', `output ${spec.output}`);
   for (const t of spec.tensors) if (!available.has(t.name)) throw new DnnSpecError('is neither a constant, the input nor a node output', `tensor ${t.name}`);
+}
+
+/** Zero points by dtype, and the guest's tensor size limit (docs/dnn-spec.md section 2). */
+function checkTensorSpec(t: TensorSpec): void {
+  const where = `tensor ${t.name}`;
+  if (t.dtype === 'int8' && t.zeroPoint > 127) throw new DnnSpecError(`zeroPoint ${t.zeroPoint} is outside [-128, 127] (int8)`, where);
+  if (t.dtype !== 'int8' && t.zeroPoint !== 0) throw new DnnSpecError(`zeroPoint ${t.zeroPoint} must be 0 (${t.dtype})`, where);
+  const bytes = elementCount(t.shape) * DTYPE_SIZE[t.dtype];
+  if (bytes > MAX_TENSOR_BYTES) throw new DnnSpecError(`${bytes} bytes exceeds the ${MAX_TENSOR_BYTES}-byte tensor limit`, where);
+}
+
+/** The node's attributes in operator order, defaults filled, every value inside its rule. */
+function resolveAttrs(node: NodeSpec, where: string): Record<string, number> {
+  const rules: Record<string, AttrRule> = ATTR_RULES[node.op];
+  for (const name of Object.keys(node.attrs)) if (!(name in rules)) throw new DnnSpecError(`unknown attribute ${name} (${node.op} has ${Object.keys(rules).join(', ') || 'none'})`, where);
+  const attrs: Record<string, number> = {};
+  for (const [name, rule] of Object.entries(rules)) {
+    const v = node.attrs[name] ?? rule.default;
+    if (v === undefined) throw new DnnSpecError(`attribute ${name} is required`, where);
+    if (v < rule.min || v > rule.max) throw new DnnSpecError(`attribute ${name} = ${v} is outside [${rule.min}, ${rule.max}]`, where);
+    attrs[name] = v;
+  }
+  return attrs;
+}
+
+function checkOperands(node: NodeSpec, where: string, tensorSpecs: Map<string, TensorSpec>, constants: Map<string, Tensor>): void {
+  const { dtypes, constants: mustBeConstant } = OPERANDS[node.op];
+  node.inputs.forEach((name, i) => {
+    const dtype = tensorSpecs.get(name)!.dtype;
+    if (i < dtypes.length && dtype !== dtypes[i]) throw new DnnSpecError(`input ${i} (${name}) is ${dtype}, the operator takes ${dtypes[i]}`, where);
+    if (mustBeConstant.includes(i) && !constants.has(name)) throw new DnnSpecError(`input ${i} (${name}) must be a constant`, where);
+  });
+  // Dense, Conv2d and LayerNorm ignore a weight tensor's zero point: it must say so.
+  if ((node.op === 'Dense' || node.op === 'Conv2d' || node.op === 'LayerNorm') && tensorSpecs.get(node.inputs[1])!.zeroPoint !== 0)
+    throw new DnnSpecError(`input 1 (${node.inputs[1]}) is a weight tensor: zeroPoint must be 0`, where);
 }
 
 export function specHash(model: DnnModel): Uint8Array {

@@ -62,6 +62,11 @@ export function nodeStartLayout(model: DnnModel, node: NodeSpec, values: Readonl
     descriptor(view, PARAMS_HEADER_SIZE + DESCRIPTOR_SIZE * (1 + i), inputs[i].address, t.dtype, t.shape, t.zeroPoint);
   });
   const attrOff = PARAMS_HEADER_SIZE + DESCRIPTOR_SIZE * (1 + inputs.length);
-  attrNames.forEach((a, k) => view.setInt32(attrOff + 4 * k, node.attrs[a] ?? 0, true));
+  attrNames.forEach((a, k) => {
+    // loadModel filled every attribute and bounded it to int32; nothing here is implied.
+    const v = node.attrs[a];
+    if (v === undefined || v !== (v | 0)) throw new DnnSpecError(`attribute ${a} is ${v}: not a node of a loaded model`, `node ${node.output} (${node.op})`);
+    view.setInt32(attrOff + 4 * k, v, true);
+  });
   return { params: { tensor: '#params', address: NODE_PARAMS_ADDR, paddedSize: paddedSize(size), bytes }, inputs, output };
 }

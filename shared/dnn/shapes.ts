@@ -1,10 +1,13 @@
 /**
- * Output shape of every operator from its input shapes and attributes (docs/dnn-spec.md section 6).
- * The executor checks the spec's declared shapes against these before running anything.
+ * What loadModel checks per operator (docs/dnn-spec.md section 6): the output shape from the input
+ * shapes and attributes, and the value bounds that keep every intermediate of an accepted node
+ * inside int32, where the native kernels (exact doubles) and the guest kernels (int32 that wraps)
+ * agree.
  */
-import { DnnShapeError } from './errors';
-import type { NodeSpec } from './spec';
-import { elementCount } from './tensor';
+import { DnnShapeError, DnnSpecError } from './errors';
+import { isqrt, rq, RQ_SHIFT_MAX, RQ_SHIFT_MIN } from './intmath';
+import { INT32_MAX, type NodeSpec, type TensorSpec } from './spec';
+import { elementCount, type Tensor } from './tensor';
 
 export type Attrs = Record<string, number>;
 
@@ -35,6 +38,9 @@ export function inferOutputShape(node: NodeSpec, nodeName: string, inputs: reado
     if (inputs.length !== n) fail(`expects ${n} inputs`);
   };
   const x = inputs[0];
+  const rqShape = (r: readonly number[], rows: number) => {
+    if (r.length !== 2 || r[0] !== rows || r[1] !== 2) fail(`rq must be [${rows}, 2]`);
+  };
   switch (node.op) {
     case 'Dense': {
       arity(4);
@@ -59,6 +65,7 @@ export function inferOutputShape(node: NodeSpec, nodeName: string, inputs: reado
     case 'MatMul': {
       arity(3);
       const bsh = inputs[1];
+      rqShape(inputs[2], 1);
       if (x.length < 2 || bsh.length !== x.length || x[x.length - 1] !== bsh[bsh.length - 2]) fail('[…, M, K] × […, K, N] expected');
       for (let i = 0; i < x.length - 2; i++) if (x[i] !== bsh[i]) fail('leading dimensions must be equal');
       return [...x.slice(0, -1), bsh[bsh.length - 1]];
@@ -66,6 +73,7 @@ export function inferOutputShape(node: NodeSpec, nodeName: string, inputs: reado
     case 'Add':
     case 'Mul': {
       arity(3);
+      rqShape(inputs[2], node.op === 'Add' ? 3 : 1);
       const out = broadcastShape(x, inputs[1]);
       if (!out || out.length > 4) return fail('shapes do not broadcast');
       return out;
@@ -90,6 +98,7 @@ export function inferOutputShape(node: NodeSpec, nodeName: string, inputs: reado
       arity(1);
       const perm = x.map((_, i) => a[`perm${i}`]);
       if ([...perm].sort().some((p, i) => p !== i)) fail('perm must be a permutation of the axes');
+      for (let k = x.length; k < 4; k++) if (a[`perm${k}`] !== 0) fail(`perm${k} must be 0 for a rank-${x.length} input`);
       return perm.map((p) => x[p]);
     }
     case 'Gather':
@@ -107,12 +116,128 @@ export function inferOutputShape(node: NodeSpec, nodeName: string, inputs: reado
     case 'LayerNorm': {
       arity(4);
       const d = x[x.length - 1];
-      if (d > 4096 || inputs[1][0] !== d || inputs[2][0] !== d) fail('gamma [D] and beta [D] with D <= 4096 expected');
+      if (d > 4096 || inputs[1].length !== 1 || inputs[1][0] !== d || inputs[2].length !== 1 || inputs[2][0] !== d) fail('gamma [D] and beta [D] with D <= 4096 expected');
+      rqShape(inputs[3], 1);
       return [...x];
     }
     case 'Lut':
       arity(2);
       if (elementCount(inputs[1]) !== 256) fail('a 256-entry table expected');
       return [...x];
+  }
+}
+
+/** Largest |x − z| over int8 codes x. */
+function span8(zeroPoint: number): number {
+  return Math.max(127 - zeroPoint, zeroPoint + 128);
+}
+
+/**
+ * `zo + rq(…)` must stay in int32 for every int8 zo (the guest adds in int32, then saturates),
+ * and so must Add's `ta + tb`.
+ */
+export const RQ_RESULT_MAX = INT32_MAX - 128;
+export const ADD_LEFT_SHIFT = 2 ** 20;
+export const SOFTMAX_EXP_ONE = 2 ** 20;
+
+/**
+ * The value bounds of docs/dnn-spec.md section 6 ("Value bounds"), from the constants and the
+ * operands' zero points: rq rows in range, Softmax tables in range, pooling windows that always
+ * hold an element, and for every accumulator and rq result a worst case (over all int8 inputs)
+ * inside int32. rq is monotone in |acc|, so rq(worst |acc|) bounds every result.
+ */
+export function checkValueBounds(node: NodeSpec, where: string, specs: ReadonlyMap<string, TensorSpec>, constants: ReadonlyMap<string, Tensor>): void {
+  const fail = (msg: string): never => {
+    throw new DnnSpecError(msg, where);
+  };
+  const zp = (i: number) => specs.get(node.inputs[i])!.zeroPoint;
+  const data = (i: number) => constants.get(node.inputs[i])!.data;
+  const a = node.attrs;
+  const rows = (i: number): { m: number; s: number }[] => {
+    const q = data(i);
+    const out: { m: number; s: number }[] = [];
+    for (let r = 0; r < q.length / 2; r++) {
+      const [m, s] = [q[2 * r], q[2 * r + 1]];
+      if (m < 0) fail(`rq row ${r} (${node.inputs[i]}): M = ${m} is outside [0, 2^31)`);
+      if (s < RQ_SHIFT_MIN || s > RQ_SHIFT_MAX) fail(`rq row ${r} (${node.inputs[i]}): s = ${s} is outside [${RQ_SHIFT_MIN}, ${RQ_SHIFT_MAX}]`);
+      out.push({ m, s });
+    }
+    return out;
+  };
+  const accumulator = (acc: number, what: string) => {
+    if (acc > INT32_MAX) fail(`${what} can reach ${acc}, outside int32 (bound 2^31 - 1)`);
+  };
+  const result = (acc: number, row: { m: number; s: number }, what: string) => {
+    const q = rq(acc, row.m, row.s);
+    if (q > RQ_RESULT_MAX) fail(`${what}: rq(${acc}, ${row.m}, ${row.s}) can reach ${q}, above ${RQ_RESULT_MAX} (2^31 - 129, so zo + rq stays in int32)`);
+    return q;
+  };
+  switch (node.op) {
+    case 'Dense':
+    case 'Conv2d': {
+      const w = data(1);
+      const bias = data(2);
+      const rq = rows(3);
+      const channels = bias.length;
+      const per = w.length / channels;
+      const sx = span8(zp(0));
+      for (let c = 0; c < channels; c++) {
+        let sumAbs = 0;
+        for (let k = c * per; k < (c + 1) * per; k++) sumAbs += Math.abs(w[k]);
+        const acc = sx * sumAbs + Math.abs(bias[c]);
+        accumulator(acc, `channel ${c}: |Σ (x - zx) × w + bias| (${sx} × ${sumAbs} + |${bias[c]}|)`);
+        result(acc, rq[c], `channel ${c}`);
+      }
+      return;
+    }
+    case 'MatMul': {
+      const k = specs.get(node.inputs[0])!.shape.at(-1)!;
+      const acc = k * span8(zp(0)) * span8(zp(1));
+      accumulator(acc, `|Σ (a - za)(b - zb)| (K = ${k})`);
+      result(acc, rows(2)[0], 'output');
+      return;
+    }
+    case 'Add': {
+      const [ra, rb, ro] = rows(2);
+      const ta = result(span8(zp(0)) * ADD_LEFT_SHIFT, ra, 'ta');
+      const tb = result(span8(zp(1)) * ADD_LEFT_SHIFT, rb, 'tb');
+      accumulator(ta + tb, `|ta + tb| (${ta} + ${tb})`);
+      result(ta + tb, ro, 'output');
+      return;
+    }
+    case 'Mul':
+      result(span8(zp(0)) * span8(zp(1)), rows(2)[0], 'output');
+      return;
+    case 'LayerNorm': {
+      // |n| < 2^13 × sqrt(D − 1) + 1: |D×c − S1| <= sqrt((D − 1)(D×S2 − S1²)) (Cauchy–Schwarz,
+      // Lagrange's identity) and sqrt(D×S2 − S1²) < 2 × sd whenever it is not 0.
+      const d = specs.get(node.inputs[0])!.shape.at(-1)!;
+      const nMax = isqrt(2 ** 26 * (d - 1)) + 1;
+      const gamma = data(1);
+      const beta = data(2);
+      let acc = 0;
+      for (let i = 0; i < d; i++) acc = Math.max(acc, nMax * Math.abs(gamma[i]) + Math.abs(beta[i]));
+      accumulator(acc, `|n × gamma + beta| (|n| <= ${nMax})`);
+      result(acc, rows(3)[0], 'output');
+      return;
+    }
+    case 'Softmax': {
+      const t = data(1);
+      if (t[0] < 1) fail(`exp table (${node.inputs[1]}): exp[0] = ${t[0]} must be >= 1`);
+      t.forEach((v, i) => {
+        if (v < 0 || v > SOFTMAX_EXP_ONE) fail(`exp table (${node.inputs[1]}): exp[${i}] = ${v} is outside [0, 2^20]`);
+      });
+      return;
+    }
+    case 'MaxPool':
+    case 'AvgPool': {
+      // A pad as large as the kernel allows a window with no element (ONNX forbids it too).
+      for (const [p, k] of [['padTop', 'kernelH'], ['padBottom', 'kernelH'], ['padLeft', 'kernelW'], ['padRight', 'kernelW']])
+        if (a[p] >= a[k]) fail(`attribute ${p} = ${a[p]} must be < ${k} = ${a[k]}`);
+      if (node.op === 'AvgPool') accumulator(a.kernelH * a.kernelW * span8(zp(0)), `|window sum| (kernelH × kernelW × ${span8(zp(0))})`);
+      return;
+    }
+    default:
+    // Relu, Reshape, Transpose, Gather and Lut only move or look up int8 values.
   }
 }

@@ -35,6 +35,71 @@ export const OPS = {
 export type OpName = keyof typeof OPS;
 export const OP_NAMES = Object.keys(OPS) as OpName[];
 
+/**
+ * Every attribute's allowed range and default (docs/dnn-spec.md section 6, "Attribute bounds").
+ * loadModel fills the defaults, so a loaded node carries every attribute of its operator and the
+ * node-parameter block never holds an implied value. The ranges keep every index computation of
+ * the guest kernels inside int32 (window sizes at most 2^16, like the guest's own checks).
+ */
+export interface AttrRule {
+  min: number;
+  max: number;
+  /** absent: the attribute is required */
+  default?: number;
+}
+
+export const INT32_MAX = 2 ** 31 - 1;
+/** The guest's limit on one tensor (its descriptor check), so no size computation overflows. */
+export const MAX_TENSOR_BYTES = 2 ** 28;
+export const WINDOW_MAX = 2 ** 16;
+const flag: AttrRule = { min: 0, max: 1, default: 0 };
+const stride: AttrRule = { min: 1, max: WINDOW_MAX, default: 1 };
+const pad: AttrRule = { min: 0, max: WINDOW_MAX, default: 0 };
+const kernel: AttrRule = { min: 1, max: WINDOW_MAX };
+const perm: AttrRule = { min: 0, max: 3, default: 0 };
+const poolAttrs = { kernelH: kernel, kernelW: kernel, strideH: stride, strideW: stride, padTop: pad, padLeft: pad, padBottom: pad, padRight: pad };
+
+export const ATTR_RULES: { [op in OpName]: Record<(typeof OPS)[op]['attrs'][number], AttrRule> } = {
+  Dense: { relu: flag },
+  Conv2d: {
+    strideH: stride, strideW: stride, padTop: pad, padLeft: pad, padBottom: pad, padRight: pad,
+    dilationH: stride, dilationW: stride, group: { min: 1, max: INT32_MAX, default: 1 }, relu: flag,
+  },
+  MatMul: {},
+  Add: { relu: flag },
+  Mul: {},
+  Relu: {},
+  MaxPool: poolAttrs,
+  AvgPool: { ...poolAttrs, countIncludePad: flag },
+  Reshape: {},
+  Transpose: { perm0: perm, perm1: perm, perm2: perm, perm3: perm },
+  Gather: {},
+  Softmax: {},
+  LayerNorm: { epsTerm: { min: 0, max: INT32_MAX } },
+  Lut: {},
+};
+
+/**
+ * Operand dtypes per operator, in input order, and which operands must be constants (their values
+ * are checked at load: rq rows, tables, and the weights that bound an accumulator).
+ */
+export const OPERANDS: Record<OpName, { dtypes: readonly DType[]; constants: readonly number[] }> = {
+  Dense: { dtypes: ['int8', 'int8', 'int32', 'int32'], constants: [1, 2, 3] },
+  Conv2d: { dtypes: ['int8', 'int8', 'int32', 'int32'], constants: [1, 2, 3] },
+  MatMul: { dtypes: ['int8', 'int8', 'int32'], constants: [2] },
+  Add: { dtypes: ['int8', 'int8', 'int32'], constants: [2] },
+  Mul: { dtypes: ['int8', 'int8', 'int32'], constants: [2] },
+  Relu: { dtypes: ['int8'], constants: [] },
+  MaxPool: { dtypes: ['int8'], constants: [] },
+  AvgPool: { dtypes: ['int8'], constants: [] },
+  Reshape: { dtypes: ['int8'], constants: [] },
+  Transpose: { dtypes: ['int8'], constants: [] },
+  Gather: { dtypes: ['int8', 'int32'], constants: [] },
+  Softmax: { dtypes: ['int8', 'int32', 'uint8'], constants: [1, 2] },
+  LayerNorm: { dtypes: ['int8', 'int8', 'int32', 'int32'], constants: [1, 2, 3] },
+  Lut: { dtypes: ['int8', 'int8'], constants: [] },
+};
+
 const hex32 = z.string().regex(/^0x[0-9a-f]{64}$/, 'a 0x-prefixed 32-byte lowercase hex root');
 const int = z.number().int();
 
