@@ -10,7 +10,9 @@
  * on its last line.
  */
 import { performance } from 'node:perf_hooks';
-import { TransactionReceipt } from 'ethers';
+import { id, TransactionReceipt } from 'ethers';
+import type { Strategy } from '../shared/dispute/player';
+import { dissectionPoints } from '../shared/dispute/spec';
 import { challenge, commitTask, playOut, player, registerModel, startDisputeFixture, type DisputeFixture } from '../test/dispute/fixture';
 import { computeTensors, randomInt8, syntheticGraph, testGraph, type InputPick, type SyntheticGraph } from '../test/dispute/synthetic';
 import { existsSync } from 'node:fs';
@@ -26,7 +28,22 @@ interface Scenario {
   graph: DisputeGraph;
   honest: Uint8Array[];
   claimed: Uint8Array[];
+  /** How the cheating provider plays (default: consistently from its own wrong tensors). */
+  providerStrategy?: Strategy;
 }
+
+/**
+ * Wrong claims at every VM point past the middle of the run, right ones before: the game ends on an
+ * instruction inside the kernel's loop (with its data proof), not on the halted state.
+ */
+const LYING_VM_STATES: Strategy = {
+  move: (turn, honest) => {
+    if (turn.phase !== 'VmBisect' || honest.kind !== 'bisect') return honest;
+    const points = dissectionPoints(turn.game.lo, turn.game.hi).slice(1, -1);
+    return { kind: 'bisect', values: honest.values.map((v, i) => (points[i] > LIE_FROM_STEP ? id(`lie ${points[i]}`) : v)) };
+  },
+};
+const LIE_FROM_STEP = 777n;
 
 /** A provider whose node `node` output has one byte off, not propagated. */
 function cheatAt(honest: Uint8Array[], node: number, byte: number): Uint8Array[] {
@@ -63,6 +80,7 @@ function scenarios(): Scenario[] {
   return [
     synthetic('sum8 18 nodes x 40 elements', testGraph(), 11),
     synthetic('sum8 300 nodes x 4096 elements', chain(300, 4096), 123),
+    { ...synthetic('sum8 18 nodes, provider lying about VM states from step 778', testGraph(), 11), providerStrategy: LYING_VM_STATES },
     ...['mnist-mlp', 'mnist-cnn', 'charlm'].map((m) => packaged(m, elf)).filter((x): x is Scenario => x !== undefined),
   ];
 }
@@ -75,7 +93,7 @@ async function measure(f: DisputeFixture, sc: Scenario) {
   const t0 = performance.now();
   const first = (await f.provider.getBlockNumber()) + 1;
   const gameId = await challenge(f, challenger, taskId);
-  await playOut(f, [player(f, 'provider', provider, gameId, { graph }, sc.claimed), player(f, 'challenger', challenger, gameId, { graph }, sc.honest)]);
+  await playOut(f, [player(f, 'provider', provider, gameId, { graph }, sc.claimed, sc.providerStrategy), player(f, 'challenger', challenger, gameId, { graph }, sc.honest)]);
   const wallSeconds = (performance.now() - t0) / 1000;
   const last = await f.provider.getBlockNumber();
 
