@@ -327,6 +327,38 @@ contract RiscvStep is IRiscvStep {
         }
     }
 
+    /// @dev Z[0..26] of docs/vm-spec.md section 3 (Z[i+1] = keccak256(Z[i] ‖ Z[i])), 32 bytes each:
+    ///      read from code instead of hashed per step. Every level of it is exercised by the tests'
+    ///      sparse witnesses, whose omitted siblings only verify with the right Z[i].
+    bytes private constant ZERO_HASHES =
+        hex"0000000000000000000000000000000000000000000000000000000000000000" // Z[0]
+        hex"ad3228b676f7d3cd4284a5443f17f1962b36e491b30a40b2405849e597ba5fb5" // Z[1]
+        hex"b4c11951957c6f8f642c4af61cd6b24640fec6dc7fc607ee8206a99e92410d30" // Z[2]
+        hex"21ddb9a356815c3fac1026b6dec5df3124afbadb485c9ba5a3e3398a04b7ba85" // Z[3]
+        hex"e58769b32a1beaf1ea27375a44095a0d1fb664ce2dd358e7fcbfb78c26a19344" // Z[4]
+        hex"0eb01ebfc9ed27500cd4dfc979272d1f0913cc9f66540d7e8005811109e1cf2d" // Z[5]
+        hex"887c22bd8750d34016ac3c66b5ff102dacdd73f6b014e710b51e8022af9a1968" // Z[6]
+        hex"ffd70157e48063fc33c97a050f7f640233bf646cc98d9524c6b92bcf3ab56f83" // Z[7]
+        hex"9867cc5f7f196b93bae1e27e6320742445d290f2263827498b54fec539f756af" // Z[8]
+        hex"cefad4e508c098b9a7e1d8feb19955fb02ba9675585078710969d3440f5054e0" // Z[9]
+        hex"f9dc3e7fe016e050eff260334f18a5d4fe391d82092319f5964f2e2eb7c1c3a5" // Z[10]
+        hex"f8b13a49e282f609c317a833fb8d976d11517c571d1221a265d25af778ecf892" // Z[11]
+        hex"3490c6ceeb450aecdc82e28293031d10c7d73bf85e57bf041a97360aa2c5d99c" // Z[12]
+        hex"c1df82d9c4b87413eae2ef048f94b4d3554cea73d92b0f7af96e0271c691e2bb" // Z[13]
+        hex"5c67add7c6caf302256adedf7ab114da0acfe870d449a3a489f781d659e8becc" // Z[14]
+        hex"da7bce9f4e8618b6bd2f4132ce798cdc7a60e7e1460a7299e3c6342a579626d2" // Z[15]
+        hex"2733e50f526ec2fa19a22b31e8ed50f23cd1fdf94c9154ed3a7609a2f1ff981f" // Z[16]
+        hex"e1d3b5c807b281e4683cc6d6315cf95b9ade8641defcb32372f1c126e398ef7a" // Z[17]
+        hex"5a2dce0a8a7f68bb74560f8f71837c2c2ebbcbf7fffb42ae1896f13f7c7479a0" // Z[18]
+        hex"b46a28b6f55540f89444f63de0378e3d121be09e06cc9ded1c20e65876d36aa0" // Z[19]
+        hex"c65e9645644786b620e2dd2ad648ddfcbf4a7e5b1a3a4ecfe7f64667a3f0b7e2" // Z[20]
+        hex"f4418588ed35a2458cffeb39b93d26f18d2ab13bdce6aee58e7b99359ec2dfd9" // Z[21]
+        hex"5a9c16dc00d6ef18b7933a6f8dc65ccb55667138776f7dea101070dc8796e377" // Z[22]
+        hex"4df84f40ae0c8229d0d6069e5c8f39a7c299677a09d367fc7b05e3bc380ee652" // Z[23]
+        hex"cdc72595f74c7b1043d0e1ffbab734648c838dfb0527d971b602bc216c9619ef" // Z[24]
+        hex"0abf5ac974a1ed57f4050aa510dd9c74f508277b39d7973bb2dfccc5eeb0618d" // Z[25]
+        hex"b8cd74046ff337f0a7bf2c8e03e10f642c1886798d71806ab1e888d9e5ee87d0"; // Z[26]
+
     /// @dev No level: readProof found no zero-hash sibling spelled out.
     uint256 private constant NO_LEVEL = type(uint256).max;
 
@@ -348,14 +380,14 @@ contract RiscvStep is IRiscvStep {
         end = header + LEAF_SIZE * (levels - popcount(mask));
         if (proofs.length < end) revert VMProofTooShort(end, proofs.length);
         uint256 zeroLevel = NO_LEVEL;
+        bytes memory zeros = ZERO_HASHES;
         // Why assembly: one pass per level without bounds checks, reading siblings straight from
-        // calldata. Safe: levels <= 27, so every write is word i < 27 of the bytes32[27]; calldata
-        // reads stay below `end`, checked above; the zero-hash step uses only scratch space.
+        // calldata. Safe: levels <= 27, so every write is word i < 27 of the bytes32[27] and every
+        // read of `zeros` is Z[i] inside its 27 words; calldata reads stay below `end`, checked above.
         assembly ("memory-safe") {
             let at := add(proofs.offset, header)
-            // Z[i], the zero hash of level i, advanced one level per iteration.
-            let zero := 0
             for { let i := 0 } lt(i, levels) { i := add(i, 1) } {
+                let zero := mload(add(add(zeros, 0x20), shl(5, i)))
                 let sibling := zero
                 if iszero(and(shr(i, mask), 1)) {
                     sibling := calldataload(at)
@@ -366,19 +398,16 @@ contract RiscvStep is IRiscvStep {
                     }
                 }
                 mstore(add(siblings, shl(5, i)), sibling)
-                mstore(0x00, zero)
-                mstore(0x20, zero)
-                zero := keccak256(0x00, 0x40)
             }
         }
         if (zeroLevel != NO_LEVEL) revert VMProofZeroSiblingPresent(zeroLevel);
     }
 
-    /// @dev The nodes on the path from `leaf` at the leaf index of `addr` up to the root.
-    function pathNodes(bytes32 leaf, uint256 addr, bytes32[27] memory siblings)
+    /// @dev The nodes on the path from `leaf` at the leaf index of `addr` up to the root, into
+    ///      `nodes` (filled by the caller's array: returning a memory array would allocate one).
+    function pathNodes(bytes32 leaf, uint256 addr, bytes32[27] memory siblings, bytes32[28] memory nodes)
         private
         pure
-        returns (bytes32[28] memory nodes)
     {
         nodes[0] = leaf;
         // Why assembly: 27 hashes over memory arrays without bounds checks or temporary copies.
@@ -399,31 +428,29 @@ contract RiscvStep is IRiscvStep {
     }
 
     /// @dev The path of the leaf holding `addr`, read from the proof at `offset` (carrying `levels`
-    ///      levels on top of `siblings`) and checked against `root`. The fetch proof sits at offset
-    ///      0, the data proof after it; the error says which.
+    ///      levels on top of `path.siblings`) into `path`, and checked against `root`. The fetch
+    ///      proof sits at offset 0, the data proof after it; the error says which.
     function readLeaf(
         bytes calldata proofs,
         uint256 offset,
         uint256 addr,
         bytes32 root,
         uint256 levels,
-        bytes32[27] memory siblings
-    ) private pure returns (LeafPath memory path) {
-        (bytes32 leaf, uint256 end) = readProof(proofs, offset, levels, siblings);
-        bytes32[28] memory nodes = pathNodes(leaf, addr, siblings);
-        if (nodes[TREE_DEPTH] != root) {
+        LeafPath memory path
+    ) private pure {
+        (path.leaf, path.end) = readProof(proofs, offset, levels, path.siblings);
+        pathNodes(path.leaf, addr, path.siblings, path.nodes);
+        if (path.nodes[TREE_DEPTH] != root) {
             if (offset == FETCH_PROOF_OFFSET) revert VMFetchProofInvalid(uint32(addr));
             revert VMDataProofInvalid(uint32(addr));
         }
-        path.leaf = leaf;
-        path.siblings = siblings;
-        path.nodes = nodes;
-        path.end = end;
     }
 
-    /// @dev The memory root after replacing the (already verified) leaf of `path` at `addr` with `leaf`.
+    /// @dev The memory root after replacing the (already verified) leaf of `path` at `addr` with
+    ///      `leaf`; the path's nodes are overwritten (it is not used afterwards).
     function writeLeaf(LeafPath memory path, uint256 addr, bytes32 leaf) private pure returns (bytes32) {
-        return pathNodes(leaf, addr, path.siblings)[TREE_DEPTH];
+        pathNodes(leaf, addr, path.siblings, path.nodes);
+        return path.nodes[TREE_DEPTH];
     }
 
     /// @dev Little-endian value of the `size` bytes at `addr` inside its leaf (byte o of the leaf
@@ -446,23 +473,21 @@ contract RiscvStep is IRiscvStep {
     }
 
     /// @dev The path of the leaf holding pc; the proof carries all 27 levels.
-    function fetchInstruction(State memory state, bytes calldata proofs) private pure returns (LeafPath memory) {
-        bytes32[27] memory siblings;
-        return readLeaf(proofs, FETCH_PROOF_OFFSET, state.pc, state.memRoot, TREE_DEPTH, siblings);
+    function fetchInstruction(State memory state, bytes calldata proofs) private pure returns (LeafPath memory path) {
+        readLeaf(proofs, FETCH_PROOF_OFFSET, state.pc, state.memRoot, TREE_DEPTH, path);
     }
 
-    /// @dev The path of the data leaf holding `addr`, from the proof right after the fetch proof. It
-    ///      takes over the fetch path's siblings (the fetch path is not used afterwards) and its own
-    ///      node at the level where the two paths join, then reads the levels below that.
-    function readDataLeaf(State memory state, bytes calldata proofs, LeafPath memory fetch, uint256 addr)
+    /// @dev Turns the fetch path into the path of the data leaf holding `addr`, read from the proof
+    ///      right after the fetch proof (the fetch path is not used afterwards): it keeps the
+    ///      siblings above the level where the two paths join, takes the fetch path's own node at
+    ///      that level as the sibling there, and reads the levels below.
+    function readDataLeaf(State memory state, bytes calldata proofs, LeafPath memory path, uint256 addr)
         private
         pure
-        returns (LeafPath memory)
     {
         uint256 levels = dataProofLevels(state.pc, addr);
-        bytes32[27] memory siblings = fetch.siblings;
-        if (state.pc >> LEAF_SHIFT != addr >> LEAF_SHIFT) siblings[levels] = fetch.nodes[levels];
-        return readLeaf(proofs, fetch.end, addr, state.memRoot, levels, siblings);
+        if (state.pc >> LEAF_SHIFT != addr >> LEAF_SHIFT) path.siblings[levels] = path.nodes[levels];
+        readLeaf(proofs, path.end, addr, state.memRoot, levels, path);
     }
 
     // ============================================================================================
@@ -497,8 +522,8 @@ contract RiscvStep is IRiscvStep {
 
     function executeInstruction(State memory state, bytes calldata proofs) private pure {
         if (state.pc % 4 != 0) return halt(state, STATUS_MISALIGNED_FETCH);
-        LeafPath memory fetch = fetchInstruction(state, proofs);
-        uint256 w = leafGet(fetch.leaf, state.pc, 4);
+        LeafPath memory path = fetchInstruction(state, proofs);
+        uint256 w = leafGet(path.leaf, state.pc, 4);
         uint256 opcode = opcodeOf(w);
         if (opcode == OPCODE_LUI) {
             writeReg(state, rdOf(w), immU(w));
@@ -510,8 +535,8 @@ contract RiscvStep is IRiscvStep {
         }
         if (opcode == OPCODE_JAL || opcode == OPCODE_JALR) return executeJump(state, w);
         if (opcode == OPCODE_BRANCH) return executeBranch(state, w);
-        if (opcode == OPCODE_LOAD) return executeLoad(state, proofs, fetch, w);
-        if (opcode == OPCODE_STORE) return executeStore(state, proofs, fetch, w);
+        if (opcode == OPCODE_LOAD) return executeLoad(state, proofs, path, w);
+        if (opcode == OPCODE_STORE) return executeStore(state, proofs, path, w);
         if (opcode == OPCODE_OP_IMM) return executeOpImm(state, w);
         if (opcode == OPCODE_OP) return funct7Of(w) == 0x01 ? executeMulDiv(state, w) : executeOp(state, w);
         if (opcode == OPCODE_MISC_MEM) {
@@ -634,7 +659,7 @@ contract RiscvStep is IRiscvStep {
     /// @dev Access width in bytes per store funct3, byte f3 of the constant (0 = illegal): 1 2 4 0 0 0 0 0.
     uint256 private constant STORE_SIZE = 0x0000000000040201;
 
-    function executeLoad(State memory state, bytes calldata proofs, LeafPath memory fetch, uint256 w)
+    function executeLoad(State memory state, bytes calldata proofs, LeafPath memory path, uint256 w)
         private
         pure
     {
@@ -643,14 +668,14 @@ contract RiscvStep is IRiscvStep {
         if (size == 0) return halt(state, STATUS_ILLEGAL_INSTRUCTION);
         uint256 addr = u32(state.regs[rs1Of(w)] + immI(w));
         if (addr % size != 0) return halt(state, STATUS_MISALIGNED_LOAD);
-        LeafPath memory data = readDataLeaf(state, proofs, fetch, addr);
-        uint256 raw = leafGet(data.leaf, addr, size);
+        readDataLeaf(state, proofs, path, addr);
+        uint256 raw = leafGet(path.leaf, addr, size);
         // funct3 bit 2 marks the zero-extending forms (LBU, LHU).
         writeReg(state, rdOf(w), f3 & 4 != 0 ? raw : signExtend(raw, size * 8));
         advance(state);
     }
 
-    function executeStore(State memory state, bytes calldata proofs, LeafPath memory fetch, uint256 w)
+    function executeStore(State memory state, bytes calldata proofs, LeafPath memory path, uint256 w)
         private
         pure
     {
@@ -658,9 +683,9 @@ contract RiscvStep is IRiscvStep {
         if (size == 0) return halt(state, STATUS_ILLEGAL_INSTRUCTION);
         uint256 addr = u32(state.regs[rs1Of(w)] + immS(w));
         if (addr % size != 0) return halt(state, STATUS_MISALIGNED_STORE);
-        LeafPath memory data = readDataLeaf(state, proofs, fetch, addr);
-        bytes32 leaf = leafSet(data.leaf, addr, size, state.regs[rs2Of(w)]);
-        state.memRoot = writeLeaf(data, addr, leaf);
+        readDataLeaf(state, proofs, path, addr);
+        bytes32 leaf = leafSet(path.leaf, addr, size, state.regs[rs2Of(w)]);
+        state.memRoot = writeLeaf(path, addr, leaf);
         advance(state);
     }
 

@@ -218,8 +218,8 @@ export function pathNodes(leaf: Uint8Array, address: number, siblings: Uint8Arra
 
 /**
  * The path of the leaf holding `address`, read from the proof at `offset` (carrying `levels`
- * levels on top of `siblings`) and checked against `root`. The fetch proof sits at offset 0, the
- * data proof after it; the error says which.
+ * levels on top of `path.siblings`) into `path`, and checked against `root`. The fetch proof sits
+ * at offset 0, the data proof after it; the error says which.
  */
 export function readLeaf(
   proofs: Uint8Array,
@@ -227,14 +227,15 @@ export function readLeaf(
   address: number,
   root: Uint8Array,
   levels: number,
-  siblings: Uint8Array[],
-): LeafPath {
-  const { leaf, end } = readProof(proofs, offset, levels, siblings);
-  const nodes = pathNodes(leaf, address, siblings);
-  if (!bytesEqual(nodes[TREE_DEPTH], root)) {
+  path: LeafPath,
+): void {
+  const { leaf, end } = readProof(proofs, offset, levels, path.siblings);
+  path.leaf = leaf;
+  path.end = end;
+  path.nodes = pathNodes(leaf, address, path.siblings);
+  if (!bytesEqual(path.nodes[TREE_DEPTH], root)) {
     throw offset === FETCH_PROOF_OFFSET ? new VMFetchProofInvalid(address) : new VMDataProofInvalid(address);
   }
-  return { leaf, siblings, nodes, end };
 }
 
 /** The memory root after replacing the (already verified) leaf of `path` at `address` with `leaf`. */
@@ -256,19 +257,21 @@ function leafSet(leaf: Uint8Array, address: number, size: number, value: number)
 
 /** The path of the leaf holding pc; the proof carries all 27 levels. */
 export function fetchInstruction(state: VmState, proofs: Uint8Array): LeafPath {
-  return readLeaf(proofs, FETCH_PROOF_OFFSET, state.pc, state.memRoot, TREE_DEPTH, new Array<Uint8Array>(TREE_DEPTH));
+  const path: LeafPath = { leaf: new Uint8Array(LEAF_SIZE), siblings: new Array<Uint8Array>(TREE_DEPTH), nodes: [], end: 0 };
+  readLeaf(proofs, FETCH_PROOF_OFFSET, state.pc, state.memRoot, TREE_DEPTH, path);
+  return path;
 }
 
 /**
- * The path of the data leaf holding `address`, from the proof right after the fetch proof. It
- * takes over the fetch path's siblings (the fetch path is not used afterwards) and its own node at
- * the level where the two paths join, then reads the levels below that.
+ * Turns the fetch path into the path of the data leaf holding `address`, read from the proof right
+ * after the fetch proof (the fetch path is not used afterwards): it keeps the siblings above the
+ * level where the two paths join, takes the fetch path's own node at that level as the sibling
+ * there, and reads the levels below.
  */
-export function readDataLeaf(state: VmState, proofs: Uint8Array, fetch: LeafPath, address: number): LeafPath {
+export function readDataLeaf(state: VmState, proofs: Uint8Array, path: LeafPath, address: number): void {
   const levels = dataProofLevels(state.pc, address);
-  const siblings = fetch.siblings;
-  if (state.pc >>> LEAF_SHIFT !== address >>> LEAF_SHIFT) siblings[levels] = fetch.nodes[levels];
-  return readLeaf(proofs, fetch.end, address, state.memRoot, levels, siblings);
+  if (state.pc >>> LEAF_SHIFT !== address >>> LEAF_SHIFT) path.siblings[levels] = path.nodes[levels];
+  readLeaf(proofs, path.end, address, state.memRoot, levels, path);
 }
 
 // 5. Syscalls
@@ -293,8 +296,8 @@ function handleEcall(state: VmState): void {
 
 function executeInstruction(state: VmState, proofs: Uint8Array): void {
   if (state.pc % 4 !== 0) return halt(state, Status.MISALIGNED_FETCH);
-  const fetch = fetchInstruction(state, proofs);
-  const w = leafGet(fetch.leaf, state.pc, 4);
+  const path = fetchInstruction(state, proofs);
+  const w = leafGet(path.leaf, state.pc, 4);
   switch (opcodeOf(w)) {
     case OPCODE.LUI:
       writeReg(state, rdOf(w), immU(w));
@@ -308,9 +311,9 @@ function executeInstruction(state: VmState, proofs: Uint8Array): void {
     case OPCODE.BRANCH:
       return executeBranch(state, w);
     case OPCODE.LOAD:
-      return executeLoad(state, proofs, fetch, w);
+      return executeLoad(state, proofs, path, w);
     case OPCODE.STORE:
-      return executeStore(state, proofs, fetch, w);
+      return executeStore(state, proofs, path, w);
     case OPCODE.OP_IMM:
       return executeOpImm(state, w);
     case OPCODE.OP:
@@ -454,28 +457,28 @@ export const LOAD_SIZE = [1, 2, 4, 0, 1, 2, 0, 0];
 /** Access width in bytes per store funct3 (0 = illegal). */
 export const STORE_SIZE = [1, 2, 4, 0, 0, 0, 0, 0];
 
-function executeLoad(state: VmState, proofs: Uint8Array, fetch: LeafPath, w: number): void {
+function executeLoad(state: VmState, proofs: Uint8Array, path: LeafPath, w: number): void {
   const f3 = funct3Of(w);
   const size = LOAD_SIZE[f3];
   if (size === 0) return halt(state, Status.ILLEGAL_INSTRUCTION);
   const address = u32(state.regs[rs1Of(w)] + immI(w));
   if (address % size !== 0) return halt(state, Status.MISALIGNED_LOAD);
-  const data = readDataLeaf(state, proofs, fetch, address);
-  const raw = leafGet(data.leaf, address, size);
+  readDataLeaf(state, proofs, path, address);
+  const raw = leafGet(path.leaf, address, size);
   // funct3 bit 2 marks the zero-extending forms (LBU, LHU).
   writeReg(state, rdOf(w), f3 & 4 ? raw : signExtend(raw, size * 8));
   advance(state);
 }
 
-function executeStore(state: VmState, proofs: Uint8Array, fetch: LeafPath, w: number): void {
+function executeStore(state: VmState, proofs: Uint8Array, path: LeafPath, w: number): void {
   const size = STORE_SIZE[funct3Of(w)];
   if (size === 0) return halt(state, Status.ILLEGAL_INSTRUCTION);
   const address = u32(state.regs[rs1Of(w)] + immS(w));
   if (address % size !== 0) return halt(state, Status.MISALIGNED_STORE);
-  const data = readDataLeaf(state, proofs, fetch, address);
-  const leaf = data.leaf.slice();
+  readDataLeaf(state, proofs, path, address);
+  const leaf = path.leaf.slice();
   leafSet(leaf, address, size, state.regs[rs2Of(w)]);
-  state.memRoot = writeLeaf(data, address, leaf);
+  state.memRoot = writeLeaf(path, address, leaf);
   advance(state);
 }
 

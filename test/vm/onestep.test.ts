@@ -236,6 +236,15 @@ describe('RiscvStep: loads', () => {
     expect(await post(own)).toEqual(expected(own, { regs: { 5: word } }));
   });
 
+  it('loads from the leaf next to the instruction leaf: the data proof is a bare header (join at level 0)', async () => {
+    const leaf = dataLeaf(PC + 32);
+    leafWrite(leaf.leaf, PC + 36, 4, 0x0badf00d);
+    const w = witness({ word: rv.i(OPCODE.LOAD, 5, 2, 6, 4), regs: { 6: PC + 32 }, data: leaf, mode: 'random' });
+    // The data path's level-0 sibling is the fetch leaf, every level above is the fetch path's.
+    expect(w.proofs.length).toBe(proofEnd(w.proofs, 0) + PROOF_HEADER_SIZE);
+    expect(await post(w)).toEqual(expected(w, { regs: { 5: 0x0badf00d } }));
+  });
+
   it('reads rs1 before writing rd when they are the same register', async () => {
     const w = witness({ word: rv.i(OPCODE.LOAD, 6, 4, 6, 1), regs: { 6: 0x5f }, data: dataLeaf(0x60, [0xaa]) });
     expect(await post(w)).toEqual(expected(w, { regs: { 6: 0xaa } }));
@@ -279,6 +288,13 @@ describe('RiscvStep: stores', () => {
     const zero = dataLeaf(0);
     const z = witness({ word: rv.store(0, 0, 7, 0), regs: { 7: 0x1ff }, data: zero });
     expect(await post(z)).toEqual(expected(z, { memRoot: rootAfter(z, zero, (l) => leafWrite(l, 0, 1, 0xff)) }));
+  });
+
+  it('stores into the leaf next to the instruction leaf (the paths join at level 0)', async () => {
+    const data = dataLeaf(PC + 32, [7, 7, 7, 7]);
+    const w = witness({ word: rv.store(2, 6, 7, 0), regs: { 6: PC + 32, 7: 0x0a0b0c0d }, data });
+    const memRoot = rootAfter(w, data, (leaf) => leafWrite(leaf, PC + 32, 4, 0x0a0b0c0d));
+    expect(await post(w)).toEqual(expected(w, { memRoot }));
   });
 
   it('a store of the bytes already there keeps the root', async () => {
