@@ -6,7 +6,7 @@
 import { CHALLENGE_STATUS, TASK_STATUS } from '../../shared/market/tasks';
 import { PHASES } from '../../shared/dispute/spec';
 import { type Strategy } from '../../shared/dispute/player';
-import { BOUNTY, challenge, commitTask, playOut, player, registerModel, startDisputeFixture, type DisputeFixture } from './fixture';
+import { BOUNTY, challenge, commitTask, increaseTime, playOut, player, registerModel, startDisputeFixture, type DisputeFixture } from './fixture';
 import { computeTensors, NODES, randomInt8, testGraph, type SyntheticGraph } from './synthetic';
 
 jest.setTimeout(300_000);
@@ -129,5 +129,17 @@ describe('restarts', () => {
     // A crash loses everything in memory: new players know only their tensors and the game id.
     await playOut(f, [player(f, 'provider', provider, gameId, s, claimed), player(f, 'challenger', challenger, gameId, s, honest)]);
     expect(await settle(taskId, gameId)).toMatchObject({ outcome: 2, task: 'Refuted' });
+  });
+});
+
+describe('no challenge', () => {
+  it('an honest provider is paid after the window with the real game as the market factory', async () => {
+    const [provider] = f.actors;
+    const taskId = await commitTask(f, modelId, provider, s, computeTensors(s, input));
+    const before = await f.m.token.balanceOf(provider.address);
+    await increaseTime(f.provider, 3_601n);
+    await (await f.m.market.connect(provider).finalize(taskId)).wait();
+    expect(TASK_STATUS[Number((await f.m.market.getTask(taskId)).status)]).toBe('Finalized');
+    expect(await f.m.token.balanceOf(provider.address)).toBe(before + BOUNTY);
   });
 });
