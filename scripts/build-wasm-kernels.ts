@@ -5,27 +5,35 @@
  * sources as the VM kernel image, so native and VM semantics come from one place.
  *
  * Reproducible like build:guest: sources named relative to the repo root (the compiler's working
- * directory), no debug info, fixed input order.
+ * directory), no debug info, objects linked in a fixed order.
  */
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
 const ROOT = resolve(__dirname, '..');
 export const WASM_KERNELS_PATH = join(ROOT, 'build', 'wasm', 'dnn-kernels.wasm');
 
-const SOURCES = [
-  'shared/dnn/wasm/kernels.c',
-  'shared/dnn/wasm/memory.c',
-  ...['gemm.c', 'linear.c', 'elementwise.c', 'pool.c', 'layout.c', 'normalize.c'].map((f) => `guest/dnn/${f}`),
+/**
+ * Sources in link order, with per-file defines: shared/dnn/wasm/simd.c supplies gemmRequant and
+ * conv2d, so the guest's own versions are compiled under the names simd.c falls back to.
+ */
+const SOURCES: readonly [string, string[]][] = [
+  ['shared/dnn/wasm/kernels.c', []],
+  ['shared/dnn/wasm/memory.c', []],
+  ['shared/dnn/wasm/simd.c', []],
+  ['guest/dnn/gemm.c', ['-DgemmRequant=guest_gemmRequant']],
+  ['guest/dnn/linear.c', ['-Dconv2d=guest_conv2d']],
+  ...['elementwise.c', 'pool.c', 'layout.c', 'normalize.c'].map((f): [string, string[]] => [`guest/dnn/${f}`, []]),
 ];
 
 /**
  * -msimd128 lets clang vectorise the int8 loops; -mbulk-memory turns memcpy/memset into single
  * instructions. The 1 MiB stack holds the kernels' on-stack scratch (Softmax and LayerNorm rows).
  */
-const FLAGS = [
+const CFLAGS = [
   '--target=wasm32',
   '-O3',
   '-msimd128',
@@ -38,10 +46,8 @@ const FLAGS = [
   '-Wall',
   '-Wextra',
   '-Werror',
-  '-Wl,--no-entry',
-  '-Wl,--export=__heap_base',
-  '-Wl,-z,stack-size=1048576',
 ];
+const LDFLAGS = ['--target=wasm32', '-nostdlib', '-Wl,--no-entry', '-Wl,--export=__heap_base', '-Wl,-z,stack-size=1048576'];
 
 export class WasmBuildFailed extends Error {
   override name = 'WasmBuildFailed';
@@ -53,10 +59,24 @@ export class WasmBuildFailed extends Error {
   }
 }
 
+function clang(args: string[]): void {
+  const r = spawnSync('clang', args, { cwd: ROOT, encoding: 'utf8' });
+  if (r.status !== 0) throw new WasmBuildFailed(r.status, r.stderr ?? String(r.error ?? ''));
+}
+
 export function buildWasmKernels(out: string = WASM_KERNELS_PATH): { path: string; bytes: number; sha256: string } {
   mkdirSync(resolve(out, '..'), { recursive: true });
-  const r = spawnSync('clang', [...FLAGS, '-o', out, ...SOURCES], { cwd: ROOT, encoding: 'utf8' });
-  if (r.status !== 0) throw new WasmBuildFailed(r.status, r.stderr ?? String(r.error ?? ''));
+  const objDir = mkdtempSync(join(tmpdir(), 'dnn-wasm-'));
+  try {
+    const objects = SOURCES.map(([src, defines], i) => {
+      const obj = join(objDir, `${i}.o`);
+      clang([...CFLAGS, ...defines, '-c', src, '-o', obj]);
+      return obj;
+    });
+    clang([...LDFLAGS, '-o', out, ...objects]);
+  } finally {
+    rmSync(objDir, { recursive: true, force: true });
+  }
   const bytes = readFileSync(out);
   return { path: out, bytes: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') };
 }

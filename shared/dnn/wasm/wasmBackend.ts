@@ -29,6 +29,11 @@ interface WasmMemory {
 const PAGE = 65536;
 /** int32 tensors need 4-byte alignment; 16 keeps SIMD loads within one cache line more often. */
 const ALIGN = 16;
+/**
+ * The SIMD GEMM (shared/dnn/wasm/simd.c) may read up to 7 bytes past an int8 weight row; after the
+ * last region this slack keeps such reads inside linear memory.
+ */
+const TAIL_SLACK = 16;
 
 let compiled: object | undefined;
 
@@ -88,7 +93,7 @@ export class WasmModelRunner {
       cursor = alignUp(cursor + block.length, ALIGN);
       return block;
     });
-    const pages = Math.ceil(cursor / PAGE) - this.memory.buffer.byteLength / PAGE;
+    const pages = Math.ceil((cursor + TAIL_SLACK) / PAGE) - this.memory.buffer.byteLength / PAGE;
     if (pages > 0) this.memory.grow(pages);
     this.mem8 = new Uint8Array(this.memory.buffer);
     for (const [name, t] of model.constants) this.mem8.set(tensorBytes(t), this.placed.get(name)!.address);

@@ -1,0 +1,159 @@
+/*
+ * SIMD replacements for the two int8 hot spots of the guest kernels, for the WebAssembly build
+ * only: gemmRequant (Dense, MatMul) and conv2d (as im2col plus the same GEMM). Bit-exact with
+ * guest/dnn/gemm.c and linear.c because the accumulators are the same modular 32-bit sums, only
+ * added in another order (addition mod 2^32 is associative and commutative), followed by the very
+ * emit step (bias, rq, sat8, lower clamp). The guest versions are linked under other names
+ * (scripts/build-wasm-kernels.ts renames them) and run whenever an operand exceeds the scratch.
+ *
+ * Products are formed as i16 × i16 → i32 pairs (i32x4.dot_i16x8_s): every operand minus its zero
+ * point lies in [-255, 255], so the pair sums stay far inside int32.
+ */
+#include <wasm_simd128.h>
+
+#include "gemm.h"
+#include "intmath.h"
+#include "node.h"
+
+void guest_gemmRequant(const gemm_operands *g);
+void guest_conv2d(const node *n);
+
+/* Shifted rows (a − za as i16, zero-padded to a multiple of 8), and MatMul's transposed operand. */
+#define SCRATCH_I16 (1u << 20)
+static int16_t scratch[SCRATCH_I16] __attribute__((aligned(16)));
+
+static inline uint32_t pad8(uint32_t k) { return (k + 7) & ~7u; }
+
+static inline int32_t hsum(v128_t v) {
+  return wasm_i32x4_extract_lane(v, 0) + wasm_i32x4_extract_lane(v, 1) + wasm_i32x4_extract_lane(v, 2) + wasm_i32x4_extract_lane(v, 3);
+}
+
+static inline void emit(int8_t *out, uint32_t c, int32_t acc, const int32_t *bias, const int32_t *rqData, int perChannel, int32_t zo, int32_t lo) {
+  uint32_t ch = perChannel ? c : 0;
+  int32_t total = (int32_t)((uint32_t)acc + (bias ? (uint32_t)bias[c] : 0u));
+  int32_t v = sat8(zo + rq(total, rqData[2 * ch], rqData[2 * ch + 1]));
+  *out = (int8_t)(v < lo ? lo : v);
+}
+
+/*
+ * out[r * rowStride + c * colStride] for rows × n: a is rows × kp i16 (zero-padded), b has n rows
+ * of kp elements at stride kb, int8 (b8) or i16 (b16). int8 rows may be read up to 7 bytes past
+ * their last element; those lanes meet a's zero padding, so only the memory after the tensor must
+ * exist (the backend leaves slack after every region).
+ */
+typedef struct {
+  const int16_t *a;
+  uint32_t rows, kp;
+  const int8_t *b8;
+  const int16_t *b16;
+  uint32_t kb, n;
+  const int32_t *bias, *rqData;
+  int perChannel;
+  int8_t *out;
+  uint32_t rowStride, colStride;
+  int32_t zo, lo;
+} simd_gemm;
+
+static inline v128_t loadB(const simd_gemm *s, uint32_t c, uint32_t i) {
+  return s->b8 ? wasm_i16x8_load8x8(s->b8 + c * s->kb + i) : wasm_v128_load(s->b16 + c * s->kb + i);
+}
+
+static void simdGemm(const simd_gemm *s) {
+  for (uint32_t r = 0; r < s->rows; r++) {
+    const int16_t *ar = s->a + r * s->kp;
+    int8_t *orow = s->out + r * s->rowStride;
+    uint32_t c = 0;
+    for (; c + 4 <= s->n; c += 4) {
+      v128_t s0 = wasm_i32x4_splat(0), s1 = s0, s2 = s0, s3 = s0;
+      for (uint32_t i = 0; i < s->kp; i += 8) {
+        v128_t av = wasm_v128_load(ar + i);
+        s0 = wasm_i32x4_add(s0, wasm_i32x4_dot_i16x8(av, loadB(s, c, i)));
+        s1 = wasm_i32x4_add(s1, wasm_i32x4_dot_i16x8(av, loadB(s, c + 1, i)));
+        s2 = wasm_i32x4_add(s2, wasm_i32x4_dot_i16x8(av, loadB(s, c + 2, i)));
+        s3 = wasm_i32x4_add(s3, wasm_i32x4_dot_i16x8(av, loadB(s, c + 3, i)));
+      }
+      emit(orow + c * s->colStride, c, hsum(s0), s->bias, s->rqData, s->perChannel, s->zo, s->lo);
+      emit(orow + (c + 1) * s->colStride, c + 1, hsum(s1), s->bias, s->rqData, s->perChannel, s->zo, s->lo);
+      emit(orow + (c + 2) * s->colStride, c + 2, hsum(s2), s->bias, s->rqData, s->perChannel, s->zo, s->lo);
+      emit(orow + (c + 3) * s->colStride, c + 3, hsum(s3), s->bias, s->rqData, s->perChannel, s->zo, s->lo);
+    }
+    for (; c < s->n; c++) {
+      v128_t s0 = wasm_i32x4_splat(0);
+      for (uint32_t i = 0; i < s->kp; i += 8) s0 = wasm_i32x4_add(s0, wasm_i32x4_dot_i16x8(wasm_v128_load(ar + i), loadB(s, c, i)));
+      emit(orow + c * s->colStride, c, hsum(s0), s->bias, s->rqData, s->perChannel, s->zo, s->lo);
+    }
+  }
+}
+
+void gemmRequant(const gemm_operands *g) {
+  const uint32_t k = g->k, kp = pad8(k);
+  /* a as i16 rows, plus b transposed to i16 rows unless it is the int8 zw = 0 row-major case. */
+  const int direct = g->zw == 0 && g->wStrideK == 1;
+  const uint64_t need = (uint64_t)g->rows * kp + (direct ? 0 : (uint64_t)g->n * kp);
+  if (need > SCRATCH_I16) return guest_gemmRequant(g);
+  int16_t *a = scratch;
+  for (uint32_t r = 0; r < g->rows; r++) {
+    for (uint32_t i = 0; i < k; i++) a[r * kp + i] = (int16_t)(g->a[r * k + i] - g->za);
+    for (uint32_t i = k; i < kp; i++) a[r * kp + i] = 0;
+  }
+  simd_gemm s = {
+      .a = a, .rows = g->rows, .kp = kp, .b8 = 0, .b16 = 0, .kb = kp, .n = g->n,
+      .bias = g->bias, .rqData = g->rqData, .perChannel = g->perChannel,
+      .out = g->out, .rowStride = g->n, .colStride = 1, .zo = g->zo, .lo = g->lo,
+  };
+  if (direct) {
+    s.b8 = g->w;
+    s.kb = g->wStrideC;
+  } else {
+    int16_t *b = a + g->rows * kp;
+    for (uint32_t c = 0; c < g->n; c++) {
+      for (uint32_t i = 0; i < k; i++) b[c * kp + i] = (int16_t)(g->w[c * g->wStrideC + i * g->wStrideK] - g->zw);
+      for (uint32_t i = k; i < kp; i++) b[c * kp + i] = 0;
+    }
+    s.b16 = b;
+  }
+  simdGemm(&s);
+}
+
+/* Conv2d as im2col (one zero-padded i16 row of taps per output position) and simdGemm per group. */
+void conv2d(const node *n) {
+  const tensor_desc *x = in(n, 0), *w = in(n, 1);
+  const int32_t *at = n->attrs;
+  const int32_t strideH = at[0], strideW = at[1], padTop = at[2], padLeft = at[3];
+  const int32_t dilationH = at[6], dilationW = at[7], group = at[8];
+  const int32_t batch = x->dims[0], c = x->dims[1], h = x->dims[2], wd = x->dims[3];
+  const int32_t oc = w->dims[0], cg = w->dims[1], kh = w->dims[2], kw = w->dims[3];
+  const int32_t oh = n->p->output.dims[2], ow = n->p->output.dims[3];
+  const uint32_t patch = (uint32_t)(cg * kh * kw), kp = pad8(patch), positions = (uint32_t)(oh * ow);
+  if ((uint64_t)positions * kp > SCRATCH_I16) return guest_conv2d(n);
+  const int32_t ocg = oc / group, zx = x->zeroPoint, zo = n->p->output.zeroPoint;
+  const int8_t *xd = i8(x), *wAll = i8(w);
+  for (int32_t bi = 0; bi < batch; bi++) {
+    for (int32_t g = 0; g < group; g++) {
+      int16_t *row = scratch;
+      for (int32_t oy = 0; oy < oh; oy++) {
+        for (int32_t ox = 0; ox < ow; ox++, row += kp) {
+          uint32_t p = 0;
+          for (int32_t ci = 0; ci < cg; ci++) {
+            const int8_t *plane = xd + (bi * c + g * cg + ci) * h * wd;
+            for (int32_t ky = 0; ky < kh; ky++) {
+              const int32_t iy = oy * strideH - padTop + ky * dilationH;
+              for (int32_t kx = 0; kx < kw; kx++) {
+                const int32_t ix = ox * strideW - padLeft + kx * dilationW;
+                row[p++] = (int16_t)(iy >= 0 && iy < h && ix >= 0 && ix < wd ? plane[iy * wd + ix] - zx : 0);
+              }
+            }
+          }
+          while (p < kp) row[p++] = 0;
+        }
+      }
+      simd_gemm s = {
+          .a = scratch, .rows = positions, .kp = kp, .b8 = wAll + g * ocg * patch, .b16 = 0, .kb = patch, .n = (uint32_t)ocg,
+          .bias = i32(in(n, 2)) + g * ocg, .rqData = i32(in(n, 3)) + 2 * g * ocg, .perChannel = 1,
+          .out = out8(n) + (bi * oc + g * ocg) * positions, .rowStride = 1, .colStride = positions,
+          .zo = zo, .lo = lowerClamp(at[9], zo),
+      };
+      simdGemm(&s);
+    }
+  }
+}
