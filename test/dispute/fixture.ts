@@ -6,7 +6,8 @@ import type { HDNodeWallet, JsonRpcProvider } from 'ethers';
 import { startLocalChain, type LocalChain } from '../helpers/chain';
 import { deployMarket, type DeployedMarket } from '../../shared/market/deploy';
 import { mine, taskIdOf } from '../../shared/market/tasks';
-import { DisputeGame__factory, RiscvStep__factory, type DisputeGame } from '../../build/types';
+import type { DisputeGame } from '../../build/types';
+import { deployDisputeGame } from '../../shared/dispute/deploy';
 import { graphCommitment, graphStateAt } from '../../shared/dispute/graph';
 import { Player, type ActResult, type Strategy } from '../../shared/dispute/player';
 import { merkleRootOfBytes } from '../../shared/vm/merkle';
@@ -43,11 +44,7 @@ export async function startDisputeFixture(actorCount: number): Promise<DisputeFi
   const [admin, requester, ...actors] = chain.wallets as [HDNodeWallet, HDNodeWallet, ...HDNodeWallet[]];
   try {
     const m = await deployMarket(admin, { challengeBond: BOND, minStake: 100n * TOKEN, unbondingDelaySeconds: 86_400 });
-    const verifier = await new RiscvStep__factory(admin).deploy();
-    await verifier.waitForDeployment();
-    const game = await new DisputeGame__factory(admin).deploy(await m.market.getAddress(), await verifier.getAddress(), CLOCK);
-    await game.waitForDeployment();
-    await mine(m.market.connect(admin).setDisputeFactory(await game.getAddress()));
+    const { game } = await deployDisputeGame(admin, m.market, { clockSeconds: Number(CLOCK) });
     const market = await m.market.getAddress();
     const staking = await m.staking.getAddress();
     for (const a of [requester, ...actors]) {

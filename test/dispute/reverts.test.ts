@@ -6,6 +6,7 @@ import { ZeroHash } from 'ethers';
 import { graphFacts } from '../../shared/dispute/graph';
 import { Player } from '../../shared/dispute/player';
 import { PHASES } from '../../shared/dispute/spec';
+import { deployDisputeGame } from '../../shared/dispute/deploy';
 import { challenge, commitTask, player, registerModel, startDisputeFixture, type DisputeFixture } from './fixture';
 import { computeTensors, randomInt8, testGraph, type SyntheticGraph } from './synthetic';
 
@@ -119,4 +120,10 @@ it('rejects a step from any state but the agreed one', async () => {
   expect(await challenger.act()).toBe('moved');
   expect(await phase()).toBe('Resolved');
   await expectRevert(() => at(challenger).timeout.staticCall(gameId), 'DisputeWrongPhase', [gameId, 8n]);
+});
+
+it('refuses deployment options out of range before sending anything', async () => {
+  const nonce = await f.provider.getTransactionCount(f.admin.address);
+  await expect(deployDisputeGame(f.admin, f.m.market, { clockSeconds: 5 })).rejects.toMatchObject({ name: 'DeployDisputeGameOptionsError' });
+  expect(await f.provider.getTransactionCount(f.admin.address)).toBe(nonce);
 });
