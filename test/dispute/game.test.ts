@@ -4,9 +4,10 @@
  * challengers lose, silent parties lose on time, and the market settles each challenge.
  */
 import { CHALLENGE_STATUS, TASK_STATUS } from '../../shared/market/tasks';
-import { PHASES } from '../../shared/dispute/spec';
+import { DISPUTE_VERSION, DISSECTION_ARITY, GUEST_ENTRY, MAX_STEP_BOUND, PHASES } from '../../shared/dispute/spec';
+import { NODE_PARAMS_ADDR } from '../../shared/dnn/nodeLayout';
 import { type Strategy } from '../../shared/dispute/player';
-import { BOUNTY, challenge, commitTask, increaseTime, playOut, player, registerModel, startDisputeFixture, type DisputeFixture } from './fixture';
+import { BOUNTY, CLOCK, challenge, commitTask, increaseTime, playOut, player, registerModel, startDisputeFixture, type DisputeFixture } from './fixture';
 import { computeTensors, NODES, randomInt8, testGraph, type SyntheticGraph } from './synthetic';
 
 jest.setTimeout(300_000);
@@ -142,4 +143,13 @@ describe('no challenge', () => {
     expect(TASK_STATUS[Number((await f.m.market.getTask(taskId)).status)]).toBe('Finalized');
     expect(await f.m.token.balanceOf(provider.address)).toBe(before + BOUNTY);
   });
+});
+
+it('the contract and the players share the constants of docs/dispute-spec.md', async () => {
+  expect(await f.game.DISPUTE_VERSION()).toBe(DISPUTE_VERSION);
+  expect(await f.game.DISSECTION_ARITY()).toBe(BigInt(DISSECTION_ARITY));
+  expect(await f.game.MAX_STEP_BOUND()).toBe(BigInt(MAX_STEP_BOUND));
+  expect(await f.game.GUEST_ENTRY()).toBe(BigInt(GUEST_ENTRY));
+  expect(await f.game.NODE_PARAMS_ADDR()).toBe(BigInt(NODE_PARAMS_ADDR));
+  expect(await f.game.clockSeconds()).toBe(CLOCK);
 });
