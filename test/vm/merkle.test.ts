@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { keccak256 } from 'ethers';
 import {
+  compressProof,
   hashPair,
   merkleRootOfBytes,
   paddedSize,
@@ -51,6 +52,35 @@ describe('merkle helpers', () => {
         },
       ),
       { numRuns: 25 },
+    );
+  });
+
+  it('compresses a proof canonically: mask bit i exactly where sibling i is Z[i], the others in level order', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.nat({ max: 0xffffffe0 }), fc.uint8Array({ minLength: 1, maxLength: 8 })), { maxLength: 6 }),
+        fc.nat({ max: 0xffffffff }),
+        fc.integer({ min: 0, max: TREE_DEPTH }),
+        (writes, address, levels) => {
+          const tree = new NaiveTree();
+          for (const [a, bytes] of writes) tree.write(a, bytes);
+          const plain = tree.proof(address);
+          const compressed = compressProof(plain, levels);
+          const mask = Buffer.from(compressed).readUInt32BE(32);
+          expect(hex(compressed.subarray(0, 32))).toBe(hex(plain.subarray(0, 32)));
+          const carried: string[] = [];
+          for (let i = 0; i < TREE_DEPTH; i++) {
+            const sibling = plain.subarray(32 * (i + 1), 32 * (i + 2));
+            const isZero = hex(sibling) === hex(ZERO_HASHES[i]);
+            expect(((mask >>> i) & 1) === 1).toBe(i < levels && isZero);
+            if (i < levels && !isZero) carried.push(hex(sibling));
+          }
+          expect(compressed.length).toBe(36 + 32 * carried.length);
+          const got = Array.from({ length: carried.length }, (_, j) => hex(compressed.subarray(36 + 32 * j, 68 + 32 * j)));
+          expect(got).toEqual(carried);
+        },
+      ),
+      { numRuns: 200 },
     );
   });
 
