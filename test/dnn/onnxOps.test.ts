@@ -33,6 +33,10 @@ function init(name: string, dims: number[], scale = 0.5) {
   return { name, dims, values: randn(dims.reduce((a, b) => a * b, 1), scale) };
 }
 
+const SCALAR_ONE = { name: 'one', dims: [], values: [1] };
+const SCALAR_HALF = { name: 'half', dims: [], values: [0.5] };
+const SCALAR_SQRT2 = { name: 'sqrt2', dims: [], values: [Math.SQRT2] };
+
 const cases: Case[] = [
   {
     name: 'Gemm transB + bias + Relu (fused)',
@@ -188,6 +192,119 @@ const cases: Case[] = [
         { op: 'Sigmoid', inputs: ['g'], outputs: ['s'] },
         { op: 'Tanh', inputs: ['s'], outputs: ['y'] },
       ],
+    },
+  },
+  {
+    name: 'GELU as PyTorch writes it before opset 20: x * 0.5 * (1 + Erf(x / sqrt(2))) after a Gemm',
+    inputShape: [2, 12],
+    steps: 3,
+    ops: ['Dense', 'Lut'],
+    draft: {
+      opset: 13,
+      inputs: [{ name: 'x', shape: [2, 12] }],
+      outputs: [{ name: 'y' }],
+      nodes: [
+        { op: 'Gemm', inputs: ['x', 'w', 'b'], outputs: ['h'], attrs: { transB: 1 } },
+        { op: 'Div', inputs: ['h', 'sqrt2'], outputs: ['d'] },
+        { op: 'Erf', inputs: ['d'], outputs: ['e'] },
+        { op: 'Add', inputs: ['e', 'one'], outputs: ['a'] },
+        { op: 'Mul', inputs: ['h', 'a'], outputs: ['m'] },
+        { op: 'Mul', inputs: ['m', 'half'], outputs: ['y'] },
+      ],
+      initializers: [init('w', [10, 12]), init('b', [10]), SCALAR_SQRT2, SCALAR_ONE, SCALAR_HALF],
+    },
+  },
+  {
+    name: 'GELU tanh approximation as an exporter spells it (Pow, Tanh; the 0.5 multiplied first)',
+    inputShape: [1, 24],
+    steps: 2,
+    ops: ['Lut'],
+    draft: {
+      opset: 13,
+      inputs: [{ name: 'x', shape: [1, 24] }],
+      outputs: [{ name: 'y' }],
+      nodes: [
+        { op: 'Mul', inputs: ['x', 'half'], outputs: ['xh'] },
+        { op: 'Pow', inputs: ['x', 'three'], outputs: ['x3'] },
+        { op: 'Mul', inputs: ['x3', 'c'], outputs: ['cx3'] },
+        { op: 'Add', inputs: ['x', 'cx3'], outputs: ['inner'] },
+        { op: 'Mul', inputs: ['inner', 'k'], outputs: ['scaled'] },
+        { op: 'Tanh', inputs: ['scaled'], outputs: ['t'] },
+        { op: 'Add', inputs: ['one', 't'], outputs: ['t1'] },
+        { op: 'Mul', inputs: ['xh', 't1'], outputs: ['y'] },
+      ],
+      initializers: [SCALAR_HALF, SCALAR_ONE, { name: 'three', dims: [], values: [3] }, { name: 'c', dims: [], values: [0.044715] }, { name: 'k', dims: [], values: [Math.sqrt(2 / Math.PI)] }],
+    },
+  },
+  {
+    name: 'Gelu (opset 20) with approximate = tanh',
+    inputShape: [1, 32],
+    steps: 2,
+    ops: ['Lut'],
+    draft: { opset: 20, inputs: [{ name: 'x', shape: [1, 32] }], outputs: [{ name: 'y' }], nodes: [{ op: 'Gelu', inputs: ['x'], outputs: ['y'], attrs: { approximate: 'tanh' } }] },
+  },
+  {
+    name: 'Conv + BatchNormalization + Relu: the BatchNormalization folded into the Conv',
+    inputShape: [1, 3, 8, 8],
+    steps: 3,
+    ops: ['Conv2d', 'Reshape'],
+    draft: {
+      opset: 13,
+      inputs: [{ name: 'x', shape: [1, 3, 8, 8] }],
+      outputs: [{ name: 'y' }],
+      nodes: [
+        { op: 'Conv', inputs: ['x', 'w', 'b'], outputs: ['c'], attrs: { pads: [1, 1, 1, 1], kernel_shape: [3, 3] } },
+        { op: 'BatchNormalization', inputs: ['c', 'gamma', 'beta', 'mean', 'var'], outputs: ['n'], attrs: { epsilon: { float: 1e-3 } } },
+        { op: 'Relu', inputs: ['n'], outputs: ['r'] },
+        { op: 'Flatten', inputs: ['r'], outputs: ['y'] },
+      ],
+      initializers: [
+        init('w', [4, 3, 3, 3]),
+        init('b', [4]),
+        { name: 'gamma', dims: [4], values: [1.5, 0.5, -0.8, 2] },
+        { name: 'beta', dims: [4], values: [0.1, -0.3, 0.2, 0] },
+        { name: 'mean', dims: [4], values: [0.2, -0.1, 0, 0.4] },
+        { name: 'var', dims: [4], values: [0.5, 2, 1, 0.25] },
+      ],
+    },
+  },
+  {
+    name: 'Sub of a constant (Add of its negation) and a scalar minus an activation (a Lut)',
+    inputShape: [2, 6],
+    steps: 2,
+    ops: ['Add', 'Lut'],
+    draft: {
+      opset: 13,
+      inputs: [{ name: 'x', shape: [2, 6] }],
+      outputs: [{ name: 'y' }],
+      nodes: [
+        { op: 'Sub', inputs: ['x', 'c'], outputs: ['s'] },
+        { op: 'Sub', inputs: ['one', 's'], outputs: ['y'] },
+      ],
+      initializers: [init('c', [6]), SCALAR_ONE],
+    },
+  },
+  {
+    name: 'LayerNorm as PyTorch writes it before opset 17 (ReduceMean, Sub, Pow, ReduceMean, Add, Sqrt, Div, Mul, Add)',
+    inputShape: [3, 16],
+    steps: 3,
+    ops: ['LayerNorm'],
+    draft: {
+      opset: 13,
+      inputs: [{ name: 'x', shape: [3, 16] }],
+      outputs: [{ name: 'y' }],
+      nodes: [
+        { op: 'ReduceMean', inputs: ['x'], outputs: ['mean'], attrs: { axes: [-1] } },
+        { op: 'Sub', inputs: ['x', 'mean'], outputs: ['d'] },
+        { op: 'Pow', inputs: ['d', 'two'], outputs: ['d2'] },
+        { op: 'ReduceMean', inputs: ['d2'], outputs: ['var'], attrs: { axes: [-1] } },
+        { op: 'Add', inputs: ['var', 'eps'], outputs: ['ve'] },
+        { op: 'Sqrt', inputs: ['ve'], outputs: ['sd'] },
+        { op: 'Div', inputs: ['d', 'sd'], outputs: ['n'] },
+        { op: 'Mul', inputs: ['n', 'g'], outputs: ['ng'] },
+        { op: 'Add', inputs: ['ng', 'b'], outputs: ['y'] },
+      ],
+      initializers: [{ name: 'two', dims: [], values: [2] }, { name: 'eps', dims: [], values: [1e-5] }, { name: 'g', dims: [16], values: randn(16, 0.5).map((v) => v + 1) }, init('b', [16], 0.2)],
     },
   },
   {

@@ -1,7 +1,8 @@
 /**
  * Lowering ONNX nodes to quantised runtime nodes (docs/dnn-spec.md section 6), one function per
  * ONNX operator family. Patterns exporters emit are fused here: MatMul + Add(bias) into Dense,
- * and a Relu into the Dense/Conv2d/Add that feeds only it (its range is the one calibrated).
+ * BatchNormalization into the Conv before it, a Relu into the Dense/Conv2d/Add that feeds only it
+ * (its range is the one calibrated), and the multi-node patterns of ./patterns.ts.
  */
 import type { onnx } from 'onnx-proto';
 import { DnnQuantizationError } from '../errors';
@@ -14,6 +15,7 @@ import type { NodeSpec, OpName } from '../spec';
 import { allocTensor, elementCount } from '../tensor';
 import type { Observed } from './calibrate';
 import { OnnxUnsupportedOperatorError, OnnxUnsupportedShapeError } from './errors';
+import { elementwiseRegion, ELEMENTWISE_OPS, GraphView, layerNormPattern, type ElementwiseRegion } from './patterns';
 import { attrFloat, attrInt, attrInts, attrsOf, attrString, type AttrMap, type ConstTensor } from './read';
 
 const ACC_LIMIT = 2 ** 31;
@@ -24,8 +26,13 @@ const MASKED_LOGIT = -1e4;
 export const SUPPORTED_ONNX_OPS: ReadonlySet<string> = new Set([
   'Gemm', 'MatMul', 'Conv', 'Add', 'Mul', 'Div', 'Relu', 'MaxPool', 'AveragePool', 'GlobalAveragePool', 'Flatten', 'Reshape',
   'Squeeze', 'Unsqueeze', 'Constant', 'Identity', 'Dropout', 'Transpose', 'Gather', 'Softmax', 'LayerNormalization',
-  'Gelu', 'Sigmoid', 'Tanh',
+  'Gelu', 'Sigmoid', 'Tanh', 'Sub', 'Erf', 'Pow', 'Sqrt', 'ReduceMean', 'BatchNormalization',
 ]);
+
+/** GELU's tanh approximation (ONNX Gelu approximate = 'tanh', PyTorch approximate='tanh'). */
+function geluTanh(x: number): number {
+  return 0.5 * x * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (x + 0.044715 * x ** 3)));
+}
 
 export class Lowering {
   readonly tensors = new Map<string, TensorDraft>();
@@ -34,14 +41,14 @@ export class Lowering {
   private readonly alias = new Map<string, string>();
   /** ONNX node indices already folded into an earlier runtime node */
   private readonly fused = new Set<number>();
-  private readonly consumers = new Map<string, number[]>();
+  private readonly view: GraphView;
 
   constructor(
     private readonly graph: onnx.IGraphProto,
     private readonly constants: Map<string, ConstTensor>,
     private readonly observed: Observed,
   ) {
-    graph.node!.forEach((n, i) => (n.input ?? []).forEach((x) => this.consumers.set(x, [...(this.consumers.get(x) ?? []), i])));
+    this.view = new GraphView(graph, constants);
   }
 
   resolve(name: string): string {
@@ -62,6 +69,10 @@ export class Lowering {
   private lowerNode(node: onnx.INodeProto, index: number): void {
     const op = node.opType ?? '';
     const ctx = new NodeContext(this, node, index);
+    if (ELEMENTWISE_OPS.has(op)) {
+      const region = elementwiseRegion(this.view, index, (i) => this.fused.has(i));
+      if (region) return this.lutRegion(ctx, region);
+    }
     switch (op) {
       case 'Gemm':
         return this.gemm(ctx);
@@ -70,9 +81,19 @@ export class Lowering {
       case 'Conv':
         return this.conv(ctx);
       case 'Add':
+      case 'Sub':
       case 'Mul':
       case 'Div':
         return this.binary(ctx, op);
+      case 'ReduceMean':
+        return this.reduceMeanLayerNorm(ctx, index);
+      case 'BatchNormalization':
+        throw ctx.unsupported('BatchNormalization only directly after a Conv (sole consumer), which it is folded into');
+      case 'Erf':
+      case 'Pow':
+        throw ctx.unsupported(`${op} only inside an element-wise function of one activation and scalar constants (such as GELU), tabulated as a Lut`);
+      case 'Sqrt':
+        throw ctx.unsupported('Sqrt only inside the LayerNorm pattern (ReduceMean, Sub, Pow, ReduceMean, Add, Sqrt, Div)');
       case 'Relu':
         return this.emit(ctx, 'Relu', [ctx.act(0)], {}, ctx.sameQuant(0));
       case 'MaxPool':
@@ -117,12 +138,8 @@ export class Lowering {
     this.nodes.push({ op, inputs, output, attrs });
   }
 
-  /** If `name` feeds exactly one node, of type `op`, and is not a graph output: that node's index. */
   soleConsumer(name: string, op: string): number | undefined {
-    const users = this.consumers.get(name) ?? [];
-    const isOutput = (this.graph.output ?? []).some((o) => o.name === name);
-    if (users.length !== 1 || isOutput || this.graph.node![users[0]].opType !== op) return undefined;
-    return users[0];
+    return this.view.soleConsumer(name, op);
   }
 
   /** Folds a following Relu: returns the final output name and whether Relu applies. */
@@ -221,11 +238,13 @@ export class Lowering {
     if (ks && (ks[0] !== kh || ks[1] !== kw)) throw ctx.unsupported('kernel_shape differs from the weight shape');
     const x = ctx.act(0);
     const xq = this.tensors.get(x)!;
-    const folded = this.foldRelu(ctx.output);
+    const weights = Float64Array.from(wt.values);
+    const bias = ctx.inputCount > 2 && ctx.input(2) ? Float64Array.from(ctx.constant(2).values) : new Float64Array(oc);
+    const folded = this.foldRelu(this.foldBatchNorm(ctx.output, weights, bias));
     const oq = ctx.rangeQuant(folded.output);
-    const { tensor, scales } = quantizePerChannel(wt.values, wt.dims);
+    const { tensor, scales } = quantizePerChannel(weights, wt.dims);
     const biasScales = scales.map((s) => s * xq.scale);
-    const b = quantizeInt32(ctx.inputCount > 2 && ctx.input(2) ? ctx.constant(2).values : new Float64Array(oc), biasScales);
+    const b = quantizeInt32(bias, biasScales);
     checkAccumulator(ctx, elementCount(wt.dims) / oc, b.data as Int32Array);
     const names = this.weightsTensors(ctx, tensor, scales, b, biasScales, biasScales.map((s) => s / oq.scale));
     const attrs = {
@@ -243,14 +262,46 @@ export class Lowering {
     this.emit(ctx, 'Conv2d', [x, ...names], attrs, oq, folded.output);
   }
 
-  /** Add, Mul or Div (by a constant) of two activations, or of an activation and a constant (stored as int8). */
-  private binary(ctx: NodeContext, op: 'Add' | 'Mul' | 'Div'): void {
+  /**
+   * A BatchNormalization (inference mode) that is the sole consumer of a Conv's output, folded into
+   * the Conv's float weights and bias in place: w·f and (b − mean)·f + B with f = scale/√(var + ε).
+   * Returns the value the Conv now produces.
+   */
+  private foldBatchNorm(output: string, weights: Float64Array, bias: Float64Array): string {
+    const index = this.soleConsumer(output, 'BatchNormalization');
+    if (index === undefined) return output;
+    const bn = new NodeContext(this, this.graph.node![index], index);
+    if (attrInt(bn.attrs, 'training_mode', 0) !== 0 || bn.node.output!.length > 1) throw bn.unsupported('training mode');
+    const [scale, shift, mean, variance] = [1, 2, 3, 4].map((i) => bn.constant(i).values);
+    const eps = attrFloat(bn.attrs, 'epsilon', 1e-5);
+    const per = weights.length / bias.length;
+    if (scale.length !== bias.length || shift.length !== bias.length || mean.length !== bias.length || variance.length !== bias.length)
+      throw bn.unsupported(`scale, B, mean and var must have the Conv's ${bias.length} channels`);
+    for (let c = 0; c < bias.length; c++) {
+      const f = scale[c] / Math.sqrt(variance[c] + eps);
+      for (let k = c * per; k < (c + 1) * per; k++) weights[k] *= f;
+      bias[c] = (bias[c] - mean[c]) * f + shift[c];
+    }
+    this.fused.add(index);
+    return bn.output;
+  }
+
+  /**
+   * Add, Sub, Mul or Div (by a constant) of two activations, or of an activation and a constant
+   * (stored as int8). Sub is Add of the negated constant; c − x of a scalar c never gets here
+   * (an element-wise region, tabulated), and x − y of two activations has no encoding: Add's
+   * multipliers are never negative.
+   */
+  private binary(ctx: NodeContext, op: 'Add' | 'Sub' | 'Mul' | 'Div'): void {
     if (op === 'Add' && this.maskedSoftmax(ctx)) return;
     if (op === 'Div' && !ctx.isConstant(1)) throw ctx.unsupported('division only by a constant');
-    const [a, b] = [0, 1].map((i) => (ctx.isConstant(i) ? ctx.constantAsInt8(i, op === 'Div' ? (v) => 1 / v : undefined) : ctx.act(i)));
+    if (op === 'Sub' && !ctx.isConstant(1))
+      throw ctx.unsupported(ctx.isConstant(0) ? 'a non-scalar constant minus an activation' : 'Sub of two activations: Add has no negative multiplier (rq M >= 0)');
+    const negate = op === 'Sub' ? (v: number) => -v : undefined;
+    const [a, b] = [0, 1].map((i) => (ctx.isConstant(i) ? ctx.constantAsInt8(i, op === 'Div' ? (v) => 1 / v : negate) : ctx.act(i)));
     const qa = this.tensors.get(a)!;
     const qb = this.tensors.get(b)!;
-    if (op !== 'Add') {
+    if (op === 'Mul' || op === 'Div') {
       const oq = ctx.rangeQuant(ctx.output);
       const rq = this.declare(`${ctx.name}#rq`, { dtype: 'int32', shape: [1, 2], scale: 1, zeroPoint: 0, data: ctx.rq([(qa.scale * qb.scale) / oq.scale]) });
       return this.emit(ctx, 'Mul', [a, b, rq], {}, oq);
@@ -346,34 +397,67 @@ export class Lowering {
     const axis = attrInt(ctx.attrs, 'axis', -1);
     if (axis !== -1 && axis !== shape.length - 1) throw ctx.unsupported('normalisation only over the last axis');
     const d = shape[shape.length - 1];
-    const x = ctx.act(0);
+    const beta = ctx.inputCount > 2 && ctx.input(2) ? ctx.constant(2).values : new Float64Array(d);
+    this.emitLayerNorm(ctx, ctx.act(0), ctx.constant(1).values, beta, attrFloat(ctx.attrs, 'epsilon', 1e-5), ctx.output);
+  }
+
+  /** The LayerNorm pattern PyTorch writes below opset 17, from its first ReduceMean (./patterns.ts). */
+  private reduceMeanLayerNorm(ctx: NodeContext, index: number): void {
+    const p = layerNormPattern(this.view, index);
+    if (!p) throw ctx.unsupported('ReduceMean only as the start of the LayerNorm pattern (ReduceMean, Sub, Pow, ReduceMean, Add, Sqrt, Div[, Mul, Add])');
+    const shape = ctx.shapeOf(ctx.input(0));
+    if (p.axes[0] !== -1 && p.axes[0] !== shape.length - 1) throw ctx.unsupported('normalisation only over the last axis');
+    const d = shape[shape.length - 1];
+    for (const v of [p.gamma, p.beta]) if (v && v.length !== d && v.length !== 1) throw ctx.unsupported(`affine vectors must have ${d} entries`);
+    const vector = (v: Float64Array | undefined, dflt: number) => Float64Array.from({ length: d }, (_, i) => (v ? v[v.length === 1 ? 0 : i] : dflt));
+    p.nodes.forEach((i) => this.fused.add(i));
+    this.emitLayerNorm(ctx, ctx.act(0), vector(p.gamma, 1), vector(p.beta, 0), p.eps, p.output);
+  }
+
+  private emitLayerNorm(ctx: NodeContext, x: string, gammaValues: ArrayLike<number>, betaValues: ArrayLike<number>, eps: number, output: string): void {
+    const shape = ctx.shapeOf(x);
+    const d = shape[shape.length - 1];
     const sx = this.tensors.get(x)!.scale;
-    const eps = attrFloat(ctx.attrs, 'epsilon', 1e-5);
-    const gamma = quantizeSymmetric(ctx.constant(1).values, [d]);
+    const gamma = quantizeSymmetric(gammaValues, [d]);
     const sg = gamma.scales[0];
     const betaScale = sg / 2 ** LAYERNORM_FRACTION_BITS;
-    const beta = quantizeInt32(ctx.inputCount > 2 && ctx.input(2) ? ctx.constant(2).values : new Float64Array(d), [betaScale]);
-    const oq = ctx.rangeQuant(ctx.output);
+    const beta = quantizeInt32(betaValues, [betaScale]);
+    const oq = ctx.rangeQuant(output);
     const names = [
       this.declare(`${ctx.name}#gamma`, { dtype: 'int8', shape: [d], scale: sg, zeroPoint: 0, data: gamma.tensor }),
       this.declare(`${ctx.name}#beta`, { dtype: 'int32', shape: [d], scale: betaScale, zeroPoint: 0, data: beta }),
       this.declare(`${ctx.name}#rq`, { dtype: 'int32', shape: [1, 2], scale: 1, zeroPoint: 0, data: ctx.rq([betaScale / oq.scale]) }),
     ];
     const epsTerm = Math.min(2 ** 31 - 1, Math.round((eps * d * d) / (sx * sx)));
-    this.emit(ctx, 'LayerNorm', [x, ...names], { epsTerm }, oq);
+    this.emit(ctx, 'LayerNorm', [x, ...names], { epsTerm }, oq, output);
+  }
+
+  private lut(ctx: NodeContext, op: 'Gelu' | 'Sigmoid' | 'Tanh'): void {
+    const approximate = op === 'Gelu' ? attrString(ctx.attrs, 'approximate', 'none') : 'none';
+    if (approximate !== 'none' && approximate !== 'tanh') throw ctx.unsupported(`GELU approximate = ${approximate}`);
+    const f = { Gelu: approximate === 'tanh' ? geluTanh : gelu, Sigmoid: (v: number) => 1 / (1 + Math.exp(-v)), Tanh: Math.tanh }[op];
+    this.emitLut(ctx, ctx.act(0), f, ctx.output);
+  }
+
+  /** An element-wise region of ./patterns.ts (GELU before opset 20, SiLU, c − x): one Lut. */
+  private lutRegion(ctx: NodeContext, region: ElementwiseRegion): void {
+    const x = this.resolve(region.x);
+    if (!this.tensors.has(x)) throw ctx.unsupported(`input ${x} must be an activation`);
+    if (ctx.shapeOf(region.output).join() !== ctx.shapeOf(x).join()) throw ctx.unsupported(`the element-wise function of ${x} broadcasts to another shape`);
+    region.nodes.forEach((i) => this.fused.add(i));
+    this.emitLut(ctx, x, region.f, region.output);
   }
 
   /** Element-wise functions as a 256-entry table over the input's int8 codes. */
-  private lut(ctx: NodeContext, op: 'Gelu' | 'Sigmoid' | 'Tanh'): void {
-    if (op === 'Gelu' && attrString(ctx.attrs, 'approximate', 'none') !== 'none') throw ctx.unsupported('approximate GELU');
-    const x = ctx.act(0);
+  private emitLut(ctx: NodeContext, x: string, f: (v: number) => number, output: string): void {
     const xq = this.tensors.get(x)!;
-    const oq = ctx.rangeQuant(ctx.output);
-    const f = { Gelu: gelu, Sigmoid: (v: number) => 1 / (1 + Math.exp(-v)), Tanh: Math.tanh }[op];
+    const oq = ctx.rangeQuant(output);
+    const values = Array.from({ length: 256 }, (_, i) => f(xq.scale * (i - 128 - xq.zeroPoint)));
+    if (!values.every(Number.isFinite)) throw ctx.unsupported('the element-wise function is not finite on the input range');
     const table = allocTensor('int8', [256]);
-    for (let i = 0; i < 256; i++) table.data[i] = quantizeValues([f(xq.scale * (i - 128 - xq.zeroPoint))], oq)[0];
+    table.data.set(quantizeValues(values, oq));
     const t = this.declare(`${ctx.name}#lut`, { dtype: 'int8', shape: [256], ...oq, data: table });
-    this.emit(ctx, 'Lut', [x, t], {}, oq);
+    this.emit(ctx, 'Lut', [x, t], {}, oq, output);
   }
 
   get observedShapes(): Map<string, number[]> {
