@@ -75,6 +75,26 @@ describe('ONNX import errors', () => {
     expect(e2).toMatchObject({ name: 'OnnxUnsupportedShapeError', node: 'conv', op: 'Conv' });
   });
 
+  it('patterns the runtime cannot express name the node and operator', async () => {
+    const withNodes = (nodes: OnnxModelDraft['nodes']) => gemm({ nodes: [{ name: 'fc', op: 'Gemm', inputs: ['x', 'w'], outputs: ['h'], attrs: { transB: 1 } }, ...nodes] });
+    const sub = await importError(buildOnnxModel(withNodes([
+      { name: 'act', op: 'Relu', inputs: ['h'], outputs: ['r'] },
+      { name: 'diff', op: 'Sub', inputs: ['h', 'r'], outputs: ['y'] },
+    ])));
+    expect(sub).toMatchObject({ name: 'OnnxUnsupportedShapeError', node: 'diff', op: 'Sub', message: expect.stringContaining('no negative multiplier') });
+
+    const bnDraft = withNodes([{ name: 'bn', op: 'BatchNormalization', inputs: ['h', 's', 's', 'z', 's'], outputs: ['y'] }]);
+    bnDraft.initializers!.push({ name: 's', dims: [3], values: [1, 1, 1] }, { name: 'z', dims: [3], values: [0, 0, 0] });
+    const bn = await importError(buildOnnxModel(bnDraft));
+    expect(bn).toMatchObject({ name: 'OnnxUnsupportedShapeError', node: 'bn', op: 'BatchNormalization', message: expect.stringContaining('only directly after a Conv') });
+
+    const mean = await importError(buildOnnxModel(withNodes([{ name: 'avg', op: 'ReduceMean', inputs: ['h'], outputs: ['y'], attrs: { axes: [-1] } }])));
+    expect(mean).toMatchObject({ name: 'OnnxUnsupportedShapeError', node: 'avg', op: 'ReduceMean', message: expect.stringContaining('LayerNorm pattern') });
+
+    const sqrt = await importError(buildOnnxModel(withNodes([{ name: 'root', op: 'Sqrt', inputs: ['h'], outputs: ['y'] }])));
+    expect(sqrt).toMatchObject({ name: 'OnnxUnsupportedShapeError', node: 'root', op: 'Sqrt' });
+  });
+
   it('an initializer whose data is shorter than its dims', async () => {
     const draft = gemm();
     const bytes = buildOnnxModel(draft);
