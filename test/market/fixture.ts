@@ -4,7 +4,7 @@
  */
 import { keccak256, toUtf8Bytes, type HDNodeWallet, type JsonRpcProvider } from 'ethers';
 import { startLocalChain, type LocalChain } from '../helpers/chain';
-import { deployMarket, type DeployedMarket } from '../../shared/market/deploy';
+import { deployMarket, type DeployMarketOptions, type DeployedMarket } from '../../shared/market/deploy';
 import { decodeMarketError } from '../../shared/market/errors';
 import { mine, taskIdOf, type TaskRequest } from '../../shared/market/tasks';
 
@@ -32,7 +32,7 @@ export interface MarketFixture {
 }
 
 /** Starts a chain, deploys the market with the test game, funds `actorCount` actors and registers a model. */
-export async function startMarketFixture(actorCount: number): Promise<MarketFixture> {
+export async function startMarketFixture(actorCount: number, options: DeployMarketOptions = {}): Promise<MarketFixture> {
   const chain = await startLocalChain({ accounts: actorCount + 3 });
   const [admin, treasury, modelOwner, ...actors] = chain.wallets as [HDNodeWallet, HDNodeWallet, HDNodeWallet, ...HDNodeWallet[]];
   try {
@@ -43,6 +43,7 @@ export async function startMarketFixture(actorCount: number): Promise<MarketFixt
       minStake: MIN_STAKE,
       challengeBond: BOND,
       testDisputeGame: true,
+      ...options,
     });
     const addresses = { market: await m.market.getAddress(), staking: await m.staking.getAddress(), game: await m.testGame!.getAddress() };
     for (const a of actors) {
