@@ -70,7 +70,7 @@ describe.each(shipped)('shipped model %s: wasm backend = TypeScript kernels', (n
 
 /** A one-node model whose operand 0 is the input and the rest constants. */
 function oneNode(op: OpName, operands: Tensor[], outShape: number[], attrs: Record<string, number>): DnnModel {
-  const tensors = operands.map((t, i) => ({ name: `in${i}`, dtype: t.dtype, shape: t.shape, scale: 0.05, zeroPoint: i === 0 || op === 'MatMul' ? int(-128, 127) : 0, ...(i > 0 ? { data: t } : {}) }));
+  const tensors = operands.map((t, i) => ({ name: `in${i}`, dtype: t.dtype, shape: t.shape, scale: 0.05, zeroPoint: i === 0 || (op === 'MatMul' && i === 1) ? int(-128, 127) : 0, ...(i > 0 ? { data: t } : {}) }));
   tensors.push({ name: 'out', dtype: 'int8', shape: outShape, scale: 0.05, zeroPoint: int(-128, 127) });
   return buildModel({ name: `one-${op}`, input: 'in0', output: 'out', tensors, nodes: [{ op, inputs: operands.map((_, i) => `in${i}`), output: 'out', attrs }] });
 }
