@@ -308,6 +308,27 @@ const cases: Case[] = [
     },
   },
   {
+    name: 'the LayerNorm pattern at opset 18 (axes as an input), squared as Mul(d, d), without affine',
+    inputShape: [2, 3, 12],
+    steps: 3,
+    ops: ['LayerNorm'],
+    draft: {
+      opset: 18,
+      inputs: [{ name: 'x', shape: [2, 3, 12] }],
+      outputs: [{ name: 'y' }],
+      nodes: [
+        { op: 'ReduceMean', inputs: ['x', 'axes'], outputs: ['mean'] },
+        { op: 'Sub', inputs: ['x', 'mean'], outputs: ['d'] },
+        { op: 'Mul', inputs: ['d', 'd'], outputs: ['d2'] },
+        { op: 'ReduceMean', inputs: ['d2', 'axes'], outputs: ['var'] },
+        { op: 'Add', inputs: ['eps', 'var'], outputs: ['ve'] },
+        { op: 'Sqrt', inputs: ['ve'], outputs: ['sd'] },
+        { op: 'Div', inputs: ['d', 'sd'], outputs: ['y'] },
+      ],
+      initializers: [{ name: 'axes', dims: [1], values: [2], int64: true }, { name: 'eps', dims: [], values: [1e-6] }],
+    },
+  },
+  {
     name: 'Gather (embedding) of int64 token ids',
     inputShape: [1, 5],
     vocab: 10,

@@ -3,7 +3,7 @@
  * one activation spelled out in arithmetic (GELU as PyTorch writes it before opset 20, with Erf or
  * with the tanh approximation; SiLU; c − x) become one Lut, and LayerNorm as PyTorch writes it
  * before opset 17 (ReduceMean, Sub, Pow, ReduceMean, Add, Sqrt, Div, Mul, Add) becomes one
- * LayerNorm. Matching only reads the graph; Lowering emits the runtime nodes.
+ * LayerNorm (ReduceMean's axes as the attribute or, from opset 18, as an input). Matching only reads the graph; Lowering emits the runtime nodes.
  */
 import type { onnx } from 'onnx-proto';
 import { erf } from '../erf';
@@ -166,7 +166,8 @@ function reduceAxes(g: GraphView, n: onnx.INodeProto): number[] | undefined {
 
 /**
  * LayerNorm as PyTorch exports it for opset < 17, from its first ReduceMean at `start`:
- * mean = ReduceMean(x); d = Sub(x, mean); v = ReduceMean(Pow(d, 2)); y = Div(d, Sqrt(Add(v, eps)));
+ * mean = ReduceMean(x); d = Sub(x, mean); v = ReduceMean(Pow(d, 2)) (or of Mul(d, d));
+ * y = Div(d, Sqrt(Add(v, eps)));
  * then optionally Mul(y, gamma) and Add(·, beta) with constant vectors.
  */
 export function layerNormPattern(g: GraphView, start: number): LayerNormPattern | undefined {
@@ -181,8 +182,10 @@ export function layerNormPattern(g: GraphView, start: number): LayerNormPattern 
   const sub = next(mean.output![0], 'Sub');
   if (!sub || sub.n.input![0] !== x || sub.n.input![1] !== mean.output![0]) return undefined;
   const d = sub.n.output![0];
-  const users = g.consumersOf(d).map((i) => ({ i, n: g.node(i) }));
-  const pow = users.find((u) => u.n.opType === 'Pow' && u.n.input![0] === d && scalar(g.constant(u.n.input![1])) === 2);
+  const users = [...new Set(g.consumersOf(d))].map((i) => ({ i, n: g.node(i) }));
+  const square = (n: onnx.INodeProto) =>
+    n.input![0] === d && ((n.opType === 'Pow' && scalar(g.constant(n.input![1])) === 2) || (n.opType === 'Mul' && n.input![1] === d));
+  const pow = users.find((u) => square(u.n));
   const div = users.find((u) => u.n.opType === 'Div' && u.n.input![0] === d);
   if (users.length !== 2 || !pow || !div || g.isGraphOutput(d)) return undefined;
   const variance = next(pow.n.output![0], 'ReduceMean');
