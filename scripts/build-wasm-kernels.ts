@@ -17,8 +17,9 @@ const ROOT = resolve(__dirname, '..');
 export const WASM_KERNELS_PATH = join(ROOT, 'build', 'wasm', 'dnn-kernels.wasm');
 
 /**
- * Sources in link order, with per-file defines: shared/dnn/wasm/simd.c supplies gemmRequant and
- * conv2d, so the guest's own versions are compiled under the names simd.c falls back to.
+ * Sources in link order, with per-file defines: shared/dnn/wasm/simd.c supplies gemmRequant,
+ * conv2d and maxPool, so the guest's own versions are compiled under other names (simd.c falls back
+ * to the first two beyond its scratch).
  */
 const SOURCES: readonly [string, string[]][] = [
   ['shared/dnn/wasm/kernels.c', []],
@@ -26,7 +27,8 @@ const SOURCES: readonly [string, string[]][] = [
   ['shared/dnn/wasm/simd.c', []],
   ['guest/dnn/gemm.c', ['-DgemmRequant=guest_gemmRequant']],
   ['guest/dnn/linear.c', ['-Dconv2d=guest_conv2d']],
-  ...['elementwise.c', 'pool.c', 'layout.c', 'normalize.c'].map((f): [string, string[]] => [`guest/dnn/${f}`, []]),
+  ['guest/dnn/pool.c', ['-DmaxPool=guest_maxPool']],
+  ...['elementwise.c', 'layout.c', 'normalize.c'].map((f): [string, string[]] => [`guest/dnn/${f}`, []]),
 ];
 
 /**

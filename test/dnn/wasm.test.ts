@@ -84,6 +84,18 @@ function randomRq(rows: number, sLo: number, sHi: number): Tensor {
   return t;
 }
 
+function pool(op: 'AvgPool' | 'MaxPool', pairs: boolean) {
+  const [kh, kw] = pairs ? [2, 2] : [int(1, 3), int(1, 3)];
+  const pads = pairs ? [0, 0, int(0, 1), int(0, 1)] : [int(0, kh - 1), int(0, kw - 1), int(0, kh - 1), int(0, kw - 1)];
+  const a: Record<string, number> = { kernelH: kh, kernelW: kw, strideH: pairs ? 2 : int(1, 3), strideW: pairs ? 2 : int(1, 3), padTop: pads[0], padLeft: pads[1], padBottom: pads[2], padRight: pads[3] };
+  if (op === 'AvgPool') a.countIncludePad = int(0, 1);
+  const [b, c, h, w] = [int(1, 2), int(1, 3), int(1, pairs ? 12 : 9), int(1, pairs ? 40 : 9)];
+  const oh = windowOut(h, kh, a.strideH, a.padTop, a.padBottom);
+  const ow = windowOut(w, kw, a.strideW, a.padLeft, a.padRight);
+  if (oh < 1 || ow < 1) return undefined;
+  return { op, operands: [randomTensor('int8', [b, c, h, w], -128, 127)], outShape: [b, c, oh, ow], attrs: a };
+}
+
 const CASES: Record<string, () => { op: OpName; operands: Tensor[]; outShape: number[]; attrs?: Record<string, number> } | undefined> = {
   Dense: () => {
     const [rows, k, n] = [int(1, 5), int(1, 300), int(1, 37)];
@@ -103,15 +115,9 @@ const CASES: Record<string, () => { op: OpName; operands: Tensor[]; outShape: nu
     const [bt, m, k, n] = [int(1, 3), int(1, 9), int(1, 40), int(1, 9)];
     return { op: 'MatMul', operands: [randomTensor('int8', [bt, m, k], -128, 127), randomTensor('int8', [bt, k, n], -128, 127), randomRq(1, 30, 40)], outShape: [bt, m, n] };
   },
-  AvgPool: () => {
-    const [kh, kw] = [int(1, 3), int(1, 3)];
-    const a = { kernelH: kh, kernelW: kw, strideH: int(1, 3), strideW: int(1, 3), padTop: int(0, kh - 1), padLeft: int(0, kw - 1), padBottom: int(0, kh - 1), padRight: int(0, kw - 1), countIncludePad: int(0, 1) };
-    const [b, c, h, w] = [int(1, 2), int(1, 3), int(1, 9), int(1, 9)];
-    const oh = windowOut(h, kh, a.strideH, a.padTop, a.padBottom);
-    const ow = windowOut(w, kw, a.strideW, a.padLeft, a.padRight);
-    if (oh < 1 || ow < 1) return undefined;
-    return { op: 'AvgPool', operands: [randomTensor('int8', [b, c, h, w], -128, 127)], outShape: [b, c, oh, ow], attrs: a };
-  },
+  AvgPool: () => pool('AvgPool', false),
+  MaxPool: () => pool('MaxPool', false),
+  'MaxPool 2x2 stride 2 (the SIMD path), widths to 40': () => pool('MaxPool', true),
   Relu: () => {
     const shape = [int(1, 4), int(1, 30)];
     return { op: 'Relu', operands: [randomTensor('int8', shape, -128, 127)], outShape: shape };

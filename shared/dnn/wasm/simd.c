@@ -1,6 +1,6 @@
 /*
- * SIMD replacements for the two int8 hot spots of the guest kernels, for the WebAssembly build
- * only: gemmRequant (Dense, MatMul) and conv2d (as im2col plus the same GEMM). Bit-exact with
+ * SIMD replacements for the int8 hot spots of the guest kernels, for the WebAssembly build only:
+ * gemmRequant (Dense, MatMul), conv2d (as im2col plus the same GEMM) and maxPool (below). Bit-exact with
  * guest/dnn/gemm.c and linear.c because the accumulators are the same modular 32-bit sums, only
  * added in another order (addition mod 2^32 is associative and commutative), followed by the very
  * emit step (bias, rq, sat8, lower clamp). The guest versions are linked under other names
@@ -154,6 +154,51 @@ void conv2d(const node *n) {
           .zo = zo, .lo = lowerClamp(at[9], zo),
       };
       simdGemm(&s);
+    }
+  }
+}
+
+
+/*
+ * MaxPool with the window loop inline (the guest's goes through a reduce function pointer per
+ * window) and, for 2×2 windows at stride 2 without padding, 8 outputs per i8x16 step. A maximum
+ * is exact in any order, so this equals guest/dnn/pool.c.
+ */
+void maxPool(const node *n) {
+  const tensor_desc *x = in(n, 0);
+  const int32_t *at = n->attrs;
+  const int32_t kernelH = at[0], kernelW = at[1], strideH = at[2], strideW = at[3], padTop = at[4], padLeft = at[5];
+  const int32_t planes = x->dims[0] * x->dims[1], h = x->dims[2], w = x->dims[3];
+  const int32_t oh = n->p->output.dims[2], ow = n->p->output.dims[3];
+  const int pairs = kernelH == 2 && kernelW == 2 && strideH == 2 && strideW == 2 && padTop == 0 && padLeft == 0;
+  const int8_t *xd = i8(x);
+  int8_t *o = out8(n);
+  for (int32_t p = 0; p < planes; p++) {
+    const int8_t *plane = xd + p * h * w;
+    for (int32_t oy = 0; oy < oh; oy++) {
+      const int32_t ys = oy * strideH - padTop;
+      const int32_t y0 = ys > 0 ? ys : 0, y1 = ys + kernelH < h ? ys + kernelH : h;
+      int32_t ox = 0;
+      if (pairs && y1 - y0 == 2) {
+        const int8_t *r0 = plane + y0 * w, *r1 = r0 + w;
+        /* 16 input columns -> 8 outputs, while all 16 columns lie inside the row. */
+        for (; 2 * ox + 16 <= w && ox + 8 <= ow; ox += 8) {
+          v128_t v = wasm_i8x16_max(wasm_v128_load(r0 + 2 * ox), wasm_v128_load(r1 + 2 * ox));
+          v128_t even = wasm_i8x16_shuffle(v, v, 0, 2, 4, 6, 8, 10, 12, 14, 0, 2, 4, 6, 8, 10, 12, 14);
+          v128_t odd = wasm_i8x16_shuffle(v, v, 1, 3, 5, 7, 9, 11, 13, 15, 1, 3, 5, 7, 9, 11, 13, 15);
+          wasm_v128_store64_lane(o + ox, wasm_i8x16_max(even, odd), 0);
+        }
+      }
+      for (; ox < ow; ox++) {
+        const int32_t xs = ox * strideW - padLeft;
+        const int32_t x0 = xs > 0 ? xs : 0, x1 = xs + kernelW < w ? xs + kernelW : w;
+        int32_t m = -128;
+        for (int32_t y = y0; y < y1; y++)
+          for (int32_t i = x0; i < x1; i++)
+            if (plane[y * w + i] > m) m = plane[y * w + i];
+        o[ox] = (int8_t)m;
+      }
+      o += ow;
     }
   }
 }
