@@ -5,12 +5,17 @@ export class DnnError extends Error {
   override name = 'DnnError';
 }
 
-/** A spec or weights blob that does not follow docs/dnn-spec.md. */
+/**
+ * A spec or weights blob that does not follow docs/dnn-spec.md. A value outside a bound of
+ * section 6 also carries the field (attribute, rq row, table entry or intermediate), its value
+ * (the worst case, for an intermediate) and the bound.
+ */
 export class DnnSpecError extends DnnError {
   override name = 'DnnSpecError';
   constructor(
     message: string,
     readonly where: string,
+    readonly bound?: { field: string; value: number; limit: string },
   ) {
     super(`${where}: ${message}`);
   }

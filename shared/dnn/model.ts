@@ -163,7 +163,7 @@ function resolveAttrs(node: NodeSpec, where: string): Record<string, number> {
   for (const [name, rule] of Object.entries(rules)) {
     const v = node.attrs[name] ?? rule.default;
     if (v === undefined) throw new DnnSpecError(`attribute ${name} is required`, where);
-    if (v < rule.min || v > rule.max) throw new DnnSpecError(`attribute ${name} = ${v} is outside [${rule.min}, ${rule.max}]`, where);
+    if (v < rule.min || v > rule.max) throw new DnnSpecError(`attribute ${name} = ${v} is outside [${rule.min}, ${rule.max}]`, where, { field: name, value: v, limit: `[${rule.min}, ${rule.max}]` });
     attrs[name] = v;
   }
   return attrs;

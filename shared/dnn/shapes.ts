@@ -147,8 +147,8 @@ export const SOFTMAX_EXP_ONE = 2 ** 20;
  * inside int32. rq is monotone in |acc|, so rq(worst |acc|) bounds every result.
  */
 export function checkValueBounds(node: NodeSpec, where: string, specs: ReadonlyMap<string, TensorSpec>, constants: ReadonlyMap<string, Tensor>): void {
-  const fail = (msg: string): never => {
-    throw new DnnSpecError(msg, where);
+  const fail = (msg: string, field: string, value: number, limit: string): never => {
+    throw new DnnSpecError(msg, where, { field, value, limit });
   };
   const zp = (i: number) => specs.get(node.inputs[i])!.zeroPoint;
   const data = (i: number) => constants.get(node.inputs[i])!.data;
@@ -158,18 +158,18 @@ export function checkValueBounds(node: NodeSpec, where: string, specs: ReadonlyM
     const out: { m: number; s: number }[] = [];
     for (let r = 0; r < q.length / 2; r++) {
       const [m, s] = [q[2 * r], q[2 * r + 1]];
-      if (m < 0) fail(`rq row ${r} (${node.inputs[i]}): M = ${m} is outside [0, 2^31)`);
-      if (s < RQ_SHIFT_MIN || s > RQ_SHIFT_MAX) fail(`rq row ${r} (${node.inputs[i]}): s = ${s} is outside [${RQ_SHIFT_MIN}, ${RQ_SHIFT_MAX}]`);
+      if (m < 0) fail(`rq row ${r} (${node.inputs[i]}): M = ${m} is outside [0, 2^31)`, `${node.inputs[i]}[${r}].M`, m, '[0, 2^31)');
+      if (s < RQ_SHIFT_MIN || s > RQ_SHIFT_MAX) fail(`rq row ${r} (${node.inputs[i]}): s = ${s} is outside [${RQ_SHIFT_MIN}, ${RQ_SHIFT_MAX}]`, `${node.inputs[i]}[${r}].s`, s, `[${RQ_SHIFT_MIN}, ${RQ_SHIFT_MAX}]`);
       out.push({ m, s });
     }
     return out;
   };
   const accumulator = (acc: number, what: string) => {
-    if (acc > INT32_MAX) fail(`${what} can reach ${acc}, outside int32 (bound 2^31 - 1)`);
+    if (acc > INT32_MAX) fail(`${what} can reach ${acc}, outside int32 (bound 2^31 - 1)`, what, acc, '<= 2^31 - 1');
   };
   const result = (acc: number, row: { m: number; s: number }, what: string) => {
     const q = rq(acc, row.m, row.s);
-    if (q > RQ_RESULT_MAX) fail(`${what}: rq(${acc}, ${row.m}, ${row.s}) can reach ${q}, above ${RQ_RESULT_MAX} (2^31 - 129, so zo + rq stays in int32)`);
+    if (q > RQ_RESULT_MAX) fail(`${what}: rq(${acc}, ${row.m}, ${row.s}) can reach ${q}, above ${RQ_RESULT_MAX} (2^31 - 129, so zo + rq stays in int32)`, `${what} rq result`, q, '<= 2^31 - 129');
     return q;
   };
   switch (node.op) {
@@ -223,9 +223,9 @@ export function checkValueBounds(node: NodeSpec, where: string, specs: ReadonlyM
     }
     case 'Softmax': {
       const t = data(1);
-      if (t[0] < 1) fail(`exp table (${node.inputs[1]}): exp[0] = ${t[0]} must be >= 1`);
+      if (t[0] < 1) fail(`exp table (${node.inputs[1]}): exp[0] = ${t[0]} must be >= 1`, `${node.inputs[1]}[0]`, t[0], '>= 1');
       t.forEach((v, i) => {
-        if (v < 0 || v > SOFTMAX_EXP_ONE) fail(`exp table (${node.inputs[1]}): exp[${i}] = ${v} is outside [0, 2^20]`);
+        if (v < 0 || v > SOFTMAX_EXP_ONE) fail(`exp table (${node.inputs[1]}): exp[${i}] = ${v} is outside [0, 2^20]`, `${node.inputs[1]}[${i}]`, v, '[0, 2^20]');
       });
       return;
     }
@@ -233,7 +233,7 @@ export function checkValueBounds(node: NodeSpec, where: string, specs: ReadonlyM
     case 'AvgPool': {
       // A pad as large as the kernel allows a window with no element (ONNX forbids it too).
       for (const [p, k] of [['padTop', 'kernelH'], ['padBottom', 'kernelH'], ['padLeft', 'kernelW'], ['padRight', 'kernelW']])
-        if (a[p] >= a[k]) fail(`attribute ${p} = ${a[p]} must be < ${k} = ${a[k]}`);
+        if (a[p] >= a[k]) fail(`attribute ${p} = ${a[p]} must be < ${k} = ${a[k]}`, p, a[p], `< ${k} = ${a[k]}`);
       if (node.op === 'AvgPool') accumulator(a.kernelH * a.kernelW * span8(zp(0)), `|window sum| (kernelH × kernelW × ${span8(zp(0))})`);
       return;
     }

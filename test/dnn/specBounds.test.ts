@@ -95,6 +95,7 @@ describe('attributes: explicit defaults and ranges', () => {
 
   it('rejects group 0, a missing required attribute, an unknown attribute, out-of-range flags, strides and epsTerm', () => {
     expectRejected(() => conv({ group: 0 }), /attribute group = 0 is outside \[1, 2147483647\]/);
+    expect(() => conv({ group: 0 })).toThrow(expect.objectContaining({ bound: { field: 'group', value: 0, limit: '[1, 2147483647]' } }));
     expectRejected(() => conv({ strideH: 2 ** 16 + 1 }), /attribute strideH = 65537 is outside \[1, 65536\]/);
     expectRejected(() => conv({ padTop: -1 }), /attribute padTop = -1 is outside \[0, 65536\]/);
     expectRejected(() => conv({ groups: 1 }), /unknown attribute groups/);
@@ -116,6 +117,7 @@ describe('attributes: explicit defaults and ranges', () => {
 describe('value bounds: sums that could leave int32', () => {
   it('a Dense bias near 2^31 is rejected (the accumulator bound span(zx) × Σ|w| + |b|)', () => {
     expect(() => dense(2 ** 31 - 1 - 4 * 128 * 127)).not.toThrow();
+    expect(() => dense(2 ** 31 - 4 * 128 * 127)).toThrow(expect.objectContaining({ bound: expect.objectContaining({ value: 2 ** 31, limit: '<= 2^31 - 1' }) }));
     expectRejected(() => dense(2 ** 31 - 4 * 128 * 127), /channel 0: \|Σ \(x - zx\) × w \+ bias\| .* can reach 2147483648, outside int32/);
   });
 
