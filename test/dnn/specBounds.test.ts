@@ -200,6 +200,36 @@ describe('packages at the edge of the bounds: native = VM', () => {
     same(a, extremes([2, 8]));
   });
 
+  it('random packages over the whole rq range: every one loadModel accepts runs the same natively and in the VM', () => {
+    const int = (lo: number, hi: number) => lo + Math.floor(rand() * (hi - lo + 1));
+    const randomRows = (n: number) => rqRows(...Array.from({ length: n }, (): [number, number] => [int(0, 2 ** 31 - 1), int(17, 62)]));
+    const inputs = (shape: number[]) => tensor('int8', shape, () => (rand() < 0.6 ? [-128, 127][int(0, 1)] : int(-128, 127)));
+    const makers: (() => DnnModel)[] = [
+      () => oneNode('Add', [x8([2, 6], int(-128, 127)), { t: inputs([2, 6]), zeroPoint: int(-128, 127) }, { t: randomRows(3) }], [2, 6], { relu: int(0, 1) }, int(-128, 127)),
+      () => oneNode('Mul', [x8([2, 6], int(-128, 127)), { t: inputs([1, 6]), zeroPoint: int(-128, 127) }, { t: randomRows(1) }], [2, 6], {}, int(-128, 127)),
+      () => oneNode('Dense', [x8([2, 5], int(-128, 127)), { t: inputs([3, 5]) }, i32([3], () => int(-(2 ** 31), 2 ** 31 - 1) >> int(0, 31)), { t: randomRows(3) }], [2, 3], {}, int(-128, 127)),
+      () => oneNode('MatMul', [x8([3, 7], int(-128, 127)), { t: inputs([7, 2]), zeroPoint: int(-128, 127) }, { t: randomRows(1) }], [3, 2], {}, int(-128, 127)),
+      () => oneNode('LayerNorm', [x8([2, 9], int(-128, 127)), { t: inputs([9]) }, i32([9], () => int(-(2 ** 31), 2 ** 31 - 1) >> int(0, 31)), { t: randomRows(1) }], [2, 9], { epsTerm: int(0, 1000) }, int(-128, 127)),
+    ];
+    let accepted = 0;
+    let rejected = 0;
+    for (let trial = 0; trial < 150 && accepted < 40; trial++) {
+      let model: DnnModel;
+      try {
+        model = makers[trial % makers.length]();
+      } catch (e) {
+        expect((e as Error).name).toBe('DnnSpecError');
+        rejected++;
+        continue;
+      }
+      const input = model.tensorSpecs.get(model.spec.input)!;
+      same(model, inputs(input.shape));
+      accepted++;
+    }
+    expect(accepted).toBeGreaterThanOrEqual(20);
+    expect(rejected).toBeGreaterThan(0);
+  });
+
   it('LayerNorm with the largest accepted beta', () => {
     const beta = 2 ** 31 - 1 - 100 * 21674;
     same(oneNode('LayerNorm', [x8([2, 8]), w8([8], 100), i32([8], (i: number) => (i % 2 ? beta : -beta)), { t: rqRows([2 ** 30, 40]) }], [2, 8], { epsTerm: 0 }), extremes([2, 8]));
