@@ -72,10 +72,14 @@ static void simdGemm(const simd_gemm *s) {
         s2 = wasm_i32x4_add(s2, wasm_i32x4_dot_i16x8(av, loadB(s, c + 2, i)));
         s3 = wasm_i32x4_add(s3, wasm_i32x4_dot_i16x8(av, loadB(s, c + 3, i)));
       }
-      emit(orow + c * s->colStride, c, hsum(s0), s->bias, s->rqData, s->perChannel, s->zo, s->lo);
-      emit(orow + (c + 1) * s->colStride, c + 1, hsum(s1), s->bias, s->rqData, s->perChannel, s->zo, s->lo);
-      emit(orow + (c + 2) * s->colStride, c + 2, hsum(s2), s->bias, s->rqData, s->perChannel, s->zo, s->lo);
-      emit(orow + (c + 3) * s->colStride, c + 3, hsum(s3), s->bias, s->rqData, s->perChannel, s->zo, s->lo);
+      /* The four horizontal sums at once: lanes of sums = (Σs0, Σs1, Σs2, Σs3). */
+      v128_t t01 = wasm_i32x4_add(wasm_i32x4_shuffle(s0, s1, 0, 4, 1, 5), wasm_i32x4_shuffle(s0, s1, 2, 6, 3, 7));
+      v128_t t23 = wasm_i32x4_add(wasm_i32x4_shuffle(s2, s3, 0, 4, 1, 5), wasm_i32x4_shuffle(s2, s3, 2, 6, 3, 7));
+      v128_t sums = wasm_i32x4_add(wasm_i32x4_shuffle(t01, t23, 0, 1, 4, 5), wasm_i32x4_shuffle(t01, t23, 2, 3, 6, 7));
+      emit(orow + c * s->colStride, c, wasm_i32x4_extract_lane(sums, 0), s->bias, s->rqData, s->perChannel, s->zo, s->lo);
+      emit(orow + (c + 1) * s->colStride, c + 1, wasm_i32x4_extract_lane(sums, 1), s->bias, s->rqData, s->perChannel, s->zo, s->lo);
+      emit(orow + (c + 2) * s->colStride, c + 2, wasm_i32x4_extract_lane(sums, 2), s->bias, s->rqData, s->perChannel, s->zo, s->lo);
+      emit(orow + (c + 3) * s->colStride, c + 3, wasm_i32x4_extract_lane(sums, 3), s->bias, s->rqData, s->perChannel, s->zo, s->lo);
     }
     for (; c < s->n; c++) {
       v128_t s0 = wasm_i32x4_splat(0);
