@@ -13,6 +13,7 @@ import { runNodeInVm } from '../../shared/dnn/guest/runNode';
 import { buildModel, type DnnModel, type TensorDraft } from '../../shared/dnn/model';
 import { nodeStartLayout } from '../../shared/dnn/nodeLayout';
 import { seededRandom } from '../../shared/dnn/random';
+import { windowOut } from '../../shared/dnn/shapes';
 import { ATTR_RULES, OPS, type DType, type OpName } from '../../shared/dnn/spec';
 import { allocTensor, tensorBytes, type Tensor } from '../../shared/dnn/tensor';
 import { keccak256 } from '../../shared/vm/keccak';
@@ -210,10 +211,18 @@ describe('packages at the edge of the bounds: native = VM', () => {
       () => oneNode('Dense', [x8([2, 5], int(-128, 127)), { t: inputs([3, 5]) }, i32([3], () => int(-(2 ** 31), 2 ** 31 - 1) >> int(0, 31)), { t: randomRows(3) }], [2, 3], {}, int(-128, 127)),
       () => oneNode('MatMul', [x8([3, 7], int(-128, 127)), { t: inputs([7, 2]), zeroPoint: int(-128, 127) }, { t: randomRows(1) }], [3, 2], {}, int(-128, 127)),
       () => oneNode('LayerNorm', [x8([2, 9], int(-128, 127)), { t: inputs([9]) }, i32([9], () => int(-(2 ** 31), 2 ** 31 - 1) >> int(0, 31)), { t: randomRows(1) }], [2, 9], { epsTerm: int(0, 1000) }, int(-128, 127)),
+      () => {
+        // Attributes left out at random: loadModel fills the defaults the native kernel assumes.
+        const all: Record<string, number> = { strideH: int(1, 2), strideW: int(1, 2), padTop: int(0, 1), padLeft: int(0, 1), padBottom: int(0, 1), padRight: int(0, 1), dilationH: 1, dilationW: int(1, 2) };
+        const attrs = Object.fromEntries(Object.entries(all).filter(() => rand() < 0.5));
+        const a = { ...{ strideH: 1, strideW: 1, padTop: 0, padLeft: 0, padBottom: 0, padRight: 0, dilationH: 1, dilationW: 1 }, ...attrs };
+        const out = [1, 2, windowOut(5, 2, a.strideH, a.padTop, a.padBottom, a.dilationH), windowOut(5, 2, a.strideW, a.padLeft, a.padRight, a.dilationW)];
+        return oneNode('Conv2d', [x8([1, 2, 5, 5], int(-128, 127)), { t: inputs([2, 2, 2, 2]) }, i32([2], () => int(-(2 ** 31), 2 ** 31 - 1) >> int(0, 31)), { t: randomRows(2) }], out, attrs, int(-128, 127));
+      },
     ];
     let accepted = 0;
     let rejected = 0;
-    for (let trial = 0; trial < 150 && accepted < 40; trial++) {
+    for (let trial = 0; trial < 180 && accepted < 48; trial++) {
       let model: DnnModel;
       try {
         model = makers[trial % makers.length]();
