@@ -18,8 +18,8 @@ export const WASM_KERNELS_PATH = join(ROOT, 'build', 'wasm', 'dnn-kernels.wasm')
 
 /**
  * Sources in link order, with per-file defines: shared/dnn/wasm/simd.c supplies gemmRequant,
- * conv2d and maxPool, so the guest's own versions are compiled under other names (simd.c falls back
- * to the first two beyond its scratch).
+ * conv2d, maxPool and add, so the guest's own versions are compiled under other names (simd.c
+ * falls back to them beyond its scratch, and for broadcasting Adds).
  */
 const SOURCES: readonly [string, string[]][] = [
   ['shared/dnn/wasm/kernels.c', []],
@@ -28,7 +28,8 @@ const SOURCES: readonly [string, string[]][] = [
   ['guest/dnn/gemm.c', ['-DgemmRequant=guest_gemmRequant']],
   ['guest/dnn/linear.c', ['-Dconv2d=guest_conv2d']],
   ['guest/dnn/pool.c', ['-DmaxPool=guest_maxPool']],
-  ...['elementwise.c', 'layout.c', 'normalize.c'].map((f): [string, string[]] => [`guest/dnn/${f}`, []]),
+  ['guest/dnn/elementwise.c', ['-Dadd=guest_add']],
+  ...['layout.c', 'normalize.c'].map((f): [string, string[]] => [`guest/dnn/${f}`, []]),
 ];
 
 /**

@@ -70,7 +70,7 @@ describe.each(shipped)('shipped model %s: wasm backend = TypeScript kernels', (n
 
 /** A one-node model whose operand 0 is the input and the rest constants. */
 function oneNode(op: OpName, operands: Tensor[], outShape: number[], attrs: Record<string, number>): DnnModel {
-  const tensors = operands.map((t, i) => ({ name: `in${i}`, dtype: t.dtype, shape: t.shape, scale: 0.05, zeroPoint: i === 0 || (op === 'MatMul' && i === 1) ? int(-128, 127) : 0, ...(i > 0 ? { data: t } : {}) }));
+  const tensors = operands.map((t, i) => ({ name: `in${i}`, dtype: t.dtype, shape: t.shape, scale: 0.05, zeroPoint: i === 0 || ((op === 'MatMul' || op === 'Add') && i === 1) ? int(-128, 127) : 0, ...(i > 0 ? { data: t } : {}) }));
   tensors.push({ name: 'out', dtype: 'int8', shape: outShape, scale: 0.05, zeroPoint: int(-128, 127) });
   return buildModel({ name: `one-${op}`, input: 'in0', output: 'out', tensors, nodes: [{ op, inputs: operands.map((_, i) => `in${i}`), output: 'out', attrs }] });
 }
@@ -118,6 +118,14 @@ const CASES: Record<string, () => { op: OpName; operands: Tensor[]; outShape: nu
   AvgPool: () => pool('AvgPool', false),
   MaxPool: () => pool('MaxPool', false),
   'MaxPool 2x2 stride 2 (the SIMD path), widths to 40': () => pool('MaxPool', true),
+  Add: () => {
+    // Same element count (the table path) or NumPy broadcasting (the guest kernel) in equal measure.
+    const shape = [int(1, 3), int(1, 5), int(1, 40)];
+    const other = rand() < 0.5 ? [...shape] : [1, rand() < 0.5 ? 1 : shape[1], shape[2]];
+    const q = randomRq(3, 30, 33);
+    q.data[5] = int(40, 48);
+    return { op: 'Add', operands: [randomTensor('int8', shape, -128, 127), randomTensor('int8', other, -128, 127), q], outShape: shape, attrs: { relu: int(0, 1) } };
+  },
   Relu: () => {
     const shape = [int(1, 4), int(1, 30)];
     return { op: 'Relu', operands: [randomTensor('int8', shape, -128, 127)], outShape: shape };

@@ -1,6 +1,6 @@
 /*
  * SIMD replacements for the int8 hot spots of the guest kernels, for the WebAssembly build only:
- * gemmRequant (Dense, MatMul), conv2d (as im2col plus the same GEMM) and maxPool (below). Bit-exact with
+ * gemmRequant (Dense, MatMul), conv2d (as im2col plus the same GEMM), maxPool and add (below). Bit-exact with
  * guest/dnn/gemm.c and linear.c because the accumulators are the same modular 32-bit sums, only
  * added in another order (addition mod 2^32 is associative and commutative), followed by the very
  * emit step (bias, rq, sat8, lower clamp). The guest versions are linked under other names
@@ -204,5 +204,33 @@ void maxPool(const node *n) {
       }
       o += ow;
     }
+  }
+}
+
+void guest_add(const node *n);
+
+/*
+ * Add without broadcasting (both operands have the output's element count, so element i of each
+ * is element i of the output): rq(a·2^20, M_a, s_a) takes one of 256 values per operand, so both
+ * are looked up from tables built once per call, leaving one rq per element instead of three.
+ * Same integer steps as guest/dnn/elementwise.c addPair, so the same bytes; broadcasting Adds run
+ * the guest kernel.
+ */
+void add(const node *n) {
+  const tensor_desc *a = in(n, 0), *b = in(n, 1);
+  const uint32_t count = elementCount(&n->p->output);
+  if (elementCount(a) != count || elementCount(b) != count) return guest_add(n);
+  const int32_t *q = i32(in(n, 2));
+  const int32_t zo = n->p->output.zeroPoint, lo = lowerClamp(n->attrs[0], zo);
+  int32_t ta[256], tb[256];
+  for (int32_t v = -128; v < 128; v++) {
+    ta[v + 128] = rq((v - a->zeroPoint) * (1 << 20), q[0], q[1]);
+    tb[v + 128] = rq((v - b->zeroPoint) * (1 << 20), q[2], q[3]);
+  }
+  const int8_t *ad = i8(a), *bd = i8(b);
+  int8_t *o = out8(n);
+  for (uint32_t i = 0; i < count; i++) {
+    int32_t v = sat8(zo + rq(ta[ad[i] + 128] + tb[bd[i] + 128], q[4], q[5]));
+    o[i] = (int8_t)(v < lo ? lo : v);
   }
 }
