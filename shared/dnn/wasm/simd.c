@@ -58,7 +58,66 @@ static inline v128_t loadB(const simd_gemm *s, uint32_t c, uint32_t i) {
   return s->b8 ? wasm_i16x8_load8x8(s->b8 + c * s->kb + i) : wasm_v128_load(s->b16 + c * s->kb + i);
 }
 
+/*
+ * Per-channel constants of rq in the split form of shared/dnn/intmath.ts: for |acc| < 2^31,
+ * rq = floor((|acc|·M_hi + floor(|acc|·M_lo / 2^16) + 2^(s−17)) / 2^(s−16)) with every partial
+ * result an exact double below 2^48, and the divisions by powers of two exact multiplications.
+ */
+#define RQ_VEC_MAX 4096
+static double rqHi[RQ_VEC_MAX], rqLo[RQ_VEC_MAX], rqHalf[RQ_VEC_MAX], rqInvUnit[RQ_VEC_MAX];
+
+static double pow2(int32_t e) {
+  double v = 1;
+  for (; e > 0; e--) v *= 2;
+  for (; e < 0; e++) v *= 0.5;
+  return v;
+}
+
+static void prepareRq(const simd_gemm *s) {
+  for (uint32_t c = 0; c < s->n; c++) {
+    const uint32_t ch = s->perChannel ? c : 0;
+    const uint32_t m = (uint32_t)s->rqData[2 * ch];
+    const int32_t sh = s->rqData[2 * ch + 1];
+    rqHi[c] = (double)(m >> 16);
+    rqLo[c] = (double)(m & 0xffff) * (1.0 / 65536);
+    rqHalf[c] = pow2(sh - 17);
+    rqInvUnit[c] = pow2(16 - sh);
+  }
+}
+
+/* rq of two int32 lanes (as doubles) for channels c, c+1, sign restored. */
+static inline v128_t rq2(v128_t t, uint32_t c) {
+  v128_t a = wasm_f64x2_abs(t);
+  v128_t hi = wasm_f64x2_mul(a, wasm_v128_load(rqHi + c));
+  v128_t lo = wasm_f64x2_floor(wasm_f64x2_mul(a, wasm_v128_load(rqLo + c)));
+  v128_t q = wasm_f64x2_floor(wasm_f64x2_mul(wasm_f64x2_add(wasm_f64x2_add(hi, lo), wasm_v128_load(rqHalf + c)), wasm_v128_load(rqInvUnit + c)));
+  return wasm_v128_bitselect(wasm_f64x2_neg(q), q, wasm_f64x2_lt(t, wasm_f64x2_splat(0)));
+}
+
+/*
+ * emit for channels c..c+3 at once. The rq results of an accepted package fit int32 (loadModel's
+ * worst-case bounds), where the saturating conversion below is exact and equals the scalar path.
+ */
+static inline void emit4(const simd_gemm *s, int8_t *orow, uint32_t c, v128_t sums) {
+  v128_t total = s->bias ? wasm_i32x4_add(sums, wasm_v128_load(s->bias + c)) : sums;
+  v128_t q01 = wasm_i32x4_trunc_sat_f64x2_zero(rq2(wasm_f64x2_convert_low_i32x4(total), c));
+  v128_t q23 = wasm_i32x4_trunc_sat_f64x2_zero(rq2(wasm_f64x2_convert_low_i32x4(wasm_i32x4_shuffle(total, total, 2, 3, 0, 1)), c + 2));
+  v128_t v = wasm_i32x4_add(wasm_i32x4_shuffle(q01, q23, 0, 1, 4, 5), wasm_i32x4_splat(s->zo));
+  v = wasm_i32x4_min(wasm_i32x4_max(v, wasm_i32x4_splat(s->lo)), wasm_i32x4_splat(127));
+  if (s->colStride == 1) {
+    v128_t b = wasm_i8x16_narrow_i16x8(wasm_i16x8_narrow_i32x4(v, v), wasm_i16x8_narrow_i32x4(v, v));
+    wasm_v128_store32_lane(orow + c, b, 0);
+  } else {
+    orow[c * s->colStride] = (int8_t)wasm_i32x4_extract_lane(v, 0);
+    orow[(c + 1) * s->colStride] = (int8_t)wasm_i32x4_extract_lane(v, 1);
+    orow[(c + 2) * s->colStride] = (int8_t)wasm_i32x4_extract_lane(v, 2);
+    orow[(c + 3) * s->colStride] = (int8_t)wasm_i32x4_extract_lane(v, 3);
+  }
+}
+
 static void simdGemm(const simd_gemm *s) {
+  const int vectorRq = s->n <= RQ_VEC_MAX;
+  if (vectorRq) prepareRq(s);
   for (uint32_t r = 0; r < s->rows; r++) {
     const int16_t *ar = s->a + r * s->kp;
     int8_t *orow = s->out + r * s->rowStride;
@@ -76,6 +135,10 @@ static void simdGemm(const simd_gemm *s) {
       v128_t t01 = wasm_i32x4_add(wasm_i32x4_shuffle(s0, s1, 0, 4, 1, 5), wasm_i32x4_shuffle(s0, s1, 2, 6, 3, 7));
       v128_t t23 = wasm_i32x4_add(wasm_i32x4_shuffle(s2, s3, 0, 4, 1, 5), wasm_i32x4_shuffle(s2, s3, 2, 6, 3, 7));
       v128_t sums = wasm_i32x4_add(wasm_i32x4_shuffle(t01, t23, 0, 1, 4, 5), wasm_i32x4_shuffle(t01, t23, 2, 3, 6, 7));
+      if (vectorRq) {
+        emit4(s, orow, c, sums);
+        continue;
+      }
       emit(orow + c * s->colStride, c, wasm_i32x4_extract_lane(sums, 0), s->bias, s->rqData, s->perChannel, s->zo, s->lo);
       emit(orow + (c + 1) * s->colStride, c + 1, wasm_i32x4_extract_lane(sums, 1), s->bias, s->rqData, s->perChannel, s->zo, s->lo);
       emit(orow + (c + 2) * s->colStride, c + 2, wasm_i32x4_extract_lane(sums, 2), s->bias, s->rqData, s->perChannel, s->zo, s->lo);
