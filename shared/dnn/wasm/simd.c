@@ -197,23 +197,33 @@ void conv2d(const node *n) {
   const int8_t *xd = i8(x), *wAll = i8(w);
   for (int32_t bi = 0; bi < batch; bi++) {
     for (int32_t g = 0; g < group; g++) {
-      int16_t *row = scratch;
-      for (int32_t oy = 0; oy < oh; oy++) {
-        for (int32_t ox = 0; ox < ow; ox++, row += kp) {
-          uint32_t p = 0;
-          for (int32_t ci = 0; ci < cg; ci++) {
-            const int8_t *plane = xd + (bi * c + g * cg + ci) * h * wd;
-            for (int32_t ky = 0; ky < kh; ky++) {
+      /* Tap by tap (ci, ky, kx), so each output row's in-bounds columns form one range [x0, x1). */
+      uint32_t t = 0;
+      for (int32_t ci = 0; ci < cg; ci++) {
+        const int8_t *plane = xd + (bi * c + g * cg + ci) * h * wd;
+        for (int32_t ky = 0; ky < kh; ky++) {
+          for (int32_t kx = 0; kx < kw; kx++, t++) {
+            const int32_t dx = kx * dilationW - padLeft;
+            int32_t x0 = 0, x1 = ow;
+            while (x0 < ow && x0 * strideW + dx < 0) x0++;
+            while (x1 > x0 && (x1 - 1) * strideW + dx >= wd) x1--;
+            for (int32_t oy = 0; oy < oh; oy++) {
               const int32_t iy = oy * strideH - padTop + ky * dilationH;
-              for (int32_t kx = 0; kx < kw; kx++) {
-                const int32_t ix = ox * strideW - padLeft + kx * dilationW;
-                row[p++] = (int16_t)(iy >= 0 && iy < h && ix >= 0 && ix < wd ? plane[iy * wd + ix] - zx : 0);
+              int16_t *col = scratch + (uint32_t)(oy * ow) * kp + t;
+              if (iy < 0 || iy >= h) {
+                for (int32_t ox = 0; ox < ow; ox++) col[ox * kp] = 0;
+                continue;
               }
+              const int8_t *src = plane + iy * wd + dx;
+              for (int32_t ox = 0; ox < x0; ox++) col[ox * kp] = 0;
+              for (int32_t ox = x0; ox < x1; ox++) col[ox * kp] = (int16_t)(src[ox * strideW] - zx);
+              for (int32_t ox = x1; ox < ow; ox++) col[ox * kp] = 0;
             }
           }
-          while (p < kp) row[p++] = 0;
         }
       }
+      for (uint32_t p = 0; p < positions; p++)
+        for (uint32_t i = patch; i < kp; i++) scratch[p * kp + i] = 0;
       simd_gemm s = {
           .a = scratch, .rows = positions, .kp = kp, .b8 = wAll + g * ocg * patch, .b16 = 0, .kb = patch, .n = (uint32_t)ocg,
           .bias = i32(in(n, 2)) + g * ocg, .rqData = i32(in(n, 3)) + 2 * g * ocg, .perChannel = 1,
