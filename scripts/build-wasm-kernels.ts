@@ -12,9 +12,9 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { WASM_KERNELS_PATH } from '../shared/dnn/wasm/wasmBackend';
 
 const ROOT = resolve(__dirname, '..');
-export const WASM_KERNELS_PATH = join(ROOT, 'build', 'wasm', 'dnn-kernels.wasm');
 
 /**
  * Sources in link order, with per-file defines: shared/dnn/wasm/simd.c supplies gemmRequant,

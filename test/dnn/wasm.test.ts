@@ -4,8 +4,10 @@
  * random node inputs, the same output bytes and roots; and random one-node models per operator,
  * shapes and attributes the shipped models do not reach (strides, dilations, groups, odd sizes).
  */
-import { readdirSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { buildWasmKernels } from '../../scripts/build-wasm-kernels';
 import { defaultBackend, runModel, runNode } from '../../shared/dnn/executor';
 import { readModelFiles } from '../../shared/dnn/files';
 import { sampleInputs } from '../../shared/dnn/guest/sampleInputs';
@@ -15,7 +17,7 @@ import { windowOut } from '../../shared/dnn/shapes';
 import type { OpName } from '../../shared/dnn/spec';
 import { allocTensor, tensorBytes, tensorRoot, toHex, type Tensor } from '../../shared/dnn/tensor';
 import { DnnWasmKernelError } from '../../shared/dnn/wasm/errors';
-import { WasmModelRunner } from '../../shared/dnn/wasm/wasmBackend';
+import { WASM_KERNELS_PATH, WasmModelRunner } from '../../shared/dnn/wasm/wasmBackend';
 
 const MODELS = join(__dirname, '..', '..', 'models');
 const shipped = readdirSync(MODELS)
@@ -42,6 +44,16 @@ function expectSameRuns(model: DnnModel, input: Tensor): void {
 
 it('the wasm module is built and is the default backend', () => {
   expect(defaultBackend()).toBe('wasm');
+});
+
+it('the wasm build is reproducible: a rebuild elsewhere gives the same bytes', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'dnn-wasm-test-'));
+  try {
+    const again = buildWasmKernels(join(dir, 'k.wasm'));
+    expect(Buffer.compare(readFileSync(again.path), readFileSync(WASM_KERNELS_PATH))).toBe(0);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 describe.each(shipped)('shipped model %s: wasm backend = TypeScript kernels', (name) => {
