@@ -4,9 +4,9 @@ const { join } = require('node:path');
 // Folders are created as the areas that own them land; jest refuses a root that does not exist.
 const roots = ['test', 'shared', 'functions', 'worker-image'].filter((d) => existsSync(join(__dirname, d)));
 
-// The IPFS stack (helia, multiformats, it-*, ...) ships ESM only. Jest resolves those packages through
-// their "module-sync" export (the one Node itself uses to require() them) and swc compiles them to
-// CommonJS like our sources; every other package keeps its CommonJS entry and is left untransformed.
+// The IPFS stack (helia, multiformats, it-*, ...) ships ESM only. jest.resolver.js resolves those packages
+// through their ESM exports when they have no CommonJS one, and swc compiles them to CommonJS like our
+// sources; every package with a CommonJS entry keeps it and is left untransformed.
 function esmOnlyPackages(dir = join(__dirname, 'node_modules'), prefix = '') {
   const found = [];
   for (const name of existsSync(dir) ? readdirSync(dir) : []) {
@@ -19,7 +19,7 @@ function esmOnlyPackages(dir = join(__dirname, 'node_modules'), prefix = '') {
     if (!existsSync(pkgJson)) continue;
     const pkg = JSON.parse(readFileSync(pkgJson, 'utf8'));
     const exportsText = JSON.stringify(pkg.exports ?? {});
-    if (exportsText.includes('module-sync') || (pkg.type === 'module' && !exportsText.includes('require'))) found.push(prefix + name);
+    if ((pkg.type === 'module' || exportsText.includes('module-sync')) && !exportsText.includes('"require"')) found.push(prefix + name);
     if (existsSync(join(dir, name, 'node_modules'))) found.push(...esmOnlyPackages(join(dir, name, 'node_modules'), ''));
   }
   return [...new Set(found)];
@@ -36,7 +36,6 @@ module.exports = {
     '/node_modules/.+\\.m?js$': ['@swc/jest', { jsc: { target: 'es2022' }, module: { type: 'commonjs' } }],
   },
   transformIgnorePatterns: [`/node_modules/(?!(${esmOnlyPackages().map(escapeRegex).join('|')})/)`],
-  testEnvironmentOptions: { customExportConditions: ['node', 'node-addons', 'module-sync'] },
   resolver: '<rootDir>/jest.resolver.js',
   // Tests start real servers (anvil, S3, SQS): give them room, and never run two suites' chains at once.
   testTimeout: 120000,

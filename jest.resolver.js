@@ -1,12 +1,12 @@
-// Some ESM-only packages of the IPFS stack export only an "import" entry (no "require", no "module-sync"),
-// which jest's CommonJS resolution cannot see. Only when a module cannot be resolved at all is it tried
-// again with the "import" condition; every package that has a CommonJS entry keeps it.
+// ESM-only packages (the IPFS stack) export only "import"/"module-sync" entries, which jest's CommonJS
+// resolution cannot see. Only when a module cannot be resolved at all is it tried again with those
+// conditions; every package that has a CommonJS entry keeps it.
 module.exports = (request, options) => {
   try {
     return options.defaultResolver(request, options);
   } catch (error) {
     try {
-      return options.defaultResolver(request, { ...options, conditions: [...(options.conditions ?? []), 'import'] });
+      return options.defaultResolver(request, { ...options, conditions: [...(options.conditions ?? []), 'module-sync', 'import'] });
     } catch {
       throw error;
     }

@@ -1,0 +1,80 @@
+import { awsClients, type AwsClients } from '../../shared/aws/config';
+import { AwsConfigError, S3ContentMismatchError, S3ObjectNotFoundError, S3ObjectTooLargeError } from '../../shared/aws/errors';
+import { ContentAddressedStore, ensureBucket, putObject } from '../../shared/aws/s3';
+import { changeVisibility, createQueueWithDlq, deleteMessage, receiveMessages, sendMessages } from '../../shared/aws/sqs';
+import { rawCid } from '../../shared/dnn/cid';
+import { startLocalAws, type LocalAws } from '../helpers/servers';
+
+let aws: LocalAws;
+let clients: AwsClients;
+beforeAll(async () => {
+  aws = await startLocalAws();
+  clients = awsClients(aws.config);
+});
+afterAll(() => aws.stop());
+
+describe('configuration', () => {
+  it('names the bad field and reuses clients', () => {
+    expect(() => awsClients({ s3Endpoint: 'not a url' })).toThrow(AwsConfigError);
+    expect(() => awsClients({ s3Endpoint: 'not a url' })).toThrow(/s3Endpoint/);
+    expect(awsClients(aws.config)).toBe(clients);
+  });
+});
+
+describe('content-addressed S3 store', () => {
+  const bucket = 'blobs';
+  beforeAll(() => ensureBucket(clients.s3, bucket));
+
+  it('round-trips bytes under their CID and survives a server restart', async () => {
+    const store = new ContentAddressedStore(clients.s3, { bucket, prefix: 'b/', maxBytes: 1024 });
+    const bytes = new TextEncoder().encode('hello world\n');
+    const cid = await store.put(bytes);
+    expect(cid).toBe(rawCid(bytes));
+    expect(await store.put(bytes)).toBe(cid);
+    await aws.restartS3();
+    expect(await store.get(cid)).toEqual(bytes);
+  });
+
+  it('refuses tampered, missing and oversized content, naming bucket and key', async () => {
+    const store = new ContentAddressedStore(clients.s3, { bucket, prefix: 'b/', maxBytes: 16 });
+    const cid = await store.put(new TextEncoder().encode('original'));
+    await putObject(clients.s3, bucket, store.key(cid), new TextEncoder().encode('tampered'));
+    const mismatch = await store.get(cid).catch((e) => e);
+    expect(mismatch).toBeInstanceOf(S3ContentMismatchError);
+    expect(mismatch).toMatchObject({ bucket, key: `b/${cid}`, expectedCid: cid });
+    await expect(store.get(rawCid(new Uint8Array([9])))).rejects.toBeInstanceOf(S3ObjectNotFoundError);
+    await expect(store.put(new Uint8Array(17))).rejects.toMatchObject({ name: 'S3ObjectTooLargeError', size: 17, limit: 16 });
+    const big = new ContentAddressedStore(clients.s3, { bucket, prefix: 'b/', maxBytes: 100 });
+    const bigCid = await big.put(new Uint8Array(50));
+    await expect(store.get(bigCid)).rejects.toBeInstanceOf(S3ObjectTooLargeError);
+  });
+});
+
+describe('SQS', () => {
+  it('drops a FIFO duplicate and delivers each group in order', async () => {
+    const q = await createQueueWithDlq(clients.sqs, { name: 'dedup', fifo: true, visibilityTimeoutSeconds: 30, maxReceiveCount: 3 });
+    await sendMessages(clients.sqs, q.url, [
+      { body: 'a1', groupId: 'a', deduplicationId: 'tx:0' },
+      { body: 'a2', groupId: 'a', deduplicationId: 'tx:1' },
+    ]);
+    await sendMessages(clients.sqs, q.url, [{ body: 'a1-again', groupId: 'a', deduplicationId: 'tx:0' }]);
+    const got = await receiveMessages(clients.sqs, q.url, { waitSeconds: 1 });
+    expect(got.map((m) => m.body)).toEqual(['a1', 'a2']);
+    for (const m of got) await deleteMessage(clients.sqs, q.url, m.receiptHandle);
+    expect(await receiveMessages(clients.sqs, q.url, { waitSeconds: 1 })).toEqual([]);
+  });
+
+  it('redelivers after a visibility change and moves a message to the DLQ after maxReceiveCount', async () => {
+    const q = await createQueueWithDlq(clients.sqs, { name: 'poison', fifo: false, visibilityTimeoutSeconds: 30, maxReceiveCount: 2 });
+    await sendMessages(clients.sqs, q.url, [{ body: 'poison' }]);
+    for (let attempt = 1; attempt <= 2; attempt++) {
+      const [m] = await receiveMessages(clients.sqs, q.url, { waitSeconds: 1 });
+      expect(m).toMatchObject({ body: 'poison', receiveCount: attempt });
+      expect(await receiveMessages(clients.sqs, q.url, { waitSeconds: 0 })).toEqual([]);
+      await changeVisibility(clients.sqs, q.url, m!.receiptHandle, 0);
+    }
+    expect(await receiveMessages(clients.sqs, q.url, { waitSeconds: 1 })).toEqual([]);
+    const dead = await receiveMessages(clients.sqs, q.dlqUrl, { waitSeconds: 1 });
+    expect(dead.map((m) => m.body)).toEqual(['poison']);
+  });
+});
