@@ -1,9 +1,12 @@
 /**
- * `npm run deploy`: deploys the market to the chain at RPC_URL with DEPLOYER_KEY and writes the
- * addresses to deployments/<chainId>.json. With neither set it deploys to the local chain
- * (anvil at http://127.0.0.1:8545, its first default key), with the test dispute game, and writes
- * deployments/local.json. Options: TOKEN_ADDRESS, ADMIN_ADDRESS, TREASURY_ADDRESS, DISPUTE_FACTORY,
- * TEST_DISPUTE_GAME=1, PROTOCOL_SHARE_BPS, UNBONDING_DELAY_SECONDS, MIN_STAKE, CHALLENGE_BOND (base units).
+ * `npm run deploy`: deploys the market with the real dispute game and its one-step verifier to the
+ * chain at RPC_URL with DEPLOYER_KEY and writes the addresses, the game's DISPUTE_VERSION and
+ * VM_VERSION and the verifier's code hash to deployments/<chainId>.json. With neither set it
+ * deploys to the local chain (anvil at http://127.0.0.1:8545, its first default key) and writes
+ * deployments/local.json. Options: TOKEN_ADDRESS, ADMIN_ADDRESS, TREASURY_ADDRESS, VERIFIER_ADDRESS,
+ * DISPUTE_CLOCK_SECONDS, DISPUTE_FACTORY (an existing game instead), TEST_DISPUTE_GAME=1 (the test
+ * game instead: development only), PROTOCOL_SHARE_BPS, UNBONDING_DELAY_SECONDS, MIN_STAKE,
+ * CHALLENGE_BOND (base units).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
@@ -39,7 +42,8 @@ async function main(): Promise<void> {
   }
   const wallet = new Wallet(target.key, provider);
   const signer = new NonceManager(wallet);
-  const testDisputeGame = target.local ? !env.DISPUTE_FACTORY : env.TEST_DISPUTE_GAME === '1';
+  const testDisputeGame = env.TEST_DISPUTE_GAME === '1';
+  const disputeGame = !testDisputeGame && !env.DISPUTE_FACTORY;
   console.log(`deploy: chain ${chainId} at ${target.rpcUrl}, deployer ${wallet.address}`);
   const deployed = await deployMarket(signer, {
     token: env.TOKEN_ADDRESS,
@@ -47,6 +51,9 @@ async function main(): Promise<void> {
     treasury: env.TREASURY_ADDRESS,
     disputeFactory: env.DISPUTE_FACTORY,
     testDisputeGame,
+    disputeGame,
+    verifier: env.VERIFIER_ADDRESS,
+    disputeClockSeconds: env.DISPUTE_CLOCK_SECONDS,
     protocolShareBps: env.PROTOCOL_SHARE_BPS,
     unbondingDelaySeconds: env.UNBONDING_DELAY_SECONDS,
     minStake: env.MIN_STAKE,
@@ -66,9 +73,22 @@ async function main(): Promise<void> {
     tokenDeployed: deployed.tokenDeployed,
     testDisputeGame,
     contracts: deployed.addresses,
+    dispute: deployed.dispute && {
+      game: deployed.dispute.game,
+      verifier: deployed.dispute.verifier,
+      DISPUTE_VERSION: Number(deployed.dispute.disputeVersion),
+      VM_VERSION: Number(deployed.dispute.vmVersion),
+      verifierCodeHash: deployed.dispute.verifierCodeHash,
+      gameCodeHash: deployed.dispute.gameCodeHash,
+    },
   };
   writeFileSync(file, JSON.stringify(record, null, 2) + '\n');
   for (const [name, address] of Object.entries(deployed.addresses)) console.log(`deploy: ${name.padEnd(14)} ${address ?? '(none)'}`);
+  if (record.dispute) {
+    const d = record.dispute;
+    console.log(`deploy: ${'verifier'.padEnd(14)} ${d.verifier} (code hash ${d.verifierCodeHash})`);
+    console.log(`deploy: dispute game DISPUTE_VERSION ${d.DISPUTE_VERSION}, VM_VERSION ${d.VM_VERSION}`);
+  }
   console.log(`deploy: wrote ${relative(ROOT, file)}`);
   provider.destroy();
 }

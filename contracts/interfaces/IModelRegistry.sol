@@ -5,11 +5,15 @@ pragma solidity ^0.8.28;
 interface IModelRegistry {
     /// @notice What an owner registers.
     struct ModelSpec {
-        /// @notice keccak256 of the canonical graph specification.
+        /// @notice The dispute graph commitment (docs/dispute-spec.md section 3):
+        ///         keccak256(specHash ‖ uint32 N ‖ uint32 outputSlot ‖ uint64 weightsSize ‖ nodesRoot),
+        ///         computed off-chain by graphCommitment(dnnDisputeGraph(model, kernelElf)). The dispute
+        ///         game's `open` recomputes it from the provider's graph facts and refuses a mismatch,
+        ///         so a model registered with anything else (e.g. keccak256 of the spec alone) cannot be disputed.
         bytes32 graphSpecHash;
-        /// @notice Merkle root of the int8 weights.
+        /// @notice Merkle root of the weights blob (docs/vm-spec.md tree); the phase link checks weight inputs against it.
         bytes32 weightsRoot;
-        /// @notice Merkle root of the VM image (guest kernels).
+        /// @notice Initial VM memory root of the guest kernel ELF; the phase link checks each node's image against it.
         bytes32 vmImageRoot;
         string graphCid;
         string weightsCid;

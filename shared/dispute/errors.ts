@@ -8,11 +8,11 @@ export class DisputeGraphInvalid extends DisputeError {
   override name = 'DisputeGraphInvalid';
 }
 
-/** The game contract reports a version this player does not know. */
+/** The game contract (or its verifier) reports a version this player does not know. */
 export class DisputeVersionUnknown extends DisputeError {
   override name = 'DisputeVersionUnknown';
   constructor(
-    readonly what: 'DISPUTE_VERSION' | 'VM_VERSION',
+    readonly what: 'DISPUTE_VERSION' | 'VM_VERSION' | 'verifier VM_VERSION',
     readonly version: bigint,
     readonly expected: bigint,
   ) {
@@ -30,5 +30,29 @@ export class DisputeNodeRunFailed extends DisputeError {
     readonly steps: number,
   ) {
     super(`node ${node} did not exit(0): status ${status}, exit code ${exitCode} after ${steps} steps`);
+  }
+}
+
+/** The game's verifier runs code this player was not built against (docs STYLE item 6). */
+export class DisputeVerifierUnknown extends DisputeError {
+  override name = 'DisputeVerifierUnknown';
+  constructor(
+    readonly verifier: string,
+    readonly codeHash: string,
+    readonly knownCodeHash: string,
+  ) {
+    super(`verifier ${verifier} has code hash ${codeHash}, this player knows ${knownCodeHash}`);
+  }
+}
+
+/** The game contract's code is not the DisputeGame this player was built against (bound to the same market, verifier and clock). */
+export class DisputeGameCodeUnknown extends DisputeError {
+  override name = 'DisputeGameCodeUnknown';
+  constructor(
+    readonly game: string,
+    readonly codeHash: string,
+    readonly knownCodeHash: string,
+  ) {
+    super(`game ${game} has code hash ${codeHash}, this player knows ${knownCodeHash}`);
   }
 }

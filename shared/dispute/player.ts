@@ -8,7 +8,6 @@
  */
 import { keccak256, type Signer } from 'ethers';
 import type { DisputeGame, IMultiPhaseDispute } from '../../build/types';
-import { DisputeVersionUnknown } from './errors';
 import {
   graphFacts,
   graphStateAt,
@@ -21,9 +20,9 @@ import {
   type GraphFacts,
 } from './graph';
 import { imageRoot28, NodeRun } from './nodeRun';
-import { DISPUTE_VERSION, dissectionPoints, PHASES, segmentCount, type PhaseName } from './spec';
+import { checkDisputeContracts } from './trust';
+import { dissectionPoints, PHASES, segmentCount, type PhaseName } from './spec';
 import { merkleRootOfBytes } from '../vm/merkle';
-import { VM_VERSION } from '../vm/spec';
 
 export type Role = 'provider' | 'challenger';
 
@@ -98,10 +97,7 @@ export class Player {
 
   private async checkVersions(): Promise<void> {
     if (this.checked) return;
-    const dispute = await this.contract.DISPUTE_VERSION();
-    if (dispute !== DISPUTE_VERSION) throw new DisputeVersionUnknown('DISPUTE_VERSION', dispute, DISPUTE_VERSION);
-    const vm = await this.contract.VM_VERSION();
-    if (vm !== BigInt(VM_VERSION)) throw new DisputeVersionUnknown('VM_VERSION', vm, BigInt(VM_VERSION));
+    await checkDisputeContracts(this.contract, this.signer.provider!);
     this.checked = true;
   }
 

@@ -1,6 +1,7 @@
 /**
- * Deploys the whole market (token unless one is given, staking, registry, task market, optionally the
- * test dispute game) and wires the roles. Used by tests, the gas bench, `npm run deploy` and `npm start`.
+ * Deploys the whole market (token unless one is given, staking, registry, task market, and optionally
+ * the real dispute game with its one-step verifier, or the test dispute game) and wires the roles.
+ * Used by tests, the gas bench, `npm run deploy` and `npm start`.
  */
 import { type Signer } from 'ethers';
 import { z } from 'zod';
@@ -10,6 +11,7 @@ import {
   Staking__factory,
   TaskMarket__factory,
   TestDisputeGame__factory,
+  type DisputeGame,
   type MarketToken,
   type ModelRegistry,
   type Staking,
@@ -17,6 +19,8 @@ import {
   type TestDisputeGame,
 } from '../../build/types';
 import { addressSchema, amountSchema } from './schemas';
+import { deployDisputeGame } from '../dispute/deploy';
+import { checkDisputeContracts, type DisputeContractsInfo } from '../dispute/trust';
 
 const ONE_TOKEN = 10n ** 18n;
 
@@ -36,14 +40,21 @@ export const deployMarketOptionsSchema = z
     challengeBond: amountSchema.refine((v) => v > 0n, 'must be positive').default(10n * ONE_TOKEN),
     /** The dispute game factory. */
     disputeFactory: addressSchema.optional(),
-    /** Deploy the test dispute game (anyone decides outcomes) as the factory: local development only. */
+    /** Deploy the test dispute game (anyone decides outcomes) as the factory: the market's own unit tests only. */
     testDisputeGame: z.boolean().default(false),
+    /** Deploy the real dispute game (docs/dispute-spec.md) and its one-step verifier as the factory. */
+    disputeGame: z.boolean().default(false),
+    /** An existing RiscvStep verifier for the real game; a new one is deployed when absent. */
+    verifier: addressSchema.optional(),
+    /** Each party's chess clock in the real game. */
+    disputeClockSeconds: z.number().int().min(60).max(30 * 86_400).default(86_400),
   })
   .strict()
-  .refine((o) => !(o.disputeFactory && o.testDisputeGame), {
-    message: 'give either disputeFactory or testDisputeGame, not both',
+  .refine((o) => [o.disputeFactory !== undefined, o.testDisputeGame, o.disputeGame].filter(Boolean).length <= 1, {
+    message: 'give either disputeFactory or testDisputeGame or disputeGame, at most one',
     path: ['disputeFactory'],
-  });
+  })
+  .refine((o) => o.verifier === undefined || o.disputeGame, { message: 'verifier needs disputeGame', path: ['verifier'] });
 
 export type DeployMarketOptions = z.input<typeof deployMarketOptionsSchema>;
 
@@ -54,6 +65,8 @@ export interface DeployedMarket {
   market: TaskMarket;
   /** Present when deployed with `testDisputeGame`. */
   testGame?: TestDisputeGame;
+  /** Present when deployed with `disputeGame`: the game, its verifier, their versions and code hashes. */
+  dispute?: DisputeContractsInfo & { contract: DisputeGame };
   /** True when the token was deployed here (the signer is then its minter, unless admin differs). */
   tokenDeployed: boolean;
   addresses: MarketAddresses;
@@ -122,6 +135,12 @@ export async function deployMarket(signer: Signer, options: DeployMarketOptions 
     testGame = await mined(new TestDisputeGame__factory(signer).deploy(marketAddress));
     await send(market.setDisputeFactory(await testGame.getAddress()));
   }
+  let dispute: DeployedMarket['dispute'];
+  if (o.disputeGame) {
+    const { game } = await deployDisputeGame(signer, market, { verifier: o.verifier, clockSeconds: o.disputeClockSeconds });
+    // The deployment records what the players will check, so a mismatch shows here first.
+    dispute = { ...(await checkDisputeContracts(game, signer.provider!)), contract: game };
+  }
 
   if (admin !== deployer) await handOver(deployer, admin, { token: o.token ? undefined : token, staking, market });
 
@@ -131,13 +150,14 @@ export async function deployMarket(signer: Signer, options: DeployMarketOptions 
     registry,
     market,
     testGame,
+    dispute,
     tokenDeployed: !o.token,
     addresses: {
       token: tokenAddress,
       staking: await staking.getAddress(),
       registry: await registry.getAddress(),
       market: marketAddress,
-      disputeFactory: testGame ? await testGame.getAddress() : (o.disputeFactory ?? null),
+      disputeFactory: testGame ? await testGame.getAddress() : (dispute?.game ?? o.disputeFactory ?? null),
       treasury,
       admin,
     },

@@ -1,6 +1,7 @@
 /**
  * `npm run deploy` configuration from the environment, validated with zod. With no RPC_URL it targets
- * the local chain (anvil's default URL and first key) and deploys the test dispute game there.
+ * the local chain (anvil's default URL and first key). The real dispute game is deployed unless
+ * DISPUTE_FACTORY names an existing one or TEST_DISPUTE_GAME=1 asks for the test game.
  */
 import { z } from 'zod';
 import { addressSchema, amountSchema, privateKeySchema } from './schemas';
@@ -21,10 +22,17 @@ export const deployEnvSchema = z
     TREASURY_ADDRESS: optional(addressSchema),
     DISPUTE_FACTORY: optional(addressSchema),
     TEST_DISPUTE_GAME: optional(z.enum(['0', '1'], { message: 'must be 0 or 1' })),
+    VERIFIER_ADDRESS: optional(addressSchema),
+    DISPUTE_CLOCK_SECONDS: optional(integerString(60, 30 * 86_400)),
     PROTOCOL_SHARE_BPS: optional(integerString(0, 10_000)),
     UNBONDING_DELAY_SECONDS: optional(integerString(0, 90 * 86_400)),
     MIN_STAKE: optional(amountSchema),
     CHALLENGE_BOND: optional(amountSchema),
+  })
+  .refine((e) => !(e.DISPUTE_FACTORY && e.TEST_DISPUTE_GAME === '1'), { message: 'give DISPUTE_FACTORY or TEST_DISPUTE_GAME=1, not both', path: ['TEST_DISPUTE_GAME'] })
+  .refine((e) => !e.VERIFIER_ADDRESS || (!e.DISPUTE_FACTORY && e.TEST_DISPUTE_GAME !== '1'), {
+    message: 'VERIFIER_ADDRESS is for a newly deployed real dispute game (not with DISPUTE_FACTORY or TEST_DISPUTE_GAME=1)',
+    path: ['VERIFIER_ADDRESS'],
   })
   .refine((e) => !e.RPC_URL || e.DEPLOYER_KEY, { message: 'RPC_URL is set, so DEPLOYER_KEY is required (a 0x-prefixed 32-byte hex key)', path: ['DEPLOYER_KEY'] });
 
@@ -41,7 +49,7 @@ export class DeployEnvError extends Error {
 export interface DeployTarget {
   rpcUrl: string;
   key: string;
-  /** True for the default local chain: the test dispute game is deployed and deployments/local.json written. */
+  /** True for the default local chain: deployments/local.json is written. */
   local: boolean;
 }
 
