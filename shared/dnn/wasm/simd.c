@@ -1,10 +1,12 @@
 /*
  * SIMD replacements for the int8 hot spots of the guest kernels, for the WebAssembly build only:
- * gemmRequant (Dense, MatMul), conv2d (as im2col plus the same GEMM), maxPool and add (below). Bit-exact with
- * guest/dnn/gemm.c and linear.c because the accumulators are the same modular 32-bit sums, only
- * added in another order (addition mod 2^32 is associative and commutative), followed by the very
- * emit step (bias, rq, sat8, lower clamp). The guest versions are linked under other names
- * (scripts/build-wasm-kernels.ts renames them) and run whenever an operand exceeds the scratch.
+ * gemmRequant (Dense, MatMul), conv2d (as im2col plus the same GEMM), maxPool and add (below).
+ * Bit-exact with guest/dnn/gemm.c and linear.c because the accumulators are the same modular
+ * 32-bit sums, only added in another order (addition mod 2^32 is associative and commutative),
+ * followed by the same requantisation: scalar, or four channels at once in the exact split form
+ * of shared/dnn/intmath.ts rq (emit4). The guest versions are linked under other names
+ * (scripts/build-wasm-kernels.ts renames them) and run whenever an operand exceeds the scratch
+ * (and for broadcasting Adds). test/dnn/wasm.test.ts checks every path against the TS kernels.
  *
  * Products are formed as i16 × i16 → i32 pairs (i32x4.dot_i16x8_s): every operand minus its zero
  * point lies in [-255, 255], so the pair sums stay far inside int32.
