@@ -172,3 +172,15 @@ it('a parameter block with an unknown op code is a typed error, not a silent res
   new DataView(block.mem8.buffer).setInt32(block.paramAddresses[0], 99, true);
   expect(() => runner.runNode(0)).toThrow(DnnWasmKernelError);
 });
+
+it('operands beyond the SIMD scratch or the vector requantisation table: the guest fallbacks give the same bytes', () => {
+  // Dense with rows × k over 2^20 i16 (guest gemmRequant), Dense with 4100 channels (scalar rq),
+  // Conv2d with positions × patch over 2^20 (guest conv2d).
+  const big = oneNode('Dense', [randomTensor('int8', [520, 2048], -128, 127), randomTensor('int8', [3, 2048], -127, 127), randomTensor('int32', [3], -9e5, 9e5), randomRq(3, 40, 46)], [520, 3], { relu: 0 });
+  expectSameRuns(big, randomTensor('int8', [520, 2048], -128, 127));
+  const wide = oneNode('Dense', [randomTensor('int8', [1, 8], -128, 127), randomTensor('int8', [4100, 8], -127, 127), randomTensor('int32', [4100], -9e4, 9e4), randomRq(4100, 36, 42)], [1, 4100], { relu: 1 });
+  expectSameRuns(wide, randomTensor('int8', [1, 8], -128, 127));
+  const a = { strideH: 1, strideW: 1, padTop: 1, padLeft: 1, padBottom: 1, padRight: 1, dilationH: 1, dilationW: 1, group: 1, relu: 0 };
+  const conv = oneNode('Conv2d', [randomTensor('int8', [1, 1, 300, 300], -128, 127), randomTensor('int8', [2, 1, 3, 3], -127, 127), randomTensor('int32', [2], -5e4, 5e4), randomRq(2, 36, 42)], [1, 2, 300, 300], a);
+  expectSameRuns(conv, randomTensor('int8', [1, 1, 300, 300], -128, 127));
+});
