@@ -277,10 +277,10 @@ describe('invalid parameter blocks and kernel failures', () => {
   });
 
   it('runNodeInVm: a kernel exiting non-zero is a DnnVmKernelError naming node, op, status and step', () => {
-    // A Softmax table entry above 2^20 is accepted natively but rejected by the guest (exit 11).
-    const table = expTable(0.1);
-    table.data[3] = 2 ** 21;
-    const bad = oneNodeModel('Softmax', [i8([2, 5]), i32(table)], [2, 5]);
+    // loadModel refuses a Softmax table entry above 2^20, so corrupt a loaded model's table in place:
+    // the guest's own check must still catch it (exit 11) and runNodeInVm must say which node failed.
+    const bad = oneNodeModel('Softmax', [i8([2, 5]), i32(expTable(0.1))], [2, 5]);
+    bad.constants.get('in1')!.data[3] = 2 ** 21;
     let error: unknown;
     try {
       runNodeInVm(bad, 1, new Map([['in0', randomTensor('int8', [2, 5], -128, 127)]]), { elf });
