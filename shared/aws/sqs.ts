@@ -104,6 +104,8 @@ export interface ReceivedMessage {
   receiptHandle: string;
   body: string;
   receiveCount: number;
+  /** FIFO queues only. */
+  groupId?: string;
 }
 
 /** Long-polls up to `waitSeconds` for at most `max` messages (1..10). */
@@ -119,7 +121,7 @@ export async function receiveMessages(
         MaxNumberOfMessages: options.max ?? 10,
         WaitTimeSeconds: options.waitSeconds ?? 20,
         VisibilityTimeout: options.visibilityTimeoutSeconds,
-        MessageSystemAttributeNames: ['ApproximateReceiveCount'],
+        MessageSystemAttributeNames: ['ApproximateReceiveCount', 'MessageGroupId'],
       }),
     ),
   );
@@ -128,6 +130,7 @@ export async function receiveMessages(
     receiptHandle: m.ReceiptHandle!,
     body: m.Body ?? '',
     receiveCount: Number(m.Attributes?.ApproximateReceiveCount ?? '1'),
+    groupId: m.Attributes?.MessageGroupId,
   }));
 }
 
