@@ -1,5 +1,5 @@
 import { awsClients, type AwsClients } from '../../shared/aws/config';
-import { AwsConfigError, S3ContentMismatchError, S3ObjectNotFoundError, S3ObjectTooLargeError } from '../../shared/aws/errors';
+import { AwsConfigError, S3ContentMismatchError, S3ObjectNotFoundError, S3ObjectTooLargeError, S3PreconditionFailedError } from '../../shared/aws/errors';
 import { ContentAddressedStore, ensureBucket, putObject } from '../../shared/aws/s3';
 import { changeVisibility, createQueueWithDlq, deleteMessage, receiveMessages, sendMessages } from '../../shared/aws/sqs';
 import { rawCid } from '../../shared/dnn/cid';
@@ -47,6 +47,21 @@ describe('content-addressed S3 store', () => {
     const big = new ContentAddressedStore(clients.s3, { bucket, prefix: 'b/', maxBytes: 100 });
     const bigCid = await big.put(new Uint8Array(50));
     await expect(store.get(bigCid)).rejects.toBeInstanceOf(S3ObjectTooLargeError);
+  });
+});
+
+describe('conditional writes', () => {
+  it('let only one of two writers that read the same version win', async () => {
+    await ensureBucket(clients.s3, 'docs');
+    const first = await putObject(clients.s3, 'docs', 'a/doc.json', '{"v":1}', { ifMatch: null });
+    await expect(putObject(clients.s3, 'docs', 'a/doc.json', '{"v":1}', { ifMatch: null })).rejects.toBeInstanceOf(S3PreconditionFailedError);
+    const results = await Promise.allSettled([
+      putObject(clients.s3, 'docs', 'a/doc.json', '{"v":2}', { ifMatch: first }),
+      putObject(clients.s3, 'docs', 'a/doc.json', '{"v":3}', { ifMatch: first }),
+    ]);
+    expect(results.map((r) => r.status).sort()).toEqual(['fulfilled', 'rejected']);
+    const lost = results.find((r) => r.status === 'rejected') as PromiseRejectedResult;
+    expect(lost.reason).toMatchObject({ name: 'S3PreconditionFailedError', bucket: 'docs', key: 'a/doc.json', expectedEtag: first });
   });
 });
 

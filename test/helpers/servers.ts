@@ -1,6 +1,7 @@
 /**
  * Real local AWS servers for tests: s3rver (files in a temporary folder) and local-aws-sqs, both on
  * 127.0.0.1 at free ports, plus the AwsConfig pointing at them. Stop them in afterAll.
+ * s3rver is given S3's conditional writes (see conditionalWrites).
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import type { Server } from 'node:http';
@@ -8,7 +9,6 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createSqsServer } from 'local-aws-sqs';
-import S3rver from 's3rver';
 import type { AwsConfig } from '../../shared/aws/config';
 import { freePort } from '../../shared/chain/anvil';
 
@@ -19,6 +19,57 @@ export interface LocalAws {
   stop(): Promise<void>;
 }
 
+interface KoaContext {
+  method: string;
+  path: string;
+  headers: Record<string, string | undefined>;
+  status: number;
+  type: string;
+  body: unknown;
+}
+type Middleware = (ctx: KoaContext, next: () => Promise<void>) => Promise<void>;
+interface S3rver {
+  run(): Promise<unknown>;
+  close(): Promise<void>;
+  middleware: Middleware[];
+  store: { getMetadata(bucket: string, key: string): Promise<{ etag: string }> };
+}
+// s3rver ships no type declarations; this is the part used here.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const S3rver = require('s3rver') as new (options: { address: string; port: number; directory: string; silent: boolean }) => S3rver;
+
+/**
+ * S3 honours If-Match / If-None-Match on PutObject (the indexer cursor and the views rely on it); s3rver
+ * ignores them on writes. This middleware, first in s3rver's chain, gives path-style PUTs the same
+ * semantics, one write per key at a time so that check and write cannot interleave.
+ */
+function conditionalWrites(server: S3rver): Middleware {
+  const queues = new Map<string, Promise<void>>();
+  return async (ctx, next) => {
+    const ifMatch = ctx.headers['if-match'];
+    const ifNoneMatch = ctx.headers['if-none-match'];
+    const [, bucket, ...rest] = ctx.path.split('/');
+    if (ctx.method !== 'PUT' || (ifMatch === undefined && ifNoneMatch === undefined) || !bucket || rest.length === 0) return next();
+    const key = rest.map(decodeURIComponent).join('/');
+    const id = `${bucket}/${key}`;
+    const run = (queues.get(id) ?? Promise.resolve()).then(async () => {
+      const current = await server.store.getMetadata(bucket, key).then(
+        (m) => m.etag,
+        () => null,
+      );
+      if ((ifNoneMatch === '*' && current !== null) || (ifMatch !== undefined && ifMatch !== current)) {
+        ctx.status = 412;
+        ctx.type = 'application/xml';
+        ctx.body = '<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>PreconditionFailed</Code><Message>At least one of the pre-conditions you specified did not hold</Message></Error>';
+        return;
+      }
+      await next();
+    });
+    queues.set(id, run.catch(() => {}));
+    await run;
+  };
+}
+
 const LOCAL_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
 
 export async function startLocalAws(): Promise<LocalAws> {
@@ -26,6 +77,7 @@ export async function startLocalAws(): Promise<LocalAws> {
   const s3Port = await freePort();
   const startS3 = async (): Promise<S3rver> => {
     const s3 = new S3rver({ address: '127.0.0.1', port: s3Port, directory, silent: true });
+    s3.middleware.unshift(conditionalWrites(s3));
     await s3.run();
     return s3;
   };

@@ -1,6 +1,7 @@
 import type { HDNodeWallet } from 'ethers';
 import { awsClients, type AwsClients } from '../../shared/aws/config';
 import { consumeOnce, processBatch, type RecordFailure } from '../../shared/aws/batch';
+import { S3PreconditionFailedError } from '../../shared/aws/errors';
 import { ensureBucket, getObject } from '../../shared/aws/s3';
 import { createQueueWithDlq, receiveMessages, sendMessages, type QueuePair } from '../../shared/aws/sqs';
 import { EventMessageInvalidError, ViewStore, viewKey, viewUpdater } from '../../shared/indexer/consumer';
@@ -175,6 +176,26 @@ describe('indexer and view consumer on a real chain, S3 and SQS', () => {
     const ids = (await eventsOf('tasks', String(replacement))).map((e) => e.id);
     expect(ids).toEqual(await chainLogIdsOfTask(replacement));
     expect(await views.state('models', String(f.modelId))).toMatchObject({ tasks: 7 });
+    expect(failures).toEqual([]);
+  });
+
+  it('lets only one of two indexers advance from the same cursor', async () => {
+    await createTask(f, requester);
+    await mineBlocks(CONFIRMATIONS);
+    const cursors = new CursorStore(clients.s3, BUCKET, 'indexer/cursor.json');
+    const { cursor, etag } = await cursors.load();
+    const advanced: Cursor = { ...cursor!, recent: cursor!.recent.slice(-1) };
+    // The other indexer reads the same version, then this one advances first.
+    class ReadFirst extends CursorStore {
+      override async load() {
+        return { cursor, etag };
+      }
+    }
+    const late = indexer({}, new ReadFirst(clients.s3, BUCKET, 'indexer/cursor.json'));
+    await cursors.save(advanced, etag);
+    await expect(late.poll()).rejects.toBeInstanceOf(S3PreconditionFailedError);
+    await indexer().catchUp();
+    await drain();
     expect(failures).toEqual([]);
   });
 
