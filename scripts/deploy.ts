@@ -12,7 +12,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { JsonRpcProvider, NonceManager, Wallet } from 'ethers';
 import { compileContracts } from './compile-contracts';
-import { DeployEnvError, parseDeployEnv } from '../shared/market/deployConfig';
+import { DeployEnvError, disputeOptionsFromEnv, parseDeployEnv } from '../shared/market/deployConfig';
 
 const ROOT = resolve(__dirname, '..');
 
@@ -42,18 +42,13 @@ async function main(): Promise<void> {
   }
   const wallet = new Wallet(target.key, provider);
   const signer = new NonceManager(wallet);
-  const testDisputeGame = env.TEST_DISPUTE_GAME === '1';
-  const disputeGame = !testDisputeGame && !env.DISPUTE_FACTORY;
+  const dispute = disputeOptionsFromEnv(env);
   console.log(`deploy: chain ${chainId} at ${target.rpcUrl}, deployer ${wallet.address}`);
   const deployed = await deployMarket(signer, {
     token: env.TOKEN_ADDRESS,
     admin: env.ADMIN_ADDRESS,
     treasury: env.TREASURY_ADDRESS,
-    disputeFactory: env.DISPUTE_FACTORY,
-    testDisputeGame,
-    disputeGame,
-    verifier: env.VERIFIER_ADDRESS,
-    disputeClockSeconds: env.DISPUTE_CLOCK_SECONDS,
+    ...dispute,
     protocolShareBps: env.PROTOCOL_SHARE_BPS,
     unbondingDelaySeconds: env.UNBONDING_DELAY_SECONDS,
     minStake: env.MIN_STAKE,
@@ -71,7 +66,7 @@ async function main(): Promise<void> {
     deployedAt: new Date().toISOString(),
     blockNumber: await provider.getBlockNumber(),
     tokenDeployed: deployed.tokenDeployed,
-    testDisputeGame,
+    testDisputeGame: dispute.testDisputeGame,
     contracts: deployed.addresses,
     dispute: deployed.dispute && {
       game: deployed.dispute.game,

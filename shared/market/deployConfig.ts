@@ -60,3 +60,21 @@ export function parseDeployEnv(env: NodeJS.ProcessEnv): { target: DeployTarget; 
   const local = !e.RPC_URL;
   return { target: { rpcUrl: e.RPC_URL ?? LOCAL_RPC_URL, key: e.DEPLOYER_KEY ?? ANVIL_FIRST_KEY, local }, env: e };
 }
+
+/** The dispute side of a deployment: the real game unless the environment names an existing game or asks for the test game. */
+export function disputeOptionsFromEnv(env: DeployEnv): {
+  disputeGame: boolean;
+  testDisputeGame: boolean;
+  disputeFactory?: string;
+  verifier?: string;
+  disputeClockSeconds?: number;
+} {
+  const testDisputeGame = env.TEST_DISPUTE_GAME === '1';
+  return {
+    disputeGame: !testDisputeGame && !env.DISPUTE_FACTORY,
+    testDisputeGame,
+    disputeFactory: env.DISPUTE_FACTORY,
+    verifier: env.VERIFIER_ADDRESS,
+    disputeClockSeconds: env.DISPUTE_CLOCK_SECONDS,
+  };
+}
