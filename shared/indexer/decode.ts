@@ -47,9 +47,9 @@ export class EventDecoder {
   decode(log: Log, timestamp: number): ChainEvent | null {
     const kind = this.byAddress.get(getAddress(log.address));
     if (!kind) return null;
-    const parsed = INTERFACES[kind].parseLog({ topics: [...log.topics], data: log.data });
-    if (!parsed) return null;
     try {
+      const parsed = INTERFACES[kind].parseLog({ topics: [...log.topics], data: log.data });
+      if (!parsed) return null;
       const args: Record<string, ArgValue> = {};
       parsed.fragment.inputs.forEach((input, i) => {
         args[input.name] = toArg(parsed.args[i]);

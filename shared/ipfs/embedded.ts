@@ -7,20 +7,9 @@ import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { unixfs } from '@helia/unixfs';
 import { MemoryBlockstore, BaseBlockstore } from 'blockstore-core';
-import { fixedSize } from 'ipfs-unixfs-importer/chunker';
-import { balanced } from 'ipfs-unixfs-importer/layout';
 import type { CID } from 'multiformats/cid';
-import { parseCid } from './cid';
-import { CHUNK_SIZE, collect, IpfsNotFoundError, MAX_LINKS_PER_NODE, type IpfsStore } from './store';
-
-/** Kubo's `ipfs add --cid-version 1` settings; helia's own defaults (1 MiB chunks, 1024 links) give other CIDs. */
-const ADD_OPTIONS = {
-  cidVersion: 1,
-  rawLeaves: true,
-  reduceSingleLeafToSelf: true,
-  chunker: fixedSize({ chunkSize: CHUNK_SIZE }),
-  layout: balanced({ maxChildrenPerNode: MAX_LINKS_PER_NODE }),
-} as const;
+import { KUBO_ADD_OPTIONS, parseCid } from './cid';
+import { collect, IpfsNotFoundError, type IpfsStore } from './store';
 
 class FolderBlockstore extends BaseBlockstore {
   constructor(private readonly dir: string) {
@@ -62,7 +51,7 @@ export async function openEmbeddedIpfs(blockstorePath?: string): Promise<IpfsSto
   const fs = unixfs({ blockstore });
   return {
     async add(bytes) {
-      return (await fs.addBytes(bytes, ADD_OPTIONS)).toString();
+      return (await fs.addBytes(bytes, KUBO_ADD_OPTIONS)).toString();
     },
     async get(cid, maxBytes = Number.MAX_SAFE_INTEGER) {
       const parsed = parseCid(cid);

@@ -2,7 +2,8 @@
  * Content-addressed blob storage on IPFS. Every implementation must give, for the same bytes, the CID
  * that `ipfs add --cid-version 1` gives on Kubo with its default settings (raw leaves, fixed 256 KiB
  * chunks, balanced DAG of at most 174 links per node): a file of at most one chunk is a single raw
- * block (`bafkrei…`, equal to shared/dnn/cid.ts `rawCid`), a larger one a dag-pb UnixFS root (`bafybei…`).
+ * block (`bafkrei…`, equal to shared/dnn/cid.ts `rawCid`), a larger one a dag-pb UnixFS root (`bafybei…`)
+ * that rawCid does not give: use ./cid.ts `fileCid` wherever a CID must match IPFS for any size.
  */
 import { z } from 'zod';
 

@@ -3,6 +3,8 @@ import { AwsConfigError, S3ContentMismatchError, S3ObjectNotFoundError, S3Object
 import { ContentAddressedStore, ensureBucket, putObject } from '../../shared/aws/s3';
 import { changeVisibility, createQueueWithDlq, deleteMessage, receiveMessages, sendMessages } from '../../shared/aws/sqs';
 import { rawCid } from '../../shared/dnn/cid';
+import { fileCid } from '../../shared/ipfs/cid';
+import { openIpfsStore } from '../../shared/ipfs/store';
 import { startLocalAws, type LocalAws } from '../helpers/servers';
 
 let aws: LocalAws;
@@ -32,6 +34,16 @@ describe('content-addressed S3 store', () => {
     expect(cid).toBe(rawCid(bytes));
     expect(await store.put(bytes)).toBe(cid);
     await aws.restartS3();
+    expect(await store.get(cid)).toEqual(bytes);
+  });
+
+  it('keys by the IPFS CID of any size when given fileCid', async () => {
+    const store = new ContentAddressedStore(clients.s3, { bucket, prefix: 'ipfs/', maxBytes: 1 << 20, cidOf: fileCid });
+    const bytes = Uint8Array.from({ length: 600_000 }, (_, i) => (i * 7) & 0xff);
+    const cid = await store.put(bytes);
+    const ipfs = await openIpfsStore({ kind: 'embedded' });
+    expect(await ipfs.add(bytes)).toBe(cid);
+    expect(cid).not.toBe(rawCid(bytes));
     expect(await store.get(cid)).toEqual(bytes);
   });
 

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import { CID } from 'multiformats/cid';
 import { rawCid } from '../../shared/dnn/cid';
+import { fileCid } from '../../shared/ipfs/cid';
 import {
   CHUNK_SIZE,
   IpfsBlobTooLargeError,
@@ -63,6 +64,7 @@ describe('embedded IPFS store', () => {
       const bytes = pattern(size);
       const cid = await store.add(bytes);
       expect(cid).toBe(rawCid(bytes));
+      expect(await fileCid(bytes)).toBe(cid);
       expect(await store.get(cid)).toEqual(bytes);
     }
   });
@@ -75,6 +77,7 @@ describe('embedded IPFS store', () => {
     expect(await store.get(cid)).toEqual(bytes);
     const leaves = [bytes.subarray(0, CHUNK_SIZE), bytes.subarray(CHUNK_SIZE, 2 * CHUNK_SIZE), bytes.subarray(2 * CHUNK_SIZE)];
     expect(cid).toBe(kuboFileRootCid(leaves));
+    expect(await fileCid(bytes)).toBe(cid);
   });
 
   it('refuses unknown and malformed CIDs and oversized reads', async () => {
