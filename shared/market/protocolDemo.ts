@@ -128,10 +128,9 @@ interface Committed {
 }
 
 /** The digits asked for: the first held-out sample of each planned label. */
-function pickDigit(digit: number): Float32Array {
+function pickDigits(): Map<number, Float32Array> {
   const test = mnistTest();
-  const index = test.labels.indexOf(digit);
-  return test.images[index];
+  return new Map(DEMO_PLAN.map(({ digit }) => [digit, test.images[test.labels.indexOf(digit)]]));
 }
 
 /** A wrong answer that changes the predicted class: the true class's logit to the minimum, another to the maximum. */
@@ -209,10 +208,11 @@ export async function runProtocolDemo(provider: JsonRpcProvider, parties: DemoPa
   // The requester's inputs, reachable by CID for every party (in memory until IPFS is wired in).
   const inputsByCid = new Map<string, Tensor>();
   const committed: Committed[] = [];
+  const digits = pickDigits();
   for (const entry of DEMO_PLAN) {
     const p = prepared.get(entry.model)!;
     const modelId = modelIds.get(entry.model)!;
-    const input = quantizeInput(p.model, pickDigit(entry.digit));
+    const input = quantizeInput(p.model, digits.get(entry.digit)!);
     const inputCid = rawCid(tensorBytes(input));
     inputsByCid.set(inputCid, input);
     const now = BigInt((await provider.getBlock('latest'))!.timestamp);
