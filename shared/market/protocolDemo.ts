@@ -23,7 +23,7 @@ import { buildKernelImage } from '../dnn/guest/kernelImage';
 import { argmaxRows, quantizeInput } from '../dnn/io';
 import { tensorBytes, tensorFromBytes, type Tensor } from '../dnn/tensor';
 import { merkleRootOfBytes } from '../vm/merkle';
-import { assertModelDefensible } from '../models/defensible';
+import { assertTaskDefensible } from '../models/defensible';
 import { prepareModelRegistration, registerModel, type PreparedModel } from '../models/registration';
 
 export const DEMO_TOKEN = 10n ** 18n;
@@ -238,7 +238,7 @@ export async function runProtocolDemo(provider: JsonRpcProvider, parties: DemoPa
 
     const serving = entry.provider === 'honest' ? honest : cheater;
     // A provider only takes work it could defend in a dispute.
-    await assertModelDefensible(registry, modelId, p);
+    await assertTaskDefensible(market, registry, taskId, p);
     await mine(market.connect(serving).claim(taskId));
     const honestSlots = dnnSlotTensors(p.model, input);
     const claimed: Uint8Array[] = honestSlots.map((t) => Uint8Array.from(t));

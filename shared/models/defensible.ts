@@ -3,7 +3,7 @@
  * ones its own package yields, or the dispute game would refuse the provider's `open` (graph
  * commitment) or phase link (weights, image) and it would lose its collateral even when honest.
  */
-import type { ModelRegistry } from '../../build/types';
+import type { ModelRegistry, TaskMarket } from '../../build/types';
 import { ModelCommitmentMismatch } from './errors';
 import type { PreparedModel } from './registration';
 
@@ -15,4 +15,10 @@ export async function assertModelDefensible(registry: ModelRegistry, modelId: bi
       throw new ModelCommitmentMismatch(modelId, field, registered[field], prepared.spec[field]);
     }
   }
+}
+
+/** assertModelDefensible for the model a task names, run by a provider before it claims (registry roots never change, so it holds through the commit). */
+export async function assertTaskDefensible(market: TaskMarket, registry: ModelRegistry, taskId: bigint, prepared: PreparedModel): Promise<void> {
+  const task = await market.getTask(taskId);
+  await assertModelDefensible(registry, task.modelId, prepared);
 }

@@ -20,7 +20,7 @@ import { quantizeInput } from '../../shared/dnn/io';
 import { tensorBytes } from '../../shared/dnn/tensor';
 import { loadElf } from '../../shared/vm/elf';
 import { merkleRootOfBytes } from '../../shared/vm/merkle';
-import { assertModelDefensible } from '../../shared/models/defensible';
+import { assertModelDefensible, assertTaskDefensible } from '../../shared/models/defensible';
 import { ModelCommitmentMismatch } from '../../shared/models/errors';
 import { prepareModelRegistration, registerModel, type PreparedModel } from '../../shared/models/registration';
 
@@ -99,7 +99,8 @@ it("refuses the game's open for a model registered with keccak256(spec) instead 
     }),
   );
   const taskId = taskIdOf(m.market, created);
-  // A provider that skipped assertModelDefensible: honest output, but it cannot open the game.
+  await expect(assertTaskDefensible(m.market, m.registry, taskId, prepared)).rejects.toMatchObject({ name: 'ModelCommitmentMismatch', field: 'graphSpecHash', modelId });
+  // A provider that skipped the check: honest output, but it cannot open the game.
   const tensors = dnnSlotTensors(prepared.model, input);
   const roots = tensors.map((t) => merkleRootOfBytes(t));
   const out = prepared.graph.outputSlot;
