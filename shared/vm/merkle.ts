@@ -4,7 +4,7 @@
  * subtrees. These helpers work on bytes; shared/vm/memory.ts keeps the incremental tree.
  */
 import { hashPairWords } from './keccak';
-import { CHUNK_MAX, chunkRoot } from './keccakWasm';
+import { chunkRoot } from './keccakWasm';
 import { LEAF_SHIFT, LEAF_SIZE, MERKLE_PROOF_SIZE, PROOF_HEADER_SIZE, TREE_DEPTH } from './spec';
 
 /** Copies bytes into little-endian 32-bit words (the form the hasher reads). */
@@ -98,19 +98,5 @@ export function paddedSize(length: number): number {
  * holds these bytes in VM memory at an address aligned to that size (how tensor roots are made).
  */
 export function merkleRootOfBytes(bytes: Uint8Array): Uint8Array {
-  const size = paddedSize(bytes.length);
-  const chunk = Math.min(size, CHUNK_MAX);
-  const padded = new Uint8Array(chunk);
-  // Roots of 4 KiB chunks first, then hash the chunk roots level by level in place.
-  const w = new Uint32Array((size / chunk) * 8);
-  for (let c = 0; c < size / chunk; c++) {
-    const part = bytes.subarray(c * chunk, (c + 1) * chunk);
-    padded.fill(0);
-    padded.set(part);
-    w.set(chunkRoot(padded), 8 * c);
-  }
-  for (let nodes = size / chunk; nodes > 1; nodes >>>= 1) {
-    for (let j = 0; j < nodes / 2; j++) hashPairWords(w, 16 * j, w, 16 * j + 8, w, 8 * j);
-  }
-  return fromWords(w, 0, 8);
+  return fromWords(chunkRoot(bytes));
 }

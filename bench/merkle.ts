@@ -1,0 +1,55 @@
+/**
+ * `npx tsx bench/merkle.ts`: tensor root speed (merkleRootOfBytes on random 1 KiB, 16 KiB and
+ * 1 MiB tensors, plus a 1000-byte one that needs zero padding) and the memory root after touching
+ * 64 MiB as bench:vm measures it. Progress lines on stderr, ONE JSON object on the last line.
+ */
+import { randomBytes } from 'node:crypto';
+import { merkleRootOfBytes } from '../shared/vm/merkle';
+import { Memory, PAGE_SIZE } from '../shared/vm/memory';
+
+const log = (line: string) => process.stderr.write(`bench:merkle ${line}\n`);
+
+/** Best per-call time in microseconds over several batches of about 50 ms each. */
+function perCallMicros(bytes: Uint8Array): number {
+  let n = 1;
+  for (let start = performance.now(); performance.now() - start < 50; n *= 2) {
+    for (let i = 0; i < n; i++) merkleRootOfBytes(bytes);
+  }
+  let best = Infinity;
+  for (let batch = 0; batch < 7; batch++) {
+    const start = performance.now();
+    for (let i = 0; i < n; i++) merkleRootOfBytes(bytes);
+    best = Math.min(best, ((performance.now() - start) * 1000) / n);
+  }
+  return best;
+}
+
+function memoryRootSeconds(): number {
+  const memory = new Memory();
+  const size = 64 << 20;
+  const base = 0x10000000;
+  const chunk = new Uint8Array(1 << 20);
+  for (let o = 0; o < size; o += chunk.length) {
+    for (let i = 0; i < chunk.length; i += 4) chunk[i] = (o + i) * 2654435761;
+    memory.writeBytes(base + o, chunk);
+  }
+  const start = performance.now();
+  memory.root();
+  return (performance.now() - start) / 1000;
+}
+
+const result: Record<string, number> = {};
+for (const [label, size] of [
+  ['1KiB', 1024],
+  ['1000B', 1000],
+  ['16KiB', 16 << 10],
+  ['1MiB', 1 << 20],
+] as const) {
+  const us = perCallMicros(randomBytes(size));
+  log(`${label}: ${us.toFixed(2)} us per root`);
+  result[`tensorRoot${label}Micros`] = Number(us.toFixed(3));
+}
+const seconds = memoryRootSeconds();
+log(`memory root after touching 64 MiB (${(64 << 20) / PAGE_SIZE} pages): ${seconds.toFixed(3)} s`);
+result.merkleRootAfterTouching64MiBSeconds = Number(seconds.toFixed(3));
+console.log(JSON.stringify(result));
