@@ -41,7 +41,6 @@ const OP = {
   i32Const: 0x41,
   i64Const: 0x42,
   i32Eqz: 0x45,
-  i32Ne: 0x47,
   i32Eq: 0x46,
   i32LtU: 0x49,
   i32GeU: 0x4f,
@@ -173,7 +172,6 @@ const SIMD = (op: number): number[] => [OP.simd, ...uleb(op)];
 const V128 = {
   load64Splat: SIMD(0x0a),
   splatI64: SIMD(0x12),
-  and: SIMD(0x4e),
   andNot: SIMD(0x4f),
   or: SIMD(0x50),
   xor: SIMD(0x51),
