@@ -295,7 +295,7 @@ describe('market conservation (property)', () => {
 
   it('conserves the token and keeps locks within stake over 300 random sequences', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.tuple(create, fc.array(action, { minLength: 5, maxLength: 10, size: 'max' })).map(([first, rest]) => [first, ...rest]), async (actions) => {
+      fc.asyncProperty(fc.tuple(create, fc.array(action, { minLength: 5, maxLength: 12, size: 'max' })).map(([first, rest]) => [first, ...rest]), async (actions) => {
         await rpc.send('evm_revert', [snapshot]);
         snapshot = await rpc.send('evm_snapshot', []);
         const ids: bigint[] = [];
