@@ -12,6 +12,8 @@
  * compares, masks and loads of zero memory would otherwise drive most registers to 0 or -1.
  */
 
+import { Rng } from '../helpers/rng';
+
 const EDGE_VALUES = [0, 1, 2, 31, 32, 0x7fffffff, 0x80000000, 0x80000001, 0xfffffffe, 0xffffffff, 0xffff8000, 0x12345678];
 const R_OPS = ['add', 'sub', 'sll', 'slt', 'sltu', 'xor', 'srl', 'sra', 'or', 'and', 'mul', 'mulh', 'mulhsu', 'mulhu', 'div', 'divu', 'rem', 'remu'];
 const I_OPS = ['addi', 'slti', 'sltiu', 'xori', 'ori', 'andi'];
@@ -23,27 +25,6 @@ const WRITABLE = Array.from({ length: 32 }, (_, i) => i).filter((r) => r !== 2);
 /** Small, so that loads mostly read what earlier stores wrote rather than zeros. */
 const WINDOW = 256;
 
-/** Deterministic generator (xorshift32), so a failing seed can be replayed. */
-class Rng {
-  constructor(private s: number) {
-    if (this.s === 0) this.s = 1;
-  }
-  next(): number {
-    let x = this.s;
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    this.s = x >>> 0;
-    return this.s;
-  }
-  below(n: number): number {
-    return this.next() % n;
-  }
-  pick<T>(xs: readonly T[]): T {
-    return xs[this.below(xs.length)];
-  }
-}
-
 /** Register snapshots taken during the run, each 31 words (x1..x31, x2 included as a marker). */
 export const SNAPSHOTS = 12;
 const SNAPSHOT_BYTES = 124;
@@ -51,12 +32,12 @@ export const DUMP_BYTES = 2048;
 
 export function randomProgram(seed: number, segmentLength: number): string {
   const rng = new Rng(seed);
-  const reg = () => `x${rng.below(32)}`;
+  const reg = () => `x${rng.int(32)}`;
   // x0 as destination now and then: its writes must be discarded.
-  const dest = () => (rng.below(16) === 0 ? 'x0' : `x${rng.pick(WRITABLE.filter((r) => r !== 0))}`);
-  const imm12 = () => rng.below(4096) - 2048;
-  const offset = (align: number) => -(align * (1 + rng.below(WINDOW / align)));
-  const constant = () => (rng.below(3) === 0 ? rng.pick(EDGE_VALUES) : rng.next()) | 0;
+  const dest = () => (rng.int(16) === 0 ? 'x0' : `x${rng.pick(WRITABLE.filter((r) => r !== 0))}`);
+  const imm12 = () => rng.int(4096) - 2048;
+  const offset = (align: number) => -(align * (1 + rng.int(WINDOW / align)));
+  const constant = () => (rng.int(3) === 0 ? rng.pick(EDGE_VALUES) : rng.next()) | 0;
   const lines = ['  .text', '  .globl main', 'main:'];
   for (const r of WRITABLE) if (r !== 0) lines.push(`  li x${r}, ${constant()}`);
   let label = 0;
@@ -66,11 +47,11 @@ export function randomProgram(seed: number, segmentLength: number): string {
     for (let i = 0; i <= segmentLength; i++) {
       for (const p of pending.filter((p) => p.at === i)) lines.push(`${p.name}:`);
       if (i === segmentLength) break;
-      const kind = rng.below(100);
+      const kind = rng.int(100);
       if (kind < 40) lines.push(`  ${rng.pick(R_OPS)} ${dest()}, ${reg()}, ${reg()}`);
       else if (kind < 55) lines.push(`  ${rng.pick(I_OPS)} ${dest()}, ${reg()}, ${imm12()}`);
-      else if (kind < 62) lines.push(`  ${rng.pick(SHIFT_I_OPS)} ${dest()}, ${reg()}, ${rng.below(32)}`);
-      else if (kind < 66) lines.push(`  ${rng.pick(['lui', 'auipc'])} ${dest()}, ${rng.below(1 << 20)}`);
+      else if (kind < 62) lines.push(`  ${rng.pick(SHIFT_I_OPS)} ${dest()}, ${reg()}, ${rng.int(32)}`);
+      else if (kind < 66) lines.push(`  ${rng.pick(['lui', 'auipc'])} ${dest()}, ${rng.int(1 << 20)}`);
       else if (kind < 72) lines.push(`  li ${dest()}, ${constant()}`);
       else if (kind < 79) {
         const [op, size] = rng.pick(LOADS);
@@ -81,8 +62,8 @@ export function randomProgram(seed: number, segmentLength: number): string {
       } else if (kind < 98) {
         // Forward only, so every program terminates.
         const name = `.Lskip${label++}`;
-        pending.push({ at: Math.min(segmentLength, i + 1 + rng.below(4)), name });
-        if (rng.below(5) === 0) lines.push(`  jal ${dest()}, ${name}`);
+        pending.push({ at: Math.min(segmentLength, i + 1 + rng.int(4)), name });
+        if (rng.int(5) === 0) lines.push(`  jal ${dest()}, ${name}`);
         else lines.push(`  ${rng.pick(BRANCHES)} ${reg()}, ${reg()}, ${name}`);
       } else lines.push('  fence');
     }

@@ -7,31 +7,15 @@ import { Memory } from '../../shared/vm/memory';
 import { Machine } from '../../shared/vm/machine';
 import { Status } from '../../shared/vm/spec';
 import { rv } from './rv';
+import { Rng } from '../helpers/rng';
+
+// Re-exported: the differential generators take their Rng from here.
+export { Rng };
 
 export const CODE = 0x10000;
 export const DATA = 0x20000;
 export const CODE_WORDS = 48;
 
-export class Rng {
-  constructor(private s: number) {
-    this.s = s >>> 0 || 1;
-  }
-  next(): number {
-    // xorshift32: deterministic from the fast-check seed, so failures replay.
-    let x = this.s;
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    this.s = x >>> 0;
-    return this.s;
-  }
-  int(n: number): number {
-    return this.next() % n;
-  }
-  pick<T>(xs: readonly T[]): T {
-    return xs[this.int(xs.length)];
-  }
-}
 
 const EDGE = [0, 1, 2, 3, 4, 0x7fffffff, 0x80000000, 0xffffffff, 0xfffffffe, 31, 32, 33, 0x8000, 0xffff8000];
 
