@@ -7,7 +7,8 @@
 import { randomBytes } from 'node:crypto';
 import { memoryRegionRoot, SCRATCH_BYTES, type WasmMemory } from '../shared/vm/keccakWasm';
 import { merkleRootOfBytes } from '../shared/vm/merkle';
-import { Memory, PAGE_SIZE } from '../shared/vm/memory';
+import { PAGE_SIZE } from '../shared/vm/memory';
+import { TOUCHED_BYTES, touched64MiB } from './touchedMemory';
 
 const log = (line: string) => process.stderr.write(`bench:merkle ${line}\n`);
 
@@ -33,14 +34,7 @@ const SCRATCH = 0;
 const TENSOR = SCRATCH_BYTES;
 
 function memoryRootSeconds(): number {
-  const memory = new Memory();
-  const size = 64 << 20;
-  const base = 0x10000000;
-  const chunk = new Uint8Array(1 << 20);
-  for (let o = 0; o < size; o += chunk.length) {
-    for (let i = 0; i < chunk.length; i += 4) chunk[i] = (o + i) * 2654435761;
-    memory.writeBytes(base + o, chunk);
-  }
+  const memory = touched64MiB();
   const start = performance.now();
   memory.root();
   return (performance.now() - start) / 1000;
@@ -62,6 +56,6 @@ for (const [label, size] of [
   result[`tensorRoot${label}InPlaceMicros`] = Number(inPlace.toFixed(3));
 }
 const seconds = memoryRootSeconds();
-log(`memory root after touching 64 MiB (${(64 << 20) / PAGE_SIZE} pages): ${seconds.toFixed(3)} s`);
+log(`memory root after touching 64 MiB (${TOUCHED_BYTES / PAGE_SIZE} pages): ${seconds.toFixed(3)} s`);
 result.merkleRootAfterTouching64MiBSeconds = Number(seconds.toFixed(3));
 console.log(JSON.stringify(result));

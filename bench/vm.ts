@@ -11,7 +11,8 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Machine } from '../shared/vm/machine';
-import { Memory, PAGE_SIZE } from '../shared/vm/memory';
+import { PAGE_SIZE } from '../shared/vm/memory';
+import { TOUCHED_BASE, TOUCHED_BYTES, touched64MiB } from './touchedMemory';
 import { stepWitness } from '../shared/vm/witness';
 
 const ROOT = resolve(__dirname, '..');
@@ -81,25 +82,18 @@ function nativeSpeed(vmOutput: string) {
 }
 
 function merkleRootTimes() {
-  const memory = new Memory();
-  const size = 64 << 20;
-  const base = 0x10000000;
-  const chunk = new Uint8Array(1 << 20);
-  for (let o = 0; o < size; o += chunk.length) {
-    for (let i = 0; i < chunk.length; i += 4) chunk[i] = (o + i) * 2654435761;
-    memory.writeBytes(base + o, chunk);
-  }
+  const memory = touched64MiB();
   let start = performance.now();
   memory.root();
   const full = (performance.now() - start) / 1000;
-  log(`(c) root after touching 64 MiB (${size / PAGE_SIZE} pages): ${full.toFixed(2)} s`);
-  for (let o = 0; o < size; o += PAGE_SIZE) memory.writeWord(base + o, o);
+  log(`(c) root after touching 64 MiB (${TOUCHED_BYTES / PAGE_SIZE} pages): ${full.toFixed(2)} s`);
+  for (let o = 0; o < TOUCHED_BYTES; o += PAGE_SIZE) memory.writeWord(TOUCHED_BASE + o, o);
   start = performance.now();
   memory.root();
   const retouch = (performance.now() - start) / 1000;
   log(`(c) root after re-touching one word in each of those pages: ${retouch.toFixed(2)} s`);
   const one = performance.now();
-  memory.writeWord(base, 7);
+  memory.writeWord(TOUCHED_BASE, 7);
   memory.root();
   const single = (performance.now() - one) / 1000;
   return { full, retouch, single };
