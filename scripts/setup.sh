@@ -7,6 +7,7 @@ need_apt=()
 command -v clang >/dev/null || need_apt+=(clang)
 command -v ld.lld >/dev/null || need_apt+=(lld)
 command -v qemu-riscv32 >/dev/null || need_apt+=(qemu-user)
+command -v chromium >/dev/null || need_apt+=(chromium)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "setup: installing Debian packages: ${need_apt[*]}"
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"

@@ -5,6 +5,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { createHash } from 'node:crypto';
+import { loadElf } from '../../vm/elf';
 import { buildGuest } from '../../../scripts/build-guest';
 import { rawCid } from '../cid';
 
@@ -36,6 +38,19 @@ export function buildKernelImage(outDir: string = resolve(__dirname, '..', '..',
   cache.set(outDir, image);
   return image;
 }
+
+/** The image of an already built ELF (a worker or a function has no compiler): the same fields buildKernelImage gives. */
+export function kernelImageFromElf(elf: Uint8Array): KernelImage {
+  return {
+    elf,
+    imageRoot: `0x${Buffer.from(loadElf(elf).memory.root()).toString('hex')}`,
+    cid: rawCid(elf),
+    sha256: createHash('sha256').update(elf).digest('hex'),
+  };
+}
+
+/** The built kernel image file, where functions and workers find it (packaged with them). */
+export const KERNEL_ELF_PATH = resolve(__dirname, '..', '..', '..', 'build', 'guest', `${KERNEL_IMAGE_NAME}.elf`);
 
 if (require.main === module) {
   const { elf, imageRoot, cid, sha256 } = buildKernelImage();

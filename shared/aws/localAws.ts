@@ -1,0 +1,107 @@
+/**
+ * Real local AWS servers for tests and `npm start`: s3rver (files in a temporary folder) and local-aws-sqs, both on
+ * 127.0.0.1 at free ports, plus the AwsConfig pointing at them. Stop them in afterAll.
+ * s3rver is given S3's conditional writes (see conditionalWrites).
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createSqsServer } from 'local-aws-sqs';
+import type { AwsConfig } from './config';
+import { freePort } from '../chain/anvil';
+
+export interface LocalAws {
+  config: AwsConfig;
+  /** Restarts S3 on the same port and folder (its objects survive), as a server restart would. */
+  restartS3(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+interface KoaContext {
+  method: string;
+  path: string;
+  headers: Record<string, string | undefined>;
+  status: number;
+  type: string;
+  body: unknown;
+}
+type Middleware = (ctx: KoaContext, next: () => Promise<void>) => Promise<void>;
+interface S3rver {
+  run(): Promise<unknown>;
+  close(): Promise<void>;
+  middleware: Middleware[];
+  store: { getMetadata(bucket: string, key: string): Promise<{ etag: string }> };
+}
+// s3rver ships no type declarations; this is the part used here.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const S3rver = require('s3rver') as new (options: { address: string; port: number; directory: string; silent: boolean }) => S3rver;
+
+/**
+ * S3 honours If-Match / If-None-Match on PutObject (the indexer cursor and the views rely on it); s3rver
+ * ignores them on writes. This middleware, first in s3rver's chain, gives path-style PUTs the same
+ * semantics, one write per key at a time so that check and write cannot interleave.
+ */
+function conditionalWrites(server: S3rver): Middleware {
+  const queues = new Map<string, Promise<void>>();
+  return async (ctx, next) => {
+    const ifMatch = ctx.headers['if-match'];
+    const ifNoneMatch = ctx.headers['if-none-match'];
+    const [, bucket, ...rest] = ctx.path.split('/');
+    if (ctx.method !== 'PUT' || (ifMatch === undefined && ifNoneMatch === undefined) || !bucket || rest.length === 0) return next();
+    const key = rest.map(decodeURIComponent).join('/');
+    const id = `${bucket}/${key}`;
+    const run = (queues.get(id) ?? Promise.resolve()).then(async () => {
+      const current = await server.store.getMetadata(bucket, key).then(
+        (m) => m.etag,
+        () => null,
+      );
+      if ((ifNoneMatch === '*' && current !== null) || (ifMatch !== undefined && ifMatch !== current)) {
+        ctx.status = 412;
+        ctx.type = 'application/xml';
+        ctx.body = '<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>PreconditionFailed</Code><Message>At least one of the pre-conditions you specified did not hold</Message></Error>';
+        return;
+      }
+      await next();
+    });
+    queues.set(id, run.catch(() => {}));
+    await run;
+  };
+}
+
+const LOCAL_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
+
+export async function startLocalAws(): Promise<LocalAws> {
+  const directory = await mkdtemp(join(tmpdir(), 's3rver-'));
+  const s3Port = await freePort();
+  const startS3 = async (): Promise<S3rver> => {
+    const s3 = new S3rver({ address: '127.0.0.1', port: s3Port, directory, silent: true });
+    s3.middleware.unshift(conditionalWrites(s3));
+    await s3.run();
+    return s3;
+  };
+  let s3 = await startS3();
+  const sqs: Server = await createSqsServer({ port: await freePort(), hostname: '127.0.0.1', emulateQueueCreationLifecycle: false });
+  const sqsPort = (sqs.address() as AddressInfo).port;
+  return {
+    config: {
+      region: 'us-east-1',
+      credentials: LOCAL_CREDENTIALS,
+      s3Endpoint: `http://127.0.0.1:${s3Port}`,
+      sqsEndpoint: `http://127.0.0.1:${sqsPort}`,
+    },
+    async restartS3() {
+      await s3.close();
+      s3 = await startS3();
+    },
+    async stop() {
+      await s3.close();
+      await new Promise<void>((resolve) => {
+        sqs.closeAllConnections?.();
+        sqs.close(() => resolve());
+      });
+      await rm(directory, { recursive: true, force: true });
+    },
+  };
+}
