@@ -4,11 +4,11 @@
  * s3rver is given S3's conditional writes (see conditionalWrites).
  */
 import { mkdtemp, rm } from 'node:fs/promises';
-import type { Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createSqsServer } from 'local-aws-sqs';
+import { createRequestHandler } from 'local-aws-sqs';
 import type { AwsConfig } from './config';
 import { freePort } from '../chain/anvil';
 
@@ -16,6 +16,11 @@ export interface LocalAws {
   config: AwsConfig;
   /** Restarts S3 on the same port and folder (its objects survive), as a server restart would. */
   restartS3(): Promise<void>;
+  /**
+   * Takes SQS off the network for `downMs` and brings it back on the same port with its queues and messages
+   * (SQS itself is durable: what a client sees is an endpoint that refuses connections for a while).
+   */
+  restartSqs(downMs?: number): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -82,8 +87,21 @@ export async function startLocalAws(): Promise<LocalAws> {
     return s3;
   };
   let s3 = await startS3();
-  const sqs: Server = await createSqsServer({ port: await freePort(), hostname: '127.0.0.1', emulateQueueCreationLifecycle: false });
-  const sqsPort = (sqs.address() as AddressInfo).port;
+  const sqsPort = await freePort();
+  // One request handler (and so one in-memory service) across restarts of the listening server.
+  const { requestHandler } = createRequestHandler({ port: sqsPort, hostname: '127.0.0.1', emulateQueueCreationLifecycle: false });
+  const listenSqs = (): Promise<Server> =>
+    new Promise((resolve, reject) => {
+      const server = createServer((req, res) => void requestHandler(req, res));
+      server.once('error', reject);
+      server.listen(sqsPort, '127.0.0.1', () => resolve(server));
+    });
+  const closeSqs = (server: Server): Promise<void> =>
+    new Promise((resolve) => {
+      server.closeAllConnections?.();
+      server.close(() => resolve());
+    });
+  let sqs = await listenSqs();
   return {
     config: {
       region: 'us-east-1',
@@ -95,12 +113,14 @@ export async function startLocalAws(): Promise<LocalAws> {
       await s3.close();
       s3 = await startS3();
     },
+    async restartSqs(downMs = 0) {
+      await closeSqs(sqs);
+      if (downMs > 0) await new Promise((r) => setTimeout(r, downMs));
+      sqs = await listenSqs();
+    },
     async stop() {
       await s3.close();
-      await new Promise<void>((resolve) => {
-        sqs.closeAllConnections?.();
-        sqs.close(() => resolve());
-      });
+      await closeSqs(sqs);
       await rm(directory, { recursive: true, force: true });
     },
   };

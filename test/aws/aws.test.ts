@@ -1,5 +1,5 @@
 import { awsClients, type AwsClients } from '../../shared/aws/config';
-import { AwsConfigError, S3ContentMismatchError, S3ObjectNotFoundError, S3ObjectTooLargeError, S3PreconditionFailedError } from '../../shared/aws/errors';
+import { AwsConfigError, S3ContentMismatchError, S3ObjectNotFoundError, S3ObjectTooLargeError, S3PreconditionFailedError, SqsRequestError } from '../../shared/aws/errors';
 import { ContentAddressedStore, ensureBucket, putObject } from '../../shared/aws/s3';
 import { changeVisibility, createQueueWithDlq, deleteMessage, receiveMessages, sendMessages } from '../../shared/aws/sqs';
 import { rawCid } from '../../shared/dnn/cid';
@@ -109,5 +109,17 @@ describe('SQS', () => {
     expect(deliveries).toBeLessThanOrEqual(2);
     const dead = await receiveMessages(clients.sqs, q.dlqUrl, { waitSeconds: 1 });
     expect(dead.map((m) => m.body)).toEqual(['poison']);
+  });
+
+  it('keeps queues and messages across an SQS outage, refusing calls only while it is down', async () => {
+    const q = await createQueueWithDlq(clients.sqs, { name: 'outage', fifo: true, visibilityTimeoutSeconds: 30, maxReceiveCount: 3 });
+    await sendMessages(clients.sqs, q.url, [{ body: 'before', groupId: 'g', deduplicationId: 'b' }]);
+    const restarted = aws.restartSqs(1_500);
+    await new Promise((r) => setTimeout(r, 300));
+    await expect(sendMessages(clients.sqs, q.url, [{ body: 'during', groupId: 'g', deduplicationId: 'd' }])).rejects.toThrow(SqsRequestError);
+    await restarted;
+    await sendMessages(clients.sqs, q.url, [{ body: 'after', groupId: 'g', deduplicationId: 'a' }]);
+    const got = await receiveMessages(clients.sqs, q.url, { waitSeconds: 1 });
+    expect(got.map((m) => m.body)).toEqual(['before', 'after']);
   });
 });
