@@ -20,6 +20,8 @@ const str = (e: ChainEvent, name: string): string => e.args[name] as string;
 const sum = (values: string[]): string => values.reduce((a, v) => a + BigInt(v), 0n).toString();
 const named = (events: ChainEvent[], ...names: string[]): ChainEvent[] => events.filter((e) => names.includes(e.name));
 const lastOf = (events: ChainEvent[], ...names: string[]): ChainEvent | undefined => named(events, ...names).at(-1);
+/** The block timestamp of the latest event of that name, null when there is none. */
+const timeOf = (events: ChainEvent[], name: string): number | null => lastOf(events, name)?.timestamp ?? null;
 
 const TASK_STATUS_AFTER: Record<string, (typeof TASK_STATUS)[number]> = {
   TaskCreated: 'Open',
@@ -58,8 +60,14 @@ const tasks: ViewDefinition = {
       provider: lastOf(events, 'TaskClaimed') ? str(lastOf(events, 'TaskClaimed')!, 'provider') : null,
       outputRoot: committed ? str(committed, 'outputRoot') : null,
       windowEnd: committed ? str(committed, 'windowEnd') : null,
+      challengeWindow: created ? str(created, 'challengeWindow') : null,
       challenges,
       createdAt: created?.timestamp ?? null,
+      claimedAt: timeOf(events, 'TaskClaimed'),
+      committedAt: timeOf(events, 'TaskCommitted'),
+      finalizedAt: timeOf(events, 'TaskFinalized'),
+      refutedAt: timeOf(events, 'TaskRefuted'),
+      expiredAt: timeOf(events, 'TaskExpired'),
       updatedAt: events.at(-1)?.timestamp ?? null,
     };
   },

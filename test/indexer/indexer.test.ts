@@ -56,7 +56,7 @@ async function drain(): Promise<void> {
   }
 }
 
-async function eventsOf(kind: string, id: string): Promise<Array<{ id: string; name: string; blockHash: string }>> {
+async function eventsOf(kind: string, id: string): Promise<Array<{ id: string; name: string; blockHash: string; timestamp: number }>> {
   return (await views.read(kind, id)).doc?.events ?? [];
 }
 
@@ -95,9 +95,19 @@ describe('indexer and view consumer on a real chain, S3 and SQS', () => {
       provider: provider.address,
       bounty: (50n * TOKEN).toString(),
       challenges: [],
+      refutedAt: null,
+      expiredAt: null,
     });
+    const honestView = (await views.state('tasks', String(honest))) as Record<string, unknown>;
+    const honestEvents = await eventsOf('tasks', String(honest));
+    const at = (name: string) => honestEvents.find((e) => e.name === name)!.timestamp;
+    expect(honestView).toMatchObject({ claimedAt: at('TaskClaimed'), committedAt: at('TaskCommitted'), finalizedAt: at('TaskFinalized') });
+    expect(Number(honestView.finalizedAt)).toBeGreaterThanOrEqual(Number(honestView.committedAt) + 700);
+    expect(honestView.challengeWindow).toMatch(/^[1-9][0-9]*$/);
     expect(await views.state('tasks', String(refuted))).toMatchObject({
       status: 'Refuted',
+      refutedAt: expect.any(Number),
+      finalizedAt: null,
       challenges: [{ index: '0', challenger: challenger.address, status: 'ChallengerWon' }],
     });
     expect(await views.state('disputes', `${refuted}-0`)).toMatchObject({ status: 'ChallengerWon', slashed: (200n * TOKEN).toString() });
