@@ -72,6 +72,8 @@ export interface OutgoingMessage {
   groupId?: string;
   /** FIFO: a second send with the same id within 5 minutes is dropped by SQS. */
   deduplicationId?: string;
+  /** Standard queues only (0..900): SQS refuses a per-message delay on a FIFO queue. */
+  delaySeconds?: number;
 }
 
 const MAX_BATCH = 10;
@@ -89,6 +91,7 @@ export async function sendMessages(sqs: SQSClient, queueUrl: string, messages: O
             MessageBody: m.body,
             MessageGroupId: m.groupId,
             MessageDeduplicationId: m.deduplicationId,
+            DelaySeconds: m.delaySeconds,
           })),
         }),
       ),

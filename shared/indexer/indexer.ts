@@ -1,6 +1,6 @@
 /**
  * Reads the watched contracts' logs from the stored cursor up to `head - confirmations`, publishes each as
- * an event message on the FIFO events queue, then advances the cursor. Publishing before advancing means
+ * an event message on every FIFO events queue (views, dispatch), then advances the cursor. Publishing before advancing means
  * a crash re-reads and re-publishes a range (the queue's deduplication and the views' idempotency absorb
  * it) and never skips one. A cursor block that is no longer canonical means a reorg deeper than the
  * confirmation depth: the indexer rewinds to the last common ancestor and retracts the orphaned events.
@@ -30,6 +30,13 @@ export class IndexerReorgTooDeepError extends Error {
   override name = 'IndexerReorgTooDeepError';
   constructor(readonly cursorBlock: number, readonly oldestKnownBlock: number) {
     super(`no block the indexer recorded between ${oldestKnownBlock} and ${cursorBlock} is still canonical: reorg deeper than the window`);
+  }
+}
+
+export class IndexerNoQueueError extends Error {
+  override name = 'IndexerNoQueueError';
+  constructor() {
+    super('the indexer needs at least one events queue URL (OPML_EVENTS_VIEWS_QUEUE_URL, OPML_EVENTS_DISPATCH_QUEUE_URL)');
   }
 }
 
@@ -83,9 +90,11 @@ export class Indexer {
     contracts: WatchedContracts,
     private readonly cursors: CursorStore,
     private readonly sqs: SQSClient,
-    private readonly queueUrl: string,
+    /** Each gets every message with the same group and deduplication ids (docs/service-spec.md section 1). */
+    private readonly queueUrls: readonly string[],
     options: IndexerOptions = {},
   ) {
+    if (queueUrls.length === 0) throw new IndexerNoQueueError();
     this.options = indexerOptionsSchema.parse(options);
     this.decoder = new EventDecoder(contracts);
   }
@@ -122,7 +131,8 @@ export class Indexer {
       .map((event) => ({ kind: 'orphaned', event }));
     const blocks = to >= from ? await this.read(from, to) : [];
     const messages: EventMessage[] = [...retractions, ...blocks.flatMap((b) => b.events.map((event): EventMessage => ({ kind: 'event', event })))];
-    await sendMessages(this.sqs, this.queueUrl, messages.map(toOutgoing));
+    const outgoing = messages.map(toOutgoing);
+    for (const queueUrl of this.queueUrls) await sendMessages(this.sqs, queueUrl, outgoing);
 
     if (blocks.length > 0 || orphaned.length > 0) {
       const all = [...recent, ...blocks];
@@ -140,13 +150,17 @@ export class Indexer {
     };
   }
 
-  /** Polls until the cursor reaches the confirmed head. */
-  async catchUp(): Promise<PollResult[]> {
+  /**
+   * Polls until the cursor reaches the confirmed head, or until `hasTime()` says no further round fits
+   * (a scheduled function's time budget); the next run goes on from the cursor.
+   */
+  async catchUp(hasTime: () => boolean = () => true): Promise<PollResult[]> {
     const rounds: PollResult[] = [];
     for (;;) {
       const round = await this.poll();
       rounds.push(round);
       if (round.toBlock < round.fromBlock || round.toBlock >= (await this.provider.getBlockNumber()) - this.options.confirmations) return rounds;
+      if (!hasTime()) return rounds;
     }
   }
 

@@ -41,7 +41,7 @@ afterAll(async () => {
 
 function indexer(options: IndexerOptions = {}, cursors = new CursorStore(clients.s3, BUCKET, 'indexer/cursor.json')): Indexer {
   const contracts = { market: f.addresses.market, registry: f.m.registry.target as string, staking: f.addresses.staking };
-  return new Indexer(f.provider, contracts, cursors, clients.sqs, queue.url, { confirmations: CONFIRMATIONS, ...options });
+  return new Indexer(f.provider, contracts, cursors, clients.sqs, [queue.url], { confirmations: CONFIRMATIONS, ...options });
 }
 
 async function mineBlocks(n: number): Promise<void> {
