@@ -1,0 +1,150 @@
+/**
+ * A typed client for the HTTP API (docs/service-spec.md section 4): one method per route, every
+ * response parsed with the API's own zod schemas, every failure an ApiError carrying the API's
+ * code, status and field.
+ */
+import type { z } from 'zod';
+import {
+  apiErrorBodySchema,
+  healthResponseSchema,
+  listModelsResponseSchema,
+  listProvidersResponseSchema,
+  listTasksResponseSchema,
+  modelDetailResponseSchema,
+  postInputResponseSchema,
+  postModelResponseSchema,
+  postModelUploadResponseSchema,
+  postTaskResponseSchema,
+  providerDetailResponseSchema,
+  statsResponseSchema,
+  taskDetailResponseSchema,
+  type ListTasksQuery,
+  type PostInputRequest,
+  type PostModelUploadRequest,
+} from '../api/schemas';
+import { ApiError } from './errors';
+
+export type HealthResponse = z.infer<typeof healthResponseSchema>;
+export type PostInputResponse = z.infer<typeof postInputResponseSchema>;
+export type PostTaskResponse = z.infer<typeof postTaskResponseSchema>;
+export type TaskDetail = z.infer<typeof taskDetailResponseSchema>;
+export type ModelDetail = z.infer<typeof modelDetailResponseSchema>;
+export type ProviderDetail = z.infer<typeof providerDetailResponseSchema>;
+export type Stats = z.infer<typeof statsResponseSchema>;
+
+export interface ApiClientOptions {
+  /** Per-request limit; model uploads pin to S3 and IPFS, so this is generous. */
+  timeoutMs?: number;
+}
+
+export class OpmlApiClient {
+  readonly baseUrl: string;
+  private readonly timeoutMs: number;
+
+  constructor(baseUrl: string, options: ApiClientOptions = {}) {
+    this.baseUrl = baseUrl.replace(/\/+$/, '');
+    this.timeoutMs = options.timeoutMs ?? 120_000;
+  }
+
+  health(): Promise<HealthResponse> {
+    return this.json('GET', '/health', healthResponseSchema);
+  }
+
+  postInput(body: PostInputRequest): Promise<PostInputResponse> {
+    return this.json('POST', '/inputs', postInputResponseSchema, body);
+  }
+
+  async getBlob(cid: string): Promise<Uint8Array> {
+    const res = await this.request('GET', `/blobs/${encodeURIComponent(cid)}`);
+    return new Uint8Array(await res.arrayBuffer());
+  }
+
+  /** `wait: false` returns once the transaction is accepted, before it is mined. */
+  postTask(signedTransaction: string, options: { wait?: boolean } = {}): Promise<PostTaskResponse> {
+    const query = options.wait === false ? '?wait=false' : '';
+    return this.json('POST', `/tasks${query}`, postTaskResponseSchema, { signedTransaction });
+  }
+
+  listTasks(query: ListTasksQuery = {}): Promise<z.infer<typeof listTasksResponseSchema>> {
+    const params = new URLSearchParams(Object.entries(query).filter(([, v]) => v !== undefined).map(([k, v]): [string, string] => [k, String(v)]));
+    const qs = params.size > 0 ? `?${params}` : '';
+    return this.json('GET', `/tasks${qs}`, listTasksResponseSchema);
+  }
+
+  getTask(taskId: bigint | string): Promise<TaskDetail> {
+    return this.json('GET', `/tasks/${taskId}`, taskDetailResponseSchema);
+  }
+
+  uploadModel(body: PostModelUploadRequest): Promise<z.infer<typeof postModelUploadResponseSchema>> {
+    return this.json('POST', '/models/uploads', postModelUploadResponseSchema, body);
+  }
+
+  postModel(signedTransaction: string): Promise<z.infer<typeof postModelResponseSchema>> {
+    return this.json('POST', '/models', postModelResponseSchema, { signedTransaction });
+  }
+
+  listModels(): Promise<z.infer<typeof listModelsResponseSchema>> {
+    return this.json('GET', '/models', listModelsResponseSchema);
+  }
+
+  getModel(modelId: bigint | string): Promise<ModelDetail> {
+    return this.json('GET', `/models/${modelId}`, modelDetailResponseSchema);
+  }
+
+  listProviders(): Promise<z.infer<typeof listProvidersResponseSchema>> {
+    return this.json('GET', '/providers', listProvidersResponseSchema);
+  }
+
+  getProvider(address: string): Promise<ProviderDetail> {
+    return this.json('GET', `/providers/${address}`, providerDetailResponseSchema);
+  }
+
+  stats(): Promise<Stats> {
+    return this.json('GET', '/stats', statsResponseSchema);
+  }
+
+  private async json<S extends z.ZodTypeAny>(method: string, path: string, schema: S, body?: unknown): Promise<z.infer<S>> {
+    const res = await this.request(method, path, body);
+    const text = await res.text();
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      throw new ApiError(res.status, 'BadResponse', `${method} ${path} answered ${res.status} with non-JSON (${text.slice(0, 80)}): is --api pointing at an opml API?`);
+    }
+    const result = schema.safeParse(parsed);
+    if (!result.success) {
+      const issue = result.error.issues[0];
+      throw new ApiError(res.status, 'BadResponse', `${method} ${path} answered an unexpected body (${issue.path.join('.') || '(root)'}: ${issue.message}): the API and this client disagree on versions`, issue.path.join('.'));
+    }
+    return result.data;
+  }
+
+  private async request(method: string, path: string, body?: unknown): Promise<Response> {
+    let res: Response;
+    try {
+      res = await fetch(this.baseUrl + path, {
+        method,
+        headers: body === undefined ? {} : { 'content-type': 'application/json' },
+        body: body === undefined ? undefined : JSON.stringify(body),
+        signal: AbortSignal.timeout(this.timeoutMs),
+      });
+    } catch (e) {
+      throw new ApiError(0, 'Unreachable', `cannot reach the API at ${this.baseUrl} (${(e as Error).message}): start it or pass --api <url>`, undefined, undefined, { cause: e });
+    }
+    if (res.ok) return res;
+    const text = await res.text();
+    let body_: unknown;
+    try {
+      body_ = JSON.parse(text);
+    } catch {
+      body_ = undefined;
+    }
+    const err = apiErrorBodySchema.safeParse(body_);
+    if (err.success) {
+      const { code, message, field, revert } = err.data.error;
+      throw new ApiError(res.status, code, message, field, revert);
+    }
+    throw new ApiError(res.status, 'BadResponse', `${method} ${path} failed with HTTP ${res.status}: ${text.slice(0, 200)}`);
+  }
+}
