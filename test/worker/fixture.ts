@@ -1,0 +1,185 @@
+/**
+ * One real market for the worker tests: anvil with the market and the real dispute game, local S3
+ * and SQS, an embedded IPFS whose blocks live in a folder the workers open too, the MNIST MLP
+ * registered from its files (put in the BlobStore by CID), staked providers and a staked challenger,
+ * and helpers to create tasks, queues, worker environments and to read what happened on chain.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { ZeroAddress, type HDNodeWallet } from 'ethers';
+import { awsClients, type AwsClients } from '../../shared/aws/config';
+import { ensureBucket } from '../../shared/aws/s3';
+import { createQueueWithDlq, sendMessages, type QueuePair } from '../../shared/aws/sqs';
+import { BlobStore } from '../../shared/blobs/blobStore';
+import { mnistTest } from '../../shared/dnn/datasets/mnist';
+import { readModelFiles } from '../../shared/dnn/files';
+import { kernelImageFromElf, KERNEL_ELF_PATH } from '../../shared/dnn/guest/kernelImage';
+import { quantizeInput } from '../../shared/dnn/io';
+import { tensorBytes, type Tensor } from '../../shared/dnn/tensor';
+import { openIpfsStore, type IpfsStore } from '../../shared/ipfs/store';
+import { deployMarket, type DeployedMarket } from '../../shared/market/deploy';
+import { createTaskWithPermit, mine } from '../../shared/market/tasks';
+import { prepareModelRegistration, registerModel, type PreparedModel } from '../../shared/models/registration';
+import { jobDeduplicationIdOf, jobGroupOf, type Job } from '../../shared/schemas/jobs';
+import { merkleRootOfBytes } from '../../shared/vm/merkle';
+import { startLocalChain, type LocalChain } from '../helpers/chain';
+import { startLocalAws, type LocalAws } from '../helpers/servers';
+
+export const TOKEN = 10n ** 18n;
+export const DATA_BUCKET = 'opml-data';
+const hex = (b: Uint8Array): string => '0x' + Buffer.from(b).toString('hex');
+
+/** Account indexes in anvil's funded list. */
+export const ACCOUNTS = { admin: 0, modelOwner: 1, requester: 2, honest: 3, forger: 4, challenger: 5 } as const;
+
+export interface WorkerMarket {
+  chain: LocalChain;
+  aws: LocalAws;
+  clients: AwsClients;
+  ipfs: IpfsStore;
+  ipfsPath: string;
+  blobs: BlobStore;
+  m: DeployedMarket;
+  prepared: PreparedModel;
+  modelId: bigint;
+  wallet(role: keyof typeof ACCOUNTS): HDNodeWallet;
+  /** A provider or challenger queue (FIFO with DLQ, redrive after 5 receives). */
+  queue(name: string, visibilitySeconds?: number): Promise<QueuePair>;
+  /** Creates a task on the digit at `index` of the held-out set; its input is in the BlobStore. */
+  createTask(index: number, challengeWindow?: bigint): Promise<{ taskId: bigint; inputCid: string; input: Tensor; eventId: string }>;
+  send(queueUrl: string, job: Job): Promise<void>;
+  /** The OPML_* environment of a worker for `role` on `queueUrl`. */
+  workerEnv(who: 'honest' | 'forger' | 'challenger', queueUrl: string, cacheDir: string, extra?: Record<string, string>): Record<string, string>;
+  stop(): Promise<void>;
+}
+
+export async function startWorkerMarket(): Promise<WorkerMarket> {
+  const chain = await startLocalChain();
+  const [admin, modelOwner, requester, honest, forger, challenger] = chain.signers;
+  const m = await deployMarket(admin, { disputeGame: true, minStake: 100n * TOKEN, challengeBond: 10n * TOKEN, disputeClockSeconds: 3_600 });
+  const aws = await startLocalAws();
+  const clients = awsClients(aws.config);
+  await ensureBucket(clients.s3, DATA_BUCKET);
+  const ipfsPath = await mkdtemp(join(tmpdir(), 'worker-ipfs-'));
+  const ipfs = await openIpfsStore({ kind: 'embedded', blockstorePath: ipfsPath });
+  const blobs = new BlobStore(clients.s3, ipfs, { bucket: DATA_BUCKET, maxBytes: 6 << 20 });
+
+  const kernel = kernelImageFromElf(new Uint8Array(readFileSync(KERNEL_ELF_PATH)));
+  const model = readModelFiles(resolve(__dirname, '..', '..', 'models', 'mnist-mlp'));
+  const prepared = prepareModelRegistration(model, kernel, TOKEN);
+  // The files go where workers fetch them, under the CIDs the registry records.
+  for (const [bytes, cid] of [
+    [model.specBytes, prepared.spec.graphCid],
+    [model.weights, prepared.spec.weightsCid],
+    [kernel.elf, prepared.spec.vmImageCid],
+  ] as const) {
+    const stored = await blobs.put(bytes);
+    if (stored !== cid) throw new Error(`BlobStore gave ${stored} for a file registered as ${cid}`);
+  }
+  const { modelId } = await registerModel(m.registry, modelOwner, prepared.spec);
+
+  for (const who of [requester, honest, forger, challenger]) await mine(m.token.connect(admin).mint(await who.getAddress(), 1_000n * TOKEN));
+  const stakingAddress = await m.staking.getAddress();
+  for (const who of [honest, forger, challenger]) {
+    await mine(m.token.connect(who).approve(stakingAddress, 500n * TOKEN));
+    await mine(m.staking.connect(who).stake(500n * TOKEN));
+  }
+  const digits = mnistTest();
+  const env: Record<string, string> = {
+    OPML_RPC_URL: chain.anvil.rpcUrl,
+    OPML_MARKET: m.addresses.market,
+    OPML_REGISTRY: m.addresses.registry,
+    OPML_STAKING: m.addresses.staking,
+    OPML_TOKEN: m.addresses.token,
+    OPML_GAME: m.dispute!.game,
+    OPML_DATA_BUCKET: DATA_BUCKET,
+    OPML_S3_ENDPOINT: aws.config.s3Endpoint!,
+    OPML_SQS_ENDPOINT: aws.config.sqsEndpoint!,
+    OPML_AWS_ACCESS_KEY_ID: 'S3RVER',
+    OPML_AWS_SECRET_ACCESS_KEY: 'S3RVER',
+    OPML_IPFS: 'embedded',
+    OPML_IPFS_PATH: ipfsPath,
+    OPML_WORKER_WAIT_SECONDS: '1',
+    OPML_WORKER_DISPUTE_WAIT_SECONDS: '3',
+  };
+  const wallet = (role: keyof typeof ACCOUNTS) => chain.wallets[ACCOUNTS[role]];
+
+  return {
+    chain,
+    aws,
+    clients,
+    ipfs,
+    ipfsPath,
+    blobs,
+    m,
+    prepared,
+    modelId,
+    wallet,
+    queue: (name, visibilitySeconds = 30) => createQueueWithDlq(clients.sqs, { name, fifo: true, visibilityTimeoutSeconds: visibilitySeconds, maxReceiveCount: 5 }),
+    async createTask(index, challengeWindow = 600n) {
+      const input = quantizeInput(prepared.model, digits.images[index]);
+      const inputCid = await blobs.put(tensorBytes(input));
+      const now = BigInt((await chain.provider.getBlock('latest'))!.timestamp);
+      const { taskId, receipt } = await createTaskWithPermit(
+        m.market,
+        m.token,
+        requester,
+        {
+          modelId,
+          inputRoot: hex(merkleRootOfBytes(tensorBytes(input))),
+          inputCid,
+          bounty: 20n * TOKEN,
+          deadline: now + 3_600n,
+          collateral: 100n * TOKEN,
+          challengeWindow,
+          maxModelFee: TOKEN,
+          consumer: ZeroAddress,
+          callbackGasLimit: 0n,
+        },
+        now + 600n,
+      );
+      const log = receipt.logs.find((l) => m.market.interface.parseLog(l)?.name === 'TaskCreated')!;
+      return { taskId, inputCid, input, eventId: `${receipt.hash}:${log.index}` };
+    },
+    async send(queueUrl, job) {
+      await sendMessages(clients.sqs, queueUrl, [{ body: JSON.stringify(job), groupId: jobGroupOf(job), deduplicationId: jobDeduplicationIdOf(job) }]);
+    },
+    workerEnv(who, queueUrl, cacheDir, extra = {}) {
+      return {
+        ...env,
+        OPML_WORKER_KEY: wallet(who).privateKey,
+        OPML_WORKER_ROLE: who === 'challenger' ? 'challenger' : 'provider',
+        OPML_WORKER_QUEUE_URL: queueUrl,
+        OPML_WORKER_CACHE_DIR: cacheDir,
+        OPML_WORKER_HEALTH_FILE: join(cacheDir, 'alive'),
+        OPML_WORKER_VISIBILITY_SECONDS: '30',
+        ...extra,
+      };
+    },
+    async stop() {
+      await ipfs.close();
+      await aws.stop();
+      await chain.stop();
+      await rm(ipfsPath, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Counts a market event for a task in all blocks so far. */
+export async function countEvents(w: WorkerMarket, name: 'TaskClaimed' | 'TaskCommitted' | 'TaskChallenged' | 'TaskRefuted' | 'TaskFinalized', taskId: bigint): Promise<number> {
+  const filter = (w.m.market.filters as unknown as Record<string, (id: bigint) => Parameters<typeof w.m.market.queryFilter>[0]>)[name](taskId);
+  return (await w.m.market.queryFilter(filter, 0)).length;
+}
+
+/** Polls `check` until it returns a value (not undefined) or `timeoutMs` passes. */
+export async function waitFor<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await check();
+    if (v !== undefined) return v;
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}

@@ -1,0 +1,103 @@
+/**
+ * Slot tensors (slot 0 the task input, slot j node j's output): what a party computes natively,
+ * commits to (outputRoot, graphStateRoot) and later defends in a dispute, move by move. The worker
+ * keeps the tensors it committed or challenged with on disk by task, so a restarted worker plays
+ * the same claim it made.
+ */
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { graphStateAt } from '../../shared/dispute/graph';
+import { runModel, type Backend } from '../../shared/dnn/executor';
+import { argmaxRows } from '../../shared/dnn/io';
+import { tensorBytes, tensorFromBytes, type Tensor } from '../../shared/dnn/tensor';
+import type { PreparedModel } from '../../shared/models/registration';
+import { merkleRootOfBytes } from '../../shared/vm/merkle';
+
+const hex = (b: Uint8Array): string => '0x' + Buffer.from(b).toString('hex');
+
+export class InputMismatchError extends Error {
+  override name = 'InputMismatchError';
+  constructor(readonly taskId: bigint, reason: string) {
+    super(`task ${taskId}: the input fetched by CID is not the task's input (${reason}); the task cannot be served honestly, so it is not claimed`);
+  }
+}
+
+/** The task input from its bytes, checked against the model's input shape and the task's inputRoot. */
+export function taskInput(prepared: PreparedModel, taskId: bigint, bytes: Uint8Array, inputRoot: string): Tensor {
+  const spec = prepared.model.tensorSpecs.get(prepared.model.spec.input)!;
+  const input = tensorFromBytes(spec.dtype, [...spec.shape], bytes);
+  if (tensorBytes(input).length !== bytes.length) throw new InputMismatchError(taskId, `${bytes.length} bytes for a ${spec.dtype}[${spec.shape.join(',')}] input`);
+  const root = hex(merkleRootOfBytes(bytes));
+  if (root !== inputRoot.toLowerCase()) throw new InputMismatchError(taskId, `Merkle root ${root}, task says ${inputRoot}`);
+  return input;
+}
+
+/** dnnSlotTensors (shared/dispute/dnnGraph.ts) with the executor backend chosen by configuration. */
+export function slotTensors(prepared: PreparedModel, input: Tensor, backend?: Backend): Uint8Array[] {
+  const run = runModel(prepared.model, input, { keepNodeOutputs: true, backend });
+  return [tensorBytes(input), ...run.nodeOutputs!.map((t) => tensorBytes(t))].map((b) => Uint8Array.from(b));
+}
+
+/**
+ * A wrong answer that changes the predicted class (as the protocol demo's cheating provider gives):
+ * the true class's logit to the minimum, the next one to the maximum. Only the output slot changes,
+ * so the dispute narrows to the last node and the VM step proves the lie.
+ */
+export function forgeSlots(prepared: PreparedModel, honest: readonly Uint8Array[]): Uint8Array[] {
+  const out = prepared.graph.outputSlot;
+  const spec = prepared.model.tensorSpecs.get(prepared.model.spec.output)!;
+  const t = tensorFromBytes(spec.dtype, [...spec.shape], Uint8Array.from(honest[out]));
+  const truth = argmaxRows(t)[0];
+  t.data[truth] = -128;
+  t.data[(truth + 1) % t.data.length] = 127;
+  const forged = honest.map((s) => Uint8Array.from(s));
+  forged[out] = Uint8Array.from(tensorBytes(t));
+  return forged;
+}
+
+export interface Commitment {
+  outputRoot: string;
+  graphStateRoot: string;
+  output: Uint8Array;
+}
+
+/** What `commit` sends for these slot tensors. */
+export function commitmentOf(prepared: PreparedModel, slots: readonly Uint8Array[]): Commitment {
+  const roots = slots.map((s) => merkleRootOfBytes(s));
+  const out = prepared.graph.outputSlot;
+  return { outputRoot: hex(roots[out]), graphStateRoot: graphStateAt(roots, roots.length - 1), output: slots[out] };
+}
+
+export function sameCommitment(a: Pick<Commitment, 'outputRoot' | 'graphStateRoot'>, b: Pick<Commitment, 'outputRoot' | 'graphStateRoot'>): boolean {
+  return a.outputRoot.toLowerCase() === b.outputRoot.toLowerCase() && a.graphStateRoot.toLowerCase() === b.graphStateRoot.toLowerCase();
+}
+
+const storedSlotsSchema = z.object({ market: z.string(), taskId: z.string(), slots: z.array(z.string()) }).strict();
+
+/** Slot tensors by (market, task) in the cache folder; a cache folder may outlive a deployment. */
+export class SlotStore {
+  constructor(private readonly dir: string, private readonly market: string) {}
+
+  private file(taskId: bigint): string {
+    return join(this.dir, `${this.market.toLowerCase()}-${taskId}.json`);
+  }
+
+  async save(taskId: bigint, slots: readonly Uint8Array[]): Promise<void> {
+    await mkdir(this.dir, { recursive: true });
+    const body = JSON.stringify({ market: this.market, taskId: taskId.toString(), slots: slots.map((s) => Buffer.from(s).toString('base64')) });
+    const file = this.file(taskId);
+    await writeFile(`${file}.${process.pid}.tmp`, body);
+    await rename(`${file}.${process.pid}.tmp`, file);
+  }
+
+  /** The stored tensors, or undefined when none (or unreadable: the caller recomputes). */
+  async load(taskId: bigint): Promise<Uint8Array[] | undefined> {
+    try {
+      const parsed = storedSlotsSchema.safeParse(JSON.parse(await readFile(this.file(taskId), 'utf8')));
+      return parsed.success ? parsed.data.slots.map((s) => new Uint8Array(Buffer.from(s, 'base64'))) : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+}

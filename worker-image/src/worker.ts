@@ -1,0 +1,75 @@
+/** A worker from its environment: clients, caches and the queue loop, as main.ts and the tests start it. */
+import { join } from 'node:path';
+import { awsClients } from '../../shared/aws/config';
+import { BlobStore } from '../../shared/blobs/blobStore';
+import { openIpfsStore } from '../../shared/ipfs/store';
+import { awsConfigOf, ipfsConfigOf } from '../../shared/service/config';
+import { connectChain } from './chain';
+import type { WorkerEnv } from './config';
+import type { WorkerContext } from './context';
+import { handleJob } from './jobs/handleJob';
+import { stdoutLogger, type Logger } from './log';
+import { runLoop } from './loop';
+import { DiskBlobCache, ModelCache } from './modelCache';
+import { SlotStore } from './slots';
+
+export interface RunningWorker {
+  context: WorkerContext;
+  /** Resolves when the loop has stopped (after `stop`, with the job in hand finished). */
+  done: Promise<void>;
+  stop(): void;
+}
+
+export async function startWorker(env: WorkerEnv, log: Logger = stdoutLogger): Promise<RunningWorker> {
+  const chain = connectChain({
+    rpcUrl: env.OPML_RPC_URL,
+    key: env.OPML_WORKER_KEY,
+    market: env.OPML_MARKET,
+    registry: env.OPML_REGISTRY,
+    token: env.OPML_TOKEN,
+    game: env.OPML_GAME,
+  });
+  // The helpers take the whole service env; the views bucket they never read is the one field a worker may omit.
+  const service = { ...env, OPML_VIEWS_BUCKET: env.OPML_VIEWS_BUCKET ?? '' };
+  const { s3, sqs } = awsClients(awsConfigOf(service));
+  const ipfs = await openIpfsStore(ipfsConfigOf(service));
+  const blobs = new BlobStore(s3, ipfs, { bucket: env.OPML_DATA_BUCKET, maxBytes: Math.max(env.OPML_MAX_MODEL_BYTES, env.OPML_MAX_INPUT_BYTES) });
+  const context: WorkerContext = {
+    role: env.OPML_WORKER_ROLE,
+    chain,
+    models: new ModelCache(chain.registry, new DiskBlobCache(join(env.OPML_WORKER_CACHE_DIR, 'blobs'), blobs), env.OPML_WORKER_MODEL_CACHE_SIZE),
+    blobs,
+    slots: new SlotStore(join(env.OPML_WORKER_CACHE_DIR, 'slots'), env.OPML_MARKET),
+    backend: env.OPML_WORKER_BACKEND,
+    forge: env.OPML_WORKER_FORGE,
+    startBlock: env.OPML_START_BLOCK,
+    disputeWaitMs: env.OPML_WORKER_DISPUTE_WAIT_SECONDS * 1000,
+    players: new Map(),
+    testPause: env.OPML_WORKER_TEST_PAUSE_AFTER ? { after: env.OPML_WORKER_TEST_PAUSE_AFTER, ms: env.OPML_WORKER_TEST_PAUSE_MS } : undefined,
+  };
+  if (context.forge) log('forge-enabled', { warning: 'OPML_WORKER_FORGE=1: this provider commits WRONG outputs and will be slashed (demo/test only)' });
+  const abort = new AbortController();
+  const done = runLoop({
+    sqs,
+    queueUrl: env.OPML_WORKER_QUEUE_URL,
+    visibilitySeconds: env.OPML_WORKER_VISIBILITY_SECONDS,
+    waitSeconds: env.OPML_WORKER_WAIT_SECONDS,
+    handle: (job, progress) => handleJob(context, job, progress),
+    log,
+    signal: abort.signal,
+    healthFile: env.OPML_WORKER_HEALTH_FILE,
+    onReady: () =>
+      log('ready', {
+        role: context.role,
+        address: chain.address,
+        queueUrl: env.OPML_WORKER_QUEUE_URL,
+        backend: context.backend ?? 'default',
+        forge: context.forge,
+        pid: process.pid,
+      }),
+  }).finally(async () => {
+    await ipfs.close();
+    chain.provider.destroy();
+  });
+  return { context, done, stop: () => abort.abort() };
+}
