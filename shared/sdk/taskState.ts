@@ -3,6 +3,7 @@
  * or deadline countdown in chain time, the committed output, every challenge and its game), and a
  * polling watch that reports each snapshot until the task is final.
  */
+import { decodeMarketError } from '../market/errors';
 import { TASK_STATUS, type TaskStatusName } from '../market/tasks';
 import { chainNow, type OpmlContext } from './context';
 import { readChallenges, type ChallengeState } from './disputes';
@@ -38,7 +39,12 @@ const ZERO_ROOT = '0x' + '00'.repeat(32);
 /** The task's state now, read from the chain. */
 export async function readTask(ctx: OpmlContext, taskId: bigint): Promise<TaskSnapshot> {
   const { market } = ctx.contracts;
-  const [t, now] = await Promise.all([market.getTask(taskId), chainNow(ctx.provider)]);
+  const [t, now] = await Promise.all([
+    market.getTask(taskId).catch((e) => {
+      throw decodeMarketError(e)?.name === 'MarketTaskUnknown' ? new TaskNotFoundError(taskId) : e;
+    }),
+    chainNow(ctx.provider),
+  ]);
   const status = TASK_STATUS[Number(t.status)];
   if (status === 'None') throw new TaskNotFoundError(taskId);
   const committed = t.outputRoot !== ZERO_ROOT ? await market.queryFilter(market.filters.TaskCommitted(taskId), 0, 'latest') : [];

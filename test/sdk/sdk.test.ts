@@ -1,0 +1,239 @@
+/**
+ * The SDK against a real chain (anvil, the market with the real dispute game, mnist-mlp registered
+ * from its package): a requester creates a task with a permit from a PNG and reads it back, a
+ * provider stakes, unbonds and withdraws with balances checked, waitForResult follows a task through
+ * Claimed and Committed to Finalized while this test plays the provider on chain, and the example
+ * consumer contract receives the result by callback.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { HDNodeWallet } from 'ethers';
+import { ResultConsumer__factory } from '../../build/types';
+import { startLocalChain, type LocalChain } from '../helpers/chain';
+import { deployMarket, type DeployedMarket } from '../../shared/market/deploy';
+import { MarketRevertError, revertDataOf } from '../../shared/market/errors';
+import { mine } from '../../shared/market/tasks';
+import { dnnSlotTensors } from '../../shared/dispute/dnnGraph';
+import { graphStateAt } from '../../shared/dispute/graph';
+import { mnistTest } from '../../shared/dnn/datasets/mnist';
+import { readModelFiles } from '../../shared/dnn/files';
+import { KERNEL_ELF_PATH, kernelImageFromElf } from '../../shared/dnn/guest/kernelImage';
+import { quantizeInput } from '../../shared/dnn/io';
+import { tensorBytes, toHex } from '../../shared/dnn/tensor';
+import { merkleRootOfBytes } from '../../shared/vm/merkle';
+import { prepareModelRegistration, registerModel, type PreparedModel } from '../../shared/models/registration';
+import {
+  connectOpml,
+  createTask,
+  finalizeTask,
+  grayToPng,
+  inputSpecOf,
+  ModelNotFoundError,
+  providerStatus,
+  readOutput,
+  readTask,
+  requestUnbonding,
+  SdkConfigError,
+  stake,
+  TaskNotFoundError,
+  waitForResult,
+  withdraw,
+  type OpmlContext,
+  type TaskSnapshot,
+} from '../../shared/sdk';
+
+jest.setTimeout(120_000);
+
+const TOKEN = 10n ** 18n;
+const UNBONDING_DELAY = 600;
+let chain: LocalChain;
+let m: DeployedMarket;
+let admin: HDNodeWallet, requester: HDNodeWallet, provider: HDNodeWallet;
+let prepared: PreparedModel;
+let modelId: bigint;
+let asRequester: OpmlContext, asProvider: OpmlContext;
+const digits = mnistTest();
+const seven = digits.images[digits.labels.indexOf(7)];
+
+async function connectAs(wallet: HDNodeWallet): Promise<OpmlContext> {
+  return connectOpml({ provider: chain.provider, market: m.addresses.market, signer: wallet });
+}
+
+async function increaseTime(seconds: number): Promise<void> {
+  await chain.provider.send('evm_increaseTime', [seconds]);
+  await chain.provider.send('evm_mine', []);
+}
+
+/** What the honest provider commits for `taskId`: every slot recomputed natively. */
+async function serve(taskId: bigint, values: Float32Array): Promise<string> {
+  const input = quantizeInput(prepared.model, values);
+  const slots = dnnSlotTensors(prepared.model, input);
+  const roots = slots.map((t) => merkleRootOfBytes(t));
+  const out = prepared.graph.outputSlot;
+  await mine(m.market.connect(provider).claim(taskId));
+  await mine(m.market.connect(provider).commit(taskId, toHex(roots[out]), graphStateAt(roots, roots.length - 1), slots[out]));
+  return toHex(roots[out]);
+}
+
+beforeAll(async () => {
+  chain = await startLocalChain({ accounts: 4 });
+  [admin, requester, provider] = chain.wallets as [HDNodeWallet, HDNodeWallet, HDNodeWallet];
+  m = await deployMarket(admin, { disputeGame: true, minStake: 100n * TOKEN, unbondingDelaySeconds: UNBONDING_DELAY });
+  prepared = prepareModelRegistration(readModelFiles(join(__dirname, '..', '..', 'models', 'mnist-mlp')), kernelImageFromElf(readFileSync(KERNEL_ELF_PATH)), 2n * TOKEN);
+  ({ modelId } = await registerModel(m.registry, admin, prepared.spec));
+  for (const a of [requester, provider]) await mine(m.token.connect(admin).mint(a.address, 1_000n * TOKEN));
+  asRequester = await connectAs(requester);
+  asProvider = await connectAs(provider);
+});
+afterAll(async () => chain?.stop());
+
+const inputSpec = () => inputSpecOf(prepared.model.specBytes);
+
+it('reads every contract address from the market alone', () => {
+  expect(asRequester.contracts.addresses).toEqual({
+    market: m.addresses.market,
+    registry: m.addresses.registry,
+    staking: m.addresses.staking,
+    token: m.addresses.token,
+    game: m.dispute!.game,
+  });
+});
+
+it('provider stakes (approving what the allowance lacks), unbonds after the delay and withdraws, balances checked', async () => {
+  const before = await providerStatus(asProvider, provider.address);
+  expect(before).toMatchObject({ stake: 0n, locked: 0n, unbonding: 0n, isStaked: false, earned: 0n, balance: 1_000n * TOKEN });
+
+  const first = await stake(asProvider, 300n * TOKEN);
+  expect(first.approveTx).not.toBeNull();
+  expect(first.stake).toBe(300n * TOKEN);
+  const staked = await providerStatus(asProvider, provider.address);
+  expect(staked).toMatchObject({ stake: 300n * TOKEN, free: 300n * TOKEN, isStaked: true, balance: 700n * TOKEN });
+
+  const unbond = await requestUnbonding(asProvider, 100n * TOKEN);
+  expect(unbond.amount).toBe(100n * TOKEN);
+  const unbonding = await providerStatus(asProvider, provider.address);
+  expect(unbonding).toMatchObject({ stake: 200n * TOKEN, unbonding: 100n * TOKEN, unbondingReadyAt: unbond.readyAt, withdrawable: false });
+  // Too early: the contract's own error, by name.
+  await expect(withdraw(asProvider)).rejects.toMatchObject({ name: 'MarketRevertError', errorName: 'StakingUnbondingNotReady' });
+
+  await increaseTime(UNBONDING_DELAY + 1);
+  expect((await providerStatus(asProvider, provider.address)).withdrawable).toBe(true);
+  const out = await withdraw(asProvider);
+  expect(out.amount).toBe(100n * TOKEN);
+  const after = await providerStatus(asProvider, provider.address);
+  expect(after).toMatchObject({ stake: 200n * TOKEN, unbonding: 0n, balance: 800n * TOKEN });
+  // Staking again reuses nothing of the spent allowance: a fresh approve.
+  expect((await stake(asProvider, 100n * TOKEN)).stake).toBe(300n * TOKEN);
+});
+
+it('requester creates a task with a permit from a PNG digit and reads it back', async () => {
+  const balance = await m.token.balanceOf(requester.address);
+  const created = await createTask(asRequester, {
+    modelId,
+    input: { kind: 'image', png: grayToPng(seven) },
+    bounty: 10n * TOKEN,
+    collateral: 50n * TOKEN,
+    inputSpec: inputSpec(),
+    submit: 'chain',
+  });
+  // The PNG round trip (8-bit) gives the same int8 codes as the digit itself.
+  const direct = tensorBytes(quantizeInput(prepared.model, seven));
+  expect(toHex(created.input.bytes)).toBe(toHex(direct));
+  expect(created.input.inputRoot).toBe(toHex(merkleRootOfBytes(direct)));
+
+  const task = await readTask(asRequester, created.taskId);
+  expect(task).toMatchObject({ status: 'Open', requester: requester.address, provider: null, modelId, bounty: 10n * TOKEN, fee: 2n * TOKEN, collateral: 50n * TOKEN, inputRoot: created.input.inputRoot, output: null });
+  expect(task.secondsLeft).toBeGreaterThan(3_500n);
+  expect(await m.token.balanceOf(requester.address)).toBe(balance - 12n * TOKEN);
+  // The permit was spent exactly: no allowance left behind.
+  expect(await m.token.allowance(requester.address, m.addresses.market)).toBe(0n);
+});
+
+it('waitForResult reports Open, Claimed, Committed with a countdown, then Finalized with the output', async () => {
+  const { taskId } = await createTask(asRequester, {
+    modelId,
+    input: { kind: 'values', values: seven },
+    bounty: 10n * TOKEN,
+    collateral: 50n * TOKEN,
+    challengeWindow: 120n,
+    inputSpec: inputSpec(),
+  });
+  const seen: TaskSnapshot[] = [];
+  let reached: ((s: TaskSnapshot) => void) | undefined;
+  const next = () => new Promise<TaskSnapshot>((r) => (reached = r));
+  const waiting = waitForResult(asRequester, taskId, {
+    pollMs: 20,
+    timeoutMs: 60_000,
+    onProgress: (s) => {
+      if (seen.at(-1)?.status !== s.status) reached?.(s);
+      seen.push(s);
+    },
+  });
+  const firstSeen = await next();
+  expect(firstSeen.status).toBe('Open');
+
+  const seenCommitted = next();
+  const outputRoot = await serve(taskId, seven);
+  const committed = await seenCommitted.then((s) => (s.status === 'Committed' ? s : next()));
+  expect(committed).toMatchObject({ status: 'Committed', provider: provider.address, outputRoot });
+  expect(committed.secondsLeft).toBeGreaterThan(0n);
+  expect(committed.secondsLeft).toBeLessThanOrEqual(120n);
+  expect(readOutput(prepared.model.specBytes, committed.output!).predictedClass).toBe(7);
+  // The window has to close first: finalize too early is the contract's named error.
+  await expect(finalizeTask(asProvider, taskId)).rejects.toBeInstanceOf(MarketRevertError);
+
+  await increaseTime(121);
+  await finalizeTask(asProvider, taskId);
+  const final = await waiting;
+  expect(final.status).toBe('Finalized');
+  expect(final.challenges).toEqual([]);
+  const statuses = seen.map((s) => s.status).filter((s, i, a) => a[i - 1] !== s);
+  expect(statuses[0]).toBe('Open');
+  expect(statuses.slice(-2)).toEqual(['Committed', 'Finalized']);
+  const status = await providerStatus(asProvider, provider.address);
+  expect(status).toMatchObject({ earned: 10n * TOKEN, tasksFinalized: 1, locked: 0n });
+});
+
+it('the example consumer receives the result by callback on finalize, and refuses anyone but the market', async () => {
+  const consumer = await new ResultConsumer__factory(admin).deploy(m.addresses.market);
+  await consumer.waitForDeployment();
+  const { taskId } = await createTask(asRequester, {
+    modelId,
+    input: { kind: 'values', values: seven },
+    bounty: 5n * TOKEN,
+    collateral: 20n * TOKEN,
+    challengeWindow: 60n,
+    consumer: await consumer.getAddress(),
+    inputSpec: inputSpec(),
+  });
+  const outputRoot = await serve(taskId, seven);
+  expect((await consumer.resultOf(taskId)).receivedAt).toBe(0n);
+  await increaseTime(61);
+  await finalizeTask(asRequester, taskId);
+  const stored = await consumer.resultOf(taskId);
+  expect([stored.modelId, stored.inputRoot, stored.outputRoot]).toEqual([modelId, (await readTask(asRequester, taskId)).inputRoot, outputRoot]);
+  expect(stored.receivedAt).toBeGreaterThan(0n);
+  expect(await consumer.resultCount()).toBe(1n);
+  const called = await m.market.queryFilter(m.market.filters.ConsumerCalled(taskId));
+  expect(called.map((e) => e.args.success)).toEqual([true]);
+  const refused = await consumer.connect(requester).onTaskResult(taskId, modelId, outputRoot, outputRoot).catch((e: unknown) => e);
+  expect(consumer.interface.parseError(revertDataOf(refused)!)?.args.toArray()).toEqual([requester.address, m.addresses.market]);
+  expect(consumer.interface.parseError(revertDataOf(refused)!)?.name).toBe('ResultConsumerNotMarket');
+});
+
+it('names what is wrong: unknown model, unknown task, no signer, a model input that does not fit', async () => {
+  await expect(createTask(asRequester, { modelId: 99n, input: { kind: 'values', values: seven }, bounty: 1n, collateral: 1n })).rejects.toThrow(ModelNotFoundError);
+  await expect(createTask(asRequester, { modelId: 99n, input: { kind: 'values', values: seven }, bounty: 1n, collateral: 1n })).rejects.toThrow(
+    'model 99 does not exist: list models with `opml model list`',
+  );
+  await expect(readTask(asRequester, 12345n)).rejects.toThrow(TaskNotFoundError);
+  const readOnly = await connectOpml({ provider: chain.provider, market: m.addresses.market });
+  await expect(stake(readOnly, 1n)).rejects.toThrow(SdkConfigError);
+  await expect(connectOpml({ provider: chain.provider, market: m.addresses.market, privateKey: '0x1234' })).rejects.toThrow(/malformed/);
+  await expect(
+    createTask(asRequester, { modelId, input: { kind: 'prompt', text: 'hello' }, bounty: 1n, collateral: 1n, inputSpec: inputSpec() }),
+  ).rejects.toMatchObject({ name: 'InputPreparationError' });
+  await expect(createTask(asRequester, { modelId, input: { kind: 'values', values: [1, 2, 3] }, bounty: 1n, collateral: 1n, inputSpec: inputSpec() })).rejects.toThrow(
+    /784 elements/,
+  );
+});
