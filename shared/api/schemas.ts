@@ -63,9 +63,13 @@ export const taskViewSchema = z.object({
   challenges: z.array(challengeViewSchema),
   createdAt: z.number().nullable(),
   updatedAt: z.number().nullable(),
+  challengeWindow: decimalSchema.nullable().optional(),
+  /** Block timestamps of the task's status changes (absent from views written before they existed). */
   claimedAt: z.number().nullable().optional(),
   committedAt: z.number().nullable().optional(),
   finalizedAt: z.number().nullable().optional(),
+  refutedAt: z.number().nullable().optional(),
+  expiredAt: z.number().nullable().optional(),
 });
 export type TaskView = z.infer<typeof taskViewSchema>;
 

@@ -87,6 +87,7 @@ export async function relayCreateTask(s: ApiServices, signedTransaction: string,
 const isTaskView = (state: unknown): state is TaskView => taskViewSchema.safeParse(state).success;
 const nullIfZero = (a: string): string | null => (a === ZeroAddress ? null : a);
 const ZERO_ROOT = '0x' + '00'.repeat(32);
+const TIMESTAMP_FIELDS = ['claimedAt', 'committedAt', 'finalizedAt', 'refutedAt', 'expiredAt'] as const;
 
 export async function taskDetail(s: ApiServices, taskId: bigint): Promise<TaskDetailResponse> {
   const task = await taskOnChain(s, taskId);
@@ -112,9 +113,8 @@ export async function taskDetail(s: ApiServices, taskId: bigint): Promise<TaskDe
     challenges: challenges.map((c, i) => ({ index: String(i), challenger: c.challenger, game: c.game, bond: c.bond.toString(), status: CHALLENGE_STATUS[Number(c.status)] ?? String(c.status) })),
     createdAt: indexed?.createdAt ?? null,
     updatedAt: indexed?.updatedAt ?? null,
-    ...(indexed?.claimedAt !== undefined ? { claimedAt: indexed.claimedAt } : {}),
-    ...(indexed?.committedAt !== undefined ? { committedAt: indexed.committedAt } : {}),
-    ...(indexed?.finalizedAt !== undefined ? { finalizedAt: indexed.finalizedAt } : {}),
+    challengeWindow: task.challengeWindow.toString(),
+    ...Object.fromEntries(TIMESTAMP_FIELDS.filter((f) => indexed?.[f] !== undefined).map((f) => [f, indexed![f]])),
     deadline: task.deadline.toString(),
     inputRoot: task.inputRoot,
   };

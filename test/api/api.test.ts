@@ -1,0 +1,480 @@
+/**
+ * The HTTP API end to end on real servers: anvil with the market and the real dispute game, s3rver and
+ * local SQS, the embedded IPFS store, the indexer and view consumer, and the Lambda handlers of
+ * functions/api behind the local HTTP server. Model upload and registration, inputs, tasks signed by
+ * the requester's wallet, status with output and dispute progress, the read routes, and refusals.
+ */
+import { mkdtemp, rm, writeFile, mkdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { ZeroAddress, Wallet, type HDNodeWallet, type TransactionRequest } from 'ethers';
+import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { awsClients, type AwsClients } from '../../shared/aws/config';
+import { consumeOnce, type RecordFailure } from '../../shared/aws/batch';
+import { ensureBucket } from '../../shared/aws/s3';
+import { createQueueWithDlq } from '../../shared/aws/sqs';
+import { ViewStore, viewUpdater } from '../../shared/indexer/consumer';
+import { CursorStore } from '../../shared/indexer/cursor';
+import { Indexer } from '../../shared/indexer/indexer';
+import { deployMarket, type DeployedMarket } from '../../shared/market/deploy';
+import { signPermit } from '../../shared/market/permit';
+import { mine, type TaskRequest } from '../../shared/market/tasks';
+import { fileCid } from '../../shared/ipfs/cid';
+import { readModelFiles } from '../../shared/dnn/files';
+import { mnistTest } from '../../shared/dnn/datasets/mnist';
+import { argmaxRows, quantizeInput } from '../../shared/dnn/io';
+import { tensorBytes, tensorFromBytes } from '../../shared/dnn/tensor';
+import { dnnSlotTensors } from '../../shared/dispute/dnnGraph';
+import { graphStateAt } from '../../shared/dispute/graph';
+import { PHASES } from '../../shared/dispute/spec';
+import { merkleRootOfBytes } from '../../shared/vm/merkle';
+import { startLocalApi, routeTable, type LocalApi } from '../../shared/api/localHttp';
+import { closeApiServices } from '../../shared/api/services';
+import { taskRoutes } from '../../shared/api/routes/tasks';
+import { modelRoutes } from '../../shared/api/routes/models';
+import { inputRoutes } from '../../shared/api/routes/inputs';
+import { providerRoutes } from '../../shared/api/routes/providers';
+import { statsRoutes } from '../../shared/api/routes/stats';
+import { healthRoutes } from '../../shared/api/routes/health';
+import { blobRoutes } from '../../shared/api/routes/blobs';
+import { dashboardRoutes } from '../../shared/api/routes/dashboard';
+import {
+  apiErrorBodySchema,
+  healthResponseSchema,
+  listModelsResponseSchema,
+  listProvidersResponseSchema,
+  listTasksResponseSchema,
+  modelDetailResponseSchema,
+  postInputResponseSchema,
+  postModelUploadResponseSchema,
+  providerDetailResponseSchema,
+  statsResponseSchema,
+  taskDetailResponseSchema,
+  type ModelSpecJson,
+} from '../../shared/api/schemas';
+import * as tasksFn from '../../functions/api/tasks';
+import * as modelsFn from '../../functions/api/models';
+import * as inputsFn from '../../functions/api/inputs';
+import * as providersFn from '../../functions/api/providers';
+import * as statsFn from '../../functions/api/stats';
+import * as healthFn from '../../functions/api/health';
+import * as blobsFn from '../../functions/api/blobs';
+import * as dashboardFn from '../../functions/api/dashboard';
+import { startLocalChain, type LocalChain } from '../helpers/chain';
+import { startLocalAws, type LocalAws } from '../helpers/servers';
+
+const TOKEN = 10n ** 18n;
+const DATA_BUCKET = 'api-data';
+const VIEWS_BUCKET = 'api-views';
+const MAX_INPUT_BYTES = 4096;
+const MAX_MODEL_BYTES = 512 * 1024;
+const MODEL_FEE = TOKEN;
+const BOUNTY = 20n * TOKEN;
+const MLP = resolve(__dirname, '..', '..', 'models', 'mnist-mlp');
+
+let chain: LocalChain;
+let aws: LocalAws;
+let clients: AwsClients;
+let m: DeployedMarket;
+let api: LocalApi;
+let tmp: string;
+let admin: HDNodeWallet, owner: HDNodeWallet, requester: HDNodeWallet, provider: HDNodeWallet, challenger: HDNodeWallet;
+let indexer: Indexer;
+let eventsQueueUrl: string;
+const failures: RecordFailure[] = [];
+
+const model = readModelFiles(MLP);
+const digits = mnistTest();
+const SEVEN = digits.images[digits.labels.indexOf(7)]!;
+const input = tensorBytes(quantizeInput(model, SEVEN));
+const hex = (b: Uint8Array): string => '0x' + Buffer.from(b).toString('hex');
+
+beforeAll(async () => {
+  chain = await startLocalChain({ accounts: 6 });
+  [admin, owner, requester, provider, challenger] = chain.wallets as [HDNodeWallet, HDNodeWallet, HDNodeWallet, HDNodeWallet, HDNodeWallet];
+  aws = await startLocalAws();
+  clients = awsClients(aws.config);
+  await ensureBucket(clients.s3, DATA_BUCKET);
+  await ensureBucket(clients.s3, VIEWS_BUCKET);
+  m = await deployMarket(admin, { disputeGame: true, minStake: 100n * TOKEN, challengeBond: 10n * TOKEN });
+  for (const w of [requester, provider, challenger]) await mine(m.token.connect(admin).mint(w.address, 1_000n * TOKEN));
+  for (const w of [provider, challenger]) {
+    await mine(m.token.connect(w).approve(m.addresses.staking, 2n ** 256n - 1n));
+    await mine(m.staking.connect(w).stake(300n * TOKEN));
+  }
+  await mine(m.token.connect(challenger).approve(m.addresses.market, 2n ** 256n - 1n));
+
+  tmp = await mkdtemp(join(tmpdir(), 'api-test-'));
+  const dashboard = join(tmp, 'dashboard');
+  await mkdir(dashboard);
+  await writeFile(join(dashboard, 'index.html'), '<!doctype html><title>opML market</title><script src="/dashboard/app.js"></script>');
+  await writeFile(join(dashboard, 'app.js'), 'console.log("dashboard");');
+  await writeFile(join(tmp, 'secret.txt'), 'outside the dashboard folder');
+
+  const events = await createQueueWithDlq(clients.sqs, { name: 'api-events', fifo: true, visibilityTimeoutSeconds: 5, maxReceiveCount: 5 });
+  eventsQueueUrl = events.url;
+  const game = m.dispute!.game;
+  indexer = new Indexer(
+    chain.provider,
+    { market: m.addresses.market, registry: m.addresses.registry, staking: m.addresses.staking, game },
+    new CursorStore(clients.s3, VIEWS_BUCKET, 'indexer/cursor.json'),
+    clients.sqs,
+    [eventsQueueUrl],
+    { confirmations: 0 },
+  );
+
+  Object.assign(process.env, {
+    OPML_RPC_URL: chain.anvil.rpcUrl,
+    OPML_MARKET: m.addresses.market,
+    OPML_REGISTRY: m.addresses.registry,
+    OPML_STAKING: m.addresses.staking,
+    OPML_TOKEN: m.addresses.token,
+    OPML_GAME: game,
+    OPML_DATA_BUCKET: DATA_BUCKET,
+    OPML_VIEWS_BUCKET: VIEWS_BUCKET,
+    OPML_S3_ENDPOINT: aws.config.s3Endpoint,
+    OPML_SQS_ENDPOINT: aws.config.sqsEndpoint,
+    OPML_AWS_ACCESS_KEY_ID: 'S3RVER',
+    OPML_AWS_SECRET_ACCESS_KEY: 'S3RVER',
+    OPML_IPFS: 'embedded',
+    OPML_IPFS_PATH: join(tmp, 'ipfs'),
+    OPML_KERNEL_ELF: resolve(__dirname, '..', '..', 'build', 'guest', 'dnn-kernels.elf'),
+    OPML_MAX_INPUT_BYTES: String(MAX_INPUT_BYTES),
+    OPML_MAX_MODEL_BYTES: String(MAX_MODEL_BYTES),
+    OPML_DASHBOARD_DIR: dashboard,
+  });
+  api = await startLocalApi(
+    routeTable([
+      [taskRoutes, tasksFn.handler],
+      [modelRoutes, modelsFn.handler],
+      [inputRoutes, inputsFn.handler],
+      [providerRoutes, providersFn.handler],
+      [statsRoutes, statsFn.handler],
+      [healthRoutes, healthFn.handler],
+      [blobRoutes, blobsFn.handler],
+      [dashboardRoutes, dashboardFn.handler],
+    ]),
+  );
+});
+
+afterAll(async () => {
+  await api?.stop();
+  await closeApiServices();
+  await aws?.stop();
+  await chain?.stop();
+  if (tmp) await rm(tmp, { recursive: true, force: true });
+});
+
+interface Reply {
+  status: number;
+  body: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+  headers: Headers;
+  bytes: Uint8Array;
+}
+
+async function call(method: string, path: string, body?: unknown, raw?: string): Promise<Reply> {
+  const res = await fetch(api.url + path, {
+    method,
+    headers: body !== undefined || raw !== undefined ? { 'content-type': 'application/json' } : {},
+    body: raw ?? (body !== undefined ? JSON.stringify(body) : undefined),
+  });
+  const bytes = new Uint8Array(await res.arrayBuffer());
+  const text = new TextDecoder().decode(bytes);
+  const json = (res.headers.get('content-type') ?? '').startsWith('application/json') && text ? JSON.parse(text) : undefined;
+  return { status: res.status, body: json, headers: res.headers, bytes };
+}
+
+/** A refusal in the API's error shape, with its code and (when given) the field it names. */
+function expectError(reply: Reply, status: number, code: string, field?: string, message?: RegExp): void {
+  expect({ status: reply.status, code: reply.body?.error?.code, field: reply.body?.error?.field }).toEqual({ status, code, field });
+  expect(apiErrorBodySchema.parse(reply.body)).toBeTruthy();
+  if (message) expect(reply.body.error.message).toMatch(message);
+}
+
+/** Signs a call as `wallet` would in its own client: nonce, gas and chain id from the node, then the raw bytes. */
+async function sign(wallet: HDNodeWallet, to: string, data: string, overrides: TransactionRequest = {}): Promise<string> {
+  const tx = await wallet.populateTransaction({ to, data, gasLimit: 8_000_000n, ...overrides });
+  return wallet.signTransaction(tx);
+}
+
+async function now(): Promise<bigint> {
+  return BigInt((await chain.provider.getBlock('latest'))!.timestamp);
+}
+
+async function signedCreateTask(request: Partial<TaskRequest> & { modelId: bigint; inputRoot: string; inputCid: string }, to = m.addresses.market): Promise<string> {
+  const t = await now();
+  const full: TaskRequest = {
+    bounty: BOUNTY,
+    deadline: t + 3_600n,
+    collateral: 50n * TOKEN,
+    challengeWindow: 600n,
+    maxModelFee: MODEL_FEE,
+    consumer: ZeroAddress,
+    callbackGasLimit: 0n,
+    ...request,
+  };
+  const permit = await signPermit(m.token, requester, m.addresses.market, BigInt(full.bounty) + BigInt(full.maxModelFee), t + 600n);
+  const data = m.market.interface.encodeFunctionData('createTaskWithPermit', [full, permit.value, permit.deadline, permit.v, permit.r, permit.s]);
+  return sign(requester, to, data);
+}
+
+async function indexAll(): Promise<void> {
+  await chain.provider.send('evm_mine', []);
+  await indexer.catchUp();
+  for (let idle = 0; idle < 2; ) {
+    const { received } = await consumeOnce(clients.sqs, eventsQueueUrl, viewUpdater(new ViewStore(clients.s3, VIEWS_BUCKET)), { waitSeconds: 0, onFailure: (f) => failures.push(f) });
+    idle = received === 0 ? idle + 1 : 0;
+  }
+  expect(failures).toEqual([]);
+}
+
+describe('HTTP API on the local stack', () => {
+  let spec: ModelSpecJson;
+  let modelId: string;
+  let inputCid: string;
+  let inputRoot: string;
+  let taskId: string;
+
+  it('reports the chain and contracts it serves', async () => {
+    const r = await call('GET', '/health');
+    expect(r.status).toBe(200);
+    expect(healthResponseSchema.parse(r.body)).toEqual({
+      chainId: String(chain.anvil.chainId),
+      blockNumber: await chain.provider.getBlockNumber(),
+      contracts: { market: m.addresses.market, registry: m.addresses.registry, staking: m.addresses.staking, token: m.addresses.token, game: m.dispute!.game },
+    });
+  });
+
+  it('uploads the MNIST MLP package and pins graph, weights and kernel image by their IPFS CIDs', async () => {
+    const graph = readFileSync(`${MLP}.dnn.json`);
+    const weights = readFileSync(`${MLP}.dnn.bin`);
+    const r = await call('POST', '/models/uploads', { graph: graph.toString('utf8'), weightsBase64: weights.toString('base64'), fee: MODEL_FEE.toString() });
+    expect(r.status).toBe(201);
+    ({ spec } = postModelUploadResponseSchema.parse(r.body));
+    expect(r.body.nodes).toBe(model.spec.nodes.length);
+    const elf = readFileSync(process.env.OPML_KERNEL_ELF!);
+    expect([spec.graphCid, spec.weightsCid, spec.vmImageCid]).toEqual([await fileCid(graph), await fileCid(weights), await fileCid(elf)]);
+    expect(spec.weightsRoot).toBe(hex(merkleRootOfBytes(weights)));
+    expect(spec.fee).toBe(MODEL_FEE.toString());
+    for (const [cid, bytes] of [
+      [spec.graphCid, graph],
+      [spec.weightsCid, weights],
+    ] as const) {
+      const blob = await call('GET', `/blobs/${cid}`);
+      expect(blob.status).toBe(200);
+      expect(blob.headers.get('content-type')).toBe('application/octet-stream');
+      expect(Buffer.from(blob.bytes).equals(bytes)).toBe(true);
+    }
+  });
+
+  it('refuses invalid packages and oversized uploads', async () => {
+    const graph = readFileSync(`${MLP}.dnn.json`, 'utf8');
+    const weights = readFileSync(`${MLP}.dnn.bin`);
+    const cut = await call('POST', '/models/uploads', { graph, weightsBase64: weights.subarray(0, 1000).toString('base64') });
+    expectError(cut, 400, 'InvalidRequest', 'graph', /weights blob is 1000 bytes/);
+    expectError(await call('POST', '/models/uploads', { graph, weightsBase64: 'not base64!' }), 400, 'InvalidRequest', 'weightsBase64');
+    expectError(await call('POST', '/models/uploads', { graph: 42, weightsBase64: '' }), 400, 'InvalidRequest', 'graph');
+    const big = Buffer.alloc(MAX_MODEL_BYTES).toString('base64');
+    expectError(await call('POST', '/models/uploads', { graph, weightsBase64: big }), 413, 'PayloadTooLarge');
+  });
+
+  it('registers the model from a transaction the owner signed, after checking it against the pinned files', async () => {
+    const encode = (s: ModelSpecJson): string => m.registry.interface.encodeFunctionData('registerModel', [s]);
+    const forged = await call('POST', '/models', { signedTransaction: await sign(owner, m.addresses.registry, encode({ ...spec, weightsRoot: '0x' + '11'.repeat(32) })) });
+    expectError(forged, 400, 'InvalidRequest', 'signedTransaction.spec.weightsRoot', /pinned files give/);
+    const unknownCid = await fileCid(new TextEncoder().encode('never uploaded'));
+    const missing = await call('POST', '/models', { signedTransaction: await sign(owner, m.addresses.registry, encode({ ...spec, weightsCid: unknownCid })) });
+    expectError(missing, 400, 'InvalidRequest', 'signedTransaction.spec.weightsCid', /POST \/models\/uploads/);
+    const elsewhere = await call('POST', '/models', { signedTransaction: await sign(owner, m.addresses.market, encode(spec)) });
+    expectError(elsewhere, 400, 'InvalidRequest', 'signedTransaction.to');
+    expect(await m.registry.modelCount()).toBe(0n);
+
+    const r = await call('POST', '/models', { signedTransaction: await sign(owner, m.addresses.registry, encode(spec)) });
+    expect(r.status).toBe(201);
+    modelId = r.body.modelId;
+    expect(modelId).toBe('1');
+    expect([...(await m.registry.modelCids(1))]).toEqual([spec.graphCid, spec.weightsCid, spec.vmImageCid]);
+    expect((await m.registry.modelTerms(1)).owner).toBe(owner.address);
+  });
+
+  it('stores a quantized digit as a task input and returns its CID and Merkle root', async () => {
+    const r = await call('POST', '/inputs', { modelId, inputBase64: Buffer.from(input).toString('base64') });
+    expect(r.status).toBe(201);
+    ({ inputCid, inputRoot } = postInputResponseSchema.parse(r.body));
+    expect(r.body).toEqual({ inputCid: await fileCid(input), inputRoot: hex(merkleRootOfBytes(input)), bytes: 784 });
+    const blob = await call('GET', `/blobs/${inputCid}`);
+    expect(Buffer.from(blob.bytes).equals(Buffer.from(input))).toBe(true);
+  });
+
+  it('accepts a base64-encoded event body in the Lambda handler itself', async () => {
+    const body = Buffer.from(JSON.stringify({ modelId: 1, inputBase64: Buffer.from(input).toString('base64') })).toString('base64');
+    const result = (await inputsFn.handler({
+      version: '2.0',
+      routeKey: 'POST /inputs',
+      rawPath: '/inputs',
+      rawQueryString: '',
+      headers: { 'content-type': 'application/json' },
+      requestContext: { http: { method: 'POST', path: '/inputs' } },
+      body,
+      isBase64Encoded: true,
+    } as never)) as APIGatewayProxyStructuredResultV2;
+    expect(result.statusCode).toBe(201);
+    expect(JSON.parse(result.body!)).toMatchObject({ inputCid, inputRoot });
+  });
+
+  it('refuses bad inputs: malformed JSON, wrong types, wrong size, unknown model, oversized', async () => {
+    expectError(await call('POST', '/inputs', undefined, '{"modelId": 1,'), 400, 'InvalidRequest', undefined, /not JSON/);
+    expectError(await call('POST', '/inputs', { modelId: 'one', inputBase64: '' }), 400, 'InvalidRequest', 'modelId');
+    expectError(await call('POST', '/inputs', { modelId, inputBase64: 7 }), 400, 'InvalidRequest', 'inputBase64');
+    expectError(await call('POST', '/inputs', { modelId, inputBase64: 'AAAA', extra: true }), 400, 'InvalidRequest', undefined, /extra/);
+    expectError(await call('POST', '/inputs', { modelId, inputBase64: Buffer.alloc(100).toString('base64') }), 400, 'InvalidRequest', 'inputBase64', /784 bytes/);
+    expectError(await call('POST', '/inputs', { modelId: '99', inputBase64: Buffer.from(input).toString('base64') }), 404, 'NotFound', undefined, /no model 99/);
+    expectError(await call('POST', '/inputs', { modelId, inputBase64: Buffer.alloc(MAX_INPUT_BYTES + 1).toString('base64') }), 413, 'PayloadTooLarge');
+    expectError(await call('POST', '/inputs', { modelId, inputBase64: Buffer.alloc(200_000).toString('base64') }), 413, 'PayloadTooLarge');
+  });
+
+  it('refuses task transactions that would not create the task asked for, leaving no task on chain', async () => {
+    const good = { modelId: BigInt(modelId), inputRoot, inputCid };
+    expectError(await call('POST', '/tasks', { signedTransaction: '0x1234' }), 400, 'InvalidRequest', 'signedTransaction', /not a signed raw transaction/);
+    expectError(await call('POST', '/tasks', { signedTransaction: 'hello' }), 400, 'InvalidRequest', 'signedTransaction');
+    expectError(await call('POST', '/tasks', { signedTransaction: await signedCreateTask(good, m.addresses.registry) }), 400, 'InvalidRequest', 'signedTransaction.to');
+    const claim = await sign(requester, m.addresses.market, m.market.interface.encodeFunctionData('claim', [1n]));
+    expectError(await call('POST', '/tasks', { signedTransaction: claim }), 400, 'InvalidRequest', 'signedTransaction.data', /relays only createTask or createTaskWithPermit/);
+    const unknownCid = await fileCid(Uint8Array.from({ length: 784 }, (_, i) => i % 7));
+    expectError(
+      await call('POST', '/tasks', { signedTransaction: await signedCreateTask({ ...good, inputCid: unknownCid }) }),
+      400,
+      'InvalidRequest',
+      'signedTransaction.request.inputCid',
+      /POST \/inputs first/,
+    );
+    expectError(
+      await call('POST', '/tasks', { signedTransaction: await signedCreateTask({ ...good, inputRoot: '0x' + 'ab'.repeat(32) }) }),
+      400,
+      'InvalidRequest',
+      'signedTransaction.request.inputRoot',
+    );
+    expectError(await call('POST', '/tasks', { signedTransaction: await signedCreateTask({ ...good, modelId: 7n }) }), 404, 'NotFound');
+    const past = await call('POST', '/tasks', { signedTransaction: await signedCreateTask({ ...good, deadline: (await now()) - 10n }) });
+    expectError(past, 422, 'TransactionRejected', undefined, /MarketDeadlineInPast/);
+    expect(past.body.error.revert.name).toBe('MarketDeadlineInPast');
+    const cheapFee = await call('POST', '/tasks', { signedTransaction: await signedCreateTask({ ...good, maxModelFee: 0n }) });
+    expect(cheapFee.body.error.revert).toEqual({ name: 'MarketModelFeeTooHigh', args: [modelId, MODEL_FEE.toString(), '0'] });
+    expect(await m.market.taskCount()).toBe(0n);
+    expect(await chain.provider.getTransactionCount(requester.address)).toBe(0);
+  });
+
+  it('creates a task from the requester-signed permit transaction and shows it open', async () => {
+    const r = await call('POST', '/tasks', { signedTransaction: await signedCreateTask({ modelId: BigInt(modelId), inputRoot, inputCid }) });
+    expect(r.status).toBe(201);
+    taskId = r.body.taskId;
+    expect(taskId).toBe('1');
+    expect((await chain.provider.getTransactionReceipt(r.body.txHash))!.blockNumber).toBe(r.body.blockNumber);
+
+    const t = await call('GET', `/tasks/${taskId}`);
+    expect(t.status).toBe(200);
+    expect(taskDetailResponseSchema.parse(t.body)).toMatchObject({ taskId, status: 'Open', requester: requester.address, modelId, inputCid, inputRoot, bounty: BOUNTY.toString(), provider: null });
+    expect(t.body.output).toBeUndefined();
+
+    const pending = await call('POST', '/tasks?wait=false', { signedTransaction: await signedCreateTask({ modelId: BigInt(modelId), inputRoot, inputCid }) });
+    expect(pending.status).toBe(202);
+    expect((await chain.provider.waitForTransaction(pending.body.txHash))!.status).toBe(1);
+    expect(await m.market.taskCount()).toBe(2n);
+  });
+
+  it('answers 404 for tasks that do not exist and 400 for malformed ids', async () => {
+    expectError(await call('GET', '/tasks/0'), 404, 'NotFound');
+    expectError(await call('GET', '/tasks/99'), 404, 'NotFound', undefined, /tasks 1 to 2/);
+    expectError(await call('GET', '/tasks/abc'), 400, 'InvalidRequest', 'path.taskId');
+    expectError(await call('GET', '/models/5'), 404, 'NotFound');
+    expectError(await call('GET', '/nowhere'), 404, 'NotFound');
+  });
+
+  it('shows the committed output and the predicted class once a provider commits on chain', async () => {
+    await mine(m.market.connect(provider).claim(BigInt(taskId)));
+    const slots = dnnSlotTensors(model, quantizeInput(model, SEVEN));
+    const out = slots.at(-1)!;
+    const roots = slots.map((s) => merkleRootOfBytes(s));
+    await mine(m.market.connect(provider).commit(BigInt(taskId), hex(roots.at(-1)!), graphStateAt(roots, roots.length - 1), out));
+
+    const t = await call('GET', `/tasks/${taskId}`);
+    const outputSpec = model.tensorSpecs.get(model.spec.output)!;
+    const expectedClass = argmaxRows(tensorFromBytes(outputSpec.dtype, [...outputSpec.shape], out))[0];
+    expect(expectedClass).toBe(7);
+    expect(taskDetailResponseSchema.parse(t.body)).toMatchObject({
+      status: 'Committed',
+      provider: provider.address,
+      output: hex(out),
+      outputShape: outputSpec.shape,
+      predictedClass: expectedClass,
+      outputRoot: hex(roots.at(-1)!),
+    });
+    expect(Number(t.body.windowEnd)).toBeGreaterThan(Number(await now()));
+  });
+
+  it('shows dispute progress from the game contract once the task is challenged', async () => {
+    await mine(m.market.connect(challenger).challenge(BigInt(taskId)));
+    const t = await call('GET', `/tasks/${taskId}`);
+    expect(t.body.challenges).toEqual([{ index: '0', challenger: challenger.address, game: m.dispute!.game, bond: (10n * TOKEN).toString(), status: 'Pending' }]);
+    const game = await m.dispute!.contract.getGame(1n);
+    expect(t.body.dispute).toEqual({ challengeIndex: '0', challenger: challenger.address, gameId: '1', phase: PHASES[Number(game.phase)], moves: [], outcome: 'Undecided' });
+  });
+
+  it('lists tasks, models, providers and statistics from the indexed views', async () => {
+    await indexAll();
+    const all = listTasksResponseSchema.parse((await call('GET', '/tasks')).body).tasks;
+    expect(all.map((t) => [t.taskId, t.status])).toEqual([
+      ['2', 'Open'],
+      ['1', 'Committed'],
+    ]);
+    expect((await call('GET', '/tasks?status=Committed')).body.tasks.map((t: { taskId: string }) => t.taskId)).toEqual(['1']);
+    expect((await call('GET', `/tasks?provider=${provider.address.toLowerCase()}&limit=5`)).body.tasks.map((t: { taskId: string }) => t.taskId)).toEqual(['1']);
+    expect((await call('GET', '/tasks?limit=1')).body.tasks).toHaveLength(1);
+    expectError(await call('GET', '/tasks?limit=501'), 400, 'InvalidRequest', 'query.limit');
+    expectError(await call('GET', '/tasks?status=Sleeping'), 400, 'InvalidRequest', 'query.status');
+
+    const models = listModelsResponseSchema.parse((await call('GET', '/models')).body).models;
+    expect(models).toEqual([expect.objectContaining({ modelId, owner: owner.address, graphCid: spec.graphCid, active: true, tasks: 2 })]);
+    const detail = modelDetailResponseSchema.parse((await call('GET', `/models/${modelId}`)).body);
+    expect(detail).toMatchObject({ spec, inputShape: model.tensorSpecs.get(model.spec.input)!.shape, outputShape: [1, 10], tasks: 2 });
+
+    const providers = listProvidersResponseSchema.parse((await call('GET', '/providers')).body).providers;
+    expect(providers.map((p) => p.address).sort()).toEqual([provider.address, challenger.address].map((a) => a.toLowerCase()).sort());
+    const one = providerDetailResponseSchema.parse((await call('GET', `/providers/${provider.address}`)).body);
+    expect(one).toMatchObject({ tasksClaimed: 1, chain: { stake: (await m.staking.stakeOf(provider.address)).toString(), locked: (50n * TOKEN).toString(), unbonding: '0' } });
+    expectError(await call('GET', `/providers/${Wallet.createRandom().address}`), 404, 'NotFound');
+    expectError(await call('GET', '/providers/0x1234'), 400, 'InvalidRequest', 'path.address');
+
+    const stats = statsResponseSchema.parse((await call('GET', '/stats')).body);
+    expect(stats.tasksByStatus).toEqual({ Open: 1, Committed: 1 });
+    expect(stats.models).toEqual([{ modelId, tasks: 2 }]);
+    expect(stats.disputes).toEqual({ total: 1, challengerWon: 0, providerWon: 0, pending: 1 });
+    expect(stats.stake).toEqual({ staked: (600n * TOKEN).toString(), locked: (50n * TOKEN).toString(), slashed: '0' });
+    expect(stats.daily.reduce((n, d) => n + d.tasksCreated, 0)).toBe(2);
+    expect(stats.latency.finalizedSeconds).toEqual([]);
+
+    const task = (await call('GET', `/tasks/${taskId}`)).body;
+    const created = (await chain.provider.getBlock((await m.market.queryFilter(m.market.filters.TaskCreated(BigInt(taskId))))[0]!.blockNumber))!.timestamp;
+    expect(task).toMatchObject({ createdAt: created, claimedAt: expect.any(Number), committedAt: expect.any(Number), challengeWindow: '600' });
+  });
+
+  it('refuses tasks on a deactivated model with 409', async () => {
+    await mine(m.registry.connect(owner).deactivateModel(BigInt(modelId)));
+    const r = await call('POST', '/tasks', { signedTransaction: await signedCreateTask({ modelId: BigInt(modelId), inputRoot, inputCid }) });
+    expectError(r, 409, 'Conflict', undefined, /deactivated/);
+    expect(await m.market.taskCount()).toBe(2n);
+  });
+
+  it('serves the dashboard files with their content types and nothing outside their folder', async () => {
+    const index = await call('GET', '/dashboard');
+    expect(index.status).toBe(200);
+    expect(index.headers.get('content-type')).toBe('text/html; charset=utf-8');
+    expect(new TextDecoder().decode(index.bytes)).toContain('<title>opML market</title>');
+    const js = await call('GET', '/dashboard/app.js');
+    expect([js.status, js.headers.get('content-type')]).toEqual([200, 'text/javascript; charset=utf-8']);
+    expectError(await call('GET', '/dashboard/missing.css'), 404, 'NotFound');
+    expectError(await call('GET', '/dashboard/..%2Fsecret.txt'), 404, 'NotFound');
+    expectError(await call('GET', '/dashboard/%2E%2E'), 404, 'NotFound');
+  });
+});
