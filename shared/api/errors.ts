@@ -84,7 +84,7 @@ export class UpstreamError extends ApiError {
 }
 
 /** Errors of the stores and the chain client that mean "a dependency is down", not "the request is wrong". */
-const UPSTREAM_NAMES = new Set(['S3RequestError', 'SqsRequestError', 'IpfsNotReachableError', 'BlobCidMismatchError', 'S3ContentMismatchError']);
+const UPSTREAM_NAMES = new Set(['S3RequestError', 'SqsRequestError', 'BlobCidMismatchError', 'S3ContentMismatchError']);
 const ETHERS_UPSTREAM_CODES = new Set(['NETWORK_ERROR', 'SERVER_ERROR', 'TIMEOUT', 'UNKNOWN_ERROR']);
 
 export function toApiError(e: unknown): ApiError {
@@ -93,7 +93,7 @@ export function toApiError(e: unknown): ApiError {
     if (UPSTREAM_NAMES.has(e.name)) return new UpstreamError('a storage call', e);
     const code = (e as { code?: unknown }).code;
     if (typeof code === 'string' && ETHERS_UPSTREAM_CODES.has(code)) return new UpstreamError('the chain RPC', e);
-    if ((e as { code?: unknown }).code === 'ECONNREFUSED') return new UpstreamError('a connection', e);
+    if (code === 'ECONNREFUSED') return new UpstreamError('a connection', e);
   }
   return new ApiError(500, 'Internal', `internal error: ${e instanceof Error ? `${e.name}: ${e.message}` : String(e)}`, undefined, { cause: e });
 }

@@ -134,11 +134,7 @@ export class Router {
       let parsedParams: unknown = params;
       if (route.params) {
         const parsed = route.params.safeParse(params);
-        if (!parsed.success) {
-          const issue = parsed.error.issues[0]!;
-          // An id that cannot exist is "not found" to the client only when it is well-formed; a malformed one is a 400.
-          throw InvalidRequestError.fromZod([issue], 'path');
-        }
+        if (!parsed.success) throw InvalidRequestError.fromZod(parsed.error.issues, 'path');
         parsedParams = parsed.data;
       }
       return await route.handle({ ...req, params: parsedParams as Record<string, string> });

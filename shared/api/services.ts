@@ -55,6 +55,13 @@ export class StoredGraphInvalidError extends Error {
   }
 }
 
+export class KernelElfMissingError extends Error {
+  override name = 'KernelElfMissingError';
+  constructor(readonly path: string, cause: unknown) {
+    super(`cannot read the guest kernel image ${path} (OPML_KERNEL_ELF): package build/guest/dnn-kernels.elf with the function or point OPML_KERNEL_ELF at it`, { cause });
+  }
+}
+
 /** Milliseconds between receipt polls while a route waits for its transaction. */
 export const RECEIPT_POLL_MS = 250;
 
@@ -91,8 +98,16 @@ export async function createApiServices(env: ServiceEnv): Promise<ApiServices> {
     blobs,
     views: new ViewStore(s3, env.OPML_VIEWS_BUCKET),
     kernel() {
-      kernel ??= readFile(resolve(env.OPML_KERNEL_ELF)).then((elf) => kernelImageFromElf(new Uint8Array(elf)));
-      kernel.catch(() => (kernel = undefined));
+      if (!kernel) {
+        const path = resolve(env.OPML_KERNEL_ELF);
+        kernel = readFile(path).then(
+          (elf) => kernelImageFromElf(new Uint8Array(elf)),
+          (e: unknown) => {
+            throw new KernelElfMissingError(path, e);
+          },
+        );
+        kernel.catch(() => (kernel = undefined));
+      }
       return kernel;
     },
     graphSpec(cid) {

@@ -466,6 +466,28 @@ describe('HTTP API on the local stack', () => {
     expect(await m.market.taskCount()).toBe(2n);
   });
 
+  it('counts time to finalization and ranks providers by what they earned', async () => {
+    const second = 2n;
+    await mine(m.market.connect(provider).claim(second));
+    const slots = dnnSlotTensors(model, quantizeInput(model, SEVEN));
+    const roots = slots.map((s) => merkleRootOfBytes(s));
+    await mine(m.market.connect(provider).commit(second, hex(roots.at(-1)!), graphStateAt(roots, roots.length - 1), slots.at(-1)!));
+    await chain.provider.send('evm_increaseTime', [601]);
+    await mine(m.market.connect(provider).finalize(second));
+    await indexAll();
+
+    const [created, finalized] = await Promise.all(
+      [m.market.filters.TaskCreated(second), m.market.filters.TaskFinalized(second)].map(async (f) => (await chain.provider.getBlock((await m.market.queryFilter(f))[0]!.blockNumber))!.timestamp),
+    );
+    const stats = statsResponseSchema.parse((await call('GET', '/stats')).body);
+    expect(stats.latency.finalizedSeconds).toEqual([finalized - created]);
+    expect(finalized - created).toBeGreaterThan(600);
+    expect(stats.tasksByStatus).toEqual({ Finalized: 1, Committed: 1 });
+    const leaders = listProvidersResponseSchema.parse((await call('GET', '/providers')).body).providers;
+    expect(leaders[0]).toMatchObject({ address: provider.address.toLowerCase(), earned: BOUNTY.toString(), tasksFinalized: 1 });
+    expect((await call('GET', `/tasks/${second}`)).body).toMatchObject({ status: 'Finalized', finalizedAt: finalized, predictedClass: 7 });
+  });
+
   it('serves the dashboard files with their content types and nothing outside their folder', async () => {
     const index = await call('GET', '/dashboard');
     expect(index.status).toBe(200);
