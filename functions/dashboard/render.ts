@@ -17,11 +17,21 @@ function el<K extends keyof HTMLElementTagNameMap>(tag: K, props: { text?: strin
   return node;
 }
 
-function setText(root: ParentNode, testId: string, text: string, title?: string): void {
+function byTestId(root: ParentNode, testId: string): HTMLElement {
   const node = root.querySelector<HTMLElement>(`[data-testid="${testId}"]`);
-  if (!node) throw new Error(`the page has no element with data-testid="${testId}"`);
-  node.textContent = text;
-  if (title !== undefined) node.title = title;
+  if (!node) throw new Error(`the page has no element with data-testid="${testId}"; rebuild it with npm run build:dashboard`);
+  return node;
+}
+
+function setText(root: ParentNode, testId: string, text: string): void {
+  byTestId(root, testId).textContent = text;
+}
+
+/** A headline amount: the number large, the unit small, so "1,234.5 OPML" fits a phone's half-width card. */
+function setAmount(root: ParentNode, testId: string, baseUnits: string): void {
+  const node = byTestId(root, testId);
+  node.title = `${baseUnits} base units`;
+  node.replaceChildren(el('span', { text: formatTokens(baseUnits) }), ' ', el('span', { text: TOKEN_SYMBOL, className: 'unit' }));
 }
 
 const tokens = (baseUnits: string): string => `${formatTokens(baseUnits)} ${TOKEN_SYMBOL}`;
@@ -40,11 +50,11 @@ export function renderKpis(root: ParentNode, stats: StatsResponse): void {
   setText(root, 'kpi-challenger-won', String(stats.disputes.challengerWon));
   setText(root, 'kpi-provider-won', String(stats.disputes.providerWon));
   setText(root, 'kpi-disputes-pending', String(stats.disputes.pending));
-  setText(root, 'kpi-staked', tokens(stats.stake.staked), `${stats.stake.staked} base units`);
+  setAmount(root, 'kpi-staked', stats.stake.staked);
   setText(root, 'kpi-locked', `${tokens(stats.stake.locked)} locked`);
-  setText(root, 'kpi-slashed', tokens(stats.stake.slashed), `${stats.stake.slashed} base units`);
+  setAmount(root, 'kpi-slashed', stats.stake.slashed);
   const paidOut = sumOf(stats.daily.map((d) => d.paidOut));
-  setText(root, 'kpi-paid-out', tokens(paidOut), `${paidOut} base units`);
+  setAmount(root, 'kpi-paid-out', paidOut);
   setText(root, 'kpi-volume', `${tokens(sumOf(stats.daily.map((d) => d.bountyVolume)))} in bounties`);
   const latencies = [...stats.latency.finalizedSeconds].sort((a, b) => a - b);
   const median = latencies.length ? (latencies[(latencies.length - 1) >> 1]! + latencies[latencies.length >> 1]!) / 2 : null;

@@ -23,6 +23,8 @@ import { createQueueWithDlq } from '../../shared/aws/sqs';
 import { ViewStore, viewUpdater } from '../../shared/indexer/consumer';
 import { CursorStore } from '../../shared/indexer/cursor';
 import { Indexer } from '../../shared/indexer/indexer';
+import { mine } from '../../shared/market/tasks';
+import { MarketToken__factory, Staking__factory } from '../../build/types';
 import { DEMO_ROLES, demoParties, runProtocolDemo, type DemoResult } from '../../shared/market/protocolDemo';
 import { formatTokens } from '../../functions/dashboard/format';
 import type { DashboardState } from '../../functions/dashboard/app';
@@ -46,6 +48,7 @@ let browser: Browser;
 let run: DemoResult;
 let ipfsDir: string;
 let dashboardDir: string;
+let eventsQueueUrl: string;
 const savedEnv = { ...process.env };
 const viewFailures: RecordFailure[] = [];
 
@@ -56,14 +59,14 @@ const party = (role: string) => run.parties.find((p) => p.role === role)!;
 const ofStatus = (status: string) => run.tasks.filter((t) => t.status === status).length;
 const tokens = (v: bigint) => `${formatTokens(v)} OPML`;
 
-async function indexRun(): Promise<void> {
-  const views = await createQueueWithDlq(clients.sqs, { name: 'dashboard-events-views', fifo: true, visibilityTimeoutSeconds: 30, maxReceiveCount: 5 });
+/** The indexer's pass over the chain up to its head, and the views consumer until the queue stays empty. */
+async function indexChain(): Promise<void> {
   const contracts = { market: run.addresses.market!, registry: run.addresses.registry!, staking: run.addresses.staking!, game: run.dispute.game };
-  const indexer = new Indexer(chain.provider, contracts, new CursorStore(clients.s3, VIEWS_BUCKET, 'indexer/cursor.json'), clients.sqs, [views.url], { confirmations: 0 });
+  const indexer = new Indexer(chain.provider, contracts, new CursorStore(clients.s3, VIEWS_BUCKET, 'indexer/cursor.json'), clients.sqs, [eventsQueueUrl], { confirmations: 0 });
   await indexer.catchUp();
   const update = viewUpdater(new ViewStore(clients.s3, VIEWS_BUCKET));
   for (let idle = 0; idle < 2; ) {
-    const { received } = await consumeOnce(clients.sqs, views.url, update, { waitSeconds: 0, onFailure: (f) => viewFailures.push(f) });
+    const { received } = await consumeOnce(clients.sqs, eventsQueueUrl, update, { waitSeconds: 0, onFailure: (f) => viewFailures.push(f) });
     idle = received === 0 ? idle + 1 : 0;
   }
 }
@@ -97,7 +100,8 @@ beforeAll(async () => {
   aws = await startLocalAws();
   clients = awsClients(aws.config);
   for (const bucket of [VIEWS_BUCKET, DATA_BUCKET]) await ensureBucket(clients.s3, bucket);
-  await indexRun();
+  eventsQueueUrl = (await createQueueWithDlq(clients.sqs, { name: 'dashboard-events-views', fifo: true, visibilityTimeoutSeconds: 30, maxReceiveCount: 5 })).url;
+  await indexChain();
   ipfsDir = mkdtempSync(join(tmpdir(), 'dashboard-ipfs-'));
   Object.assign(process.env, serviceEnv());
   api = await startLocalApi(lambdaHandler(ALL_ROUTES));
@@ -262,13 +266,23 @@ describe('the dashboard after a real run with a slashed cheater', () => {
     expect(pageProblems).toEqual([]);
   });
 
-  it('refreshes live and keeps the last data under an error banner when the API goes away', async () => {
+  it('refreshes live: shows a new stake without a reload, then keeps the last data under an error banner when the API goes away', async () => {
     const page = await openDashboard(VIEWPORTS.phone, '?refresh=1');
     try {
       const refreshes = async () => page.evaluate(() => window.opmlDashboard.refreshes);
       const before = await refreshes();
       await page.waitForFunction((n) => window.opmlDashboard.refreshes > n, before, { timeout: 15_000 });
       expect(await page.locator('[data-testid="error-banner"]').isHidden()).toBe(true);
+
+      // A new stake on chain reaches the open page through indexer, queue, views and API, without a reload.
+      const challenger = chain.wallets[DEMO_ROLES.indexOf('challenger')]!;
+      const added = 50n * 10n ** 18n;
+      const stakedBefore = BigInt(((await (await fetch(`${api!.url}/stats`)).json()) as { stake: { staked: string } }).stake.staked);
+      await mine(MarketToken__factory.connect(run.addresses.token!, challenger).approve(run.addresses.staking!, added));
+      await mine(Staking__factory.connect(run.addresses.staking!, challenger).stake(added));
+      await indexChain();
+      expect(viewFailures).toEqual([]);
+      await page.waitForFunction((expected) => document.querySelector('[data-testid="kpi-staked"]')?.textContent === expected, tokens(stakedBefore + added), { timeout: 15_000 });
       const updated = await page.evaluate(() => window.opmlDashboard.lastUpdated!.getTime());
 
       await api!.stop();
@@ -280,7 +294,10 @@ describe('the dashboard after a real run with a slashed cheater', () => {
       expect(await text(page, 'kpi-tasks')).toBe(String(run.tasks.length));
       expect(await text(page, 'kpi-slashed')).toBe(tokens(-party('cheater').stakeDelta));
       expect(await page.evaluate(() => window.opmlDashboard.lastUpdated!.getTime())).toBe(updated);
+      expect(await text(page, 'kpi-staked')).toBe(tokens(stakedBefore + added));
       expect(await page.locator('[data-testid="provider-row"]').count()).toBeGreaterThanOrEqual(2);
+      // Nothing but the refused requests themselves went wrong on the page.
+      expect(pageProblems.filter((p) => !/Failed to load resource: net::ERR_CONNECTION_REFUSED/.test(p))).toEqual([]);
     } finally {
       await page.close();
     }
