@@ -90,15 +90,21 @@ const ZERO_ROOT = '0x' + '00'.repeat(32);
 const TIMESTAMP_FIELDS = ['claimedAt', 'committedAt', 'finalizedAt', 'refutedAt', 'expiredAt'] as const;
 
 export async function taskDetail(s: ApiServices, taskId: bigint): Promise<TaskDetailResponse> {
-  const task = await taskOnChain(s, taskId);
-  const from = s.env.OPML_START_BLOCK;
-  const [view, createdLogs, committedLogs, challenges] = await Promise.all([
-    s.views.state('tasks', taskId.toString()),
-    s.market.queryFilter(s.market.filters.TaskCreated(taskId), from),
-    s.market.queryFilter(s.market.filters.TaskCommitted(taskId), from),
+  const [task, { doc }] = await Promise.all([taskOnChain(s, taskId), s.views.read('tasks', taskId.toString())]);
+  // The view knows the blocks of the task's events, so the logs are read from those blocks rather than
+  // the whole chain; the whole range is the fallback when the view lags or a reorg moved the event.
+  const blockOf = (name: string): number | undefined => doc?.events.filter((e) => e.name === name).at(-1)?.blockNumber;
+  const logsOf = async <T>(query: (from: number, to: number | 'latest') => Promise<T[]>, block: number | undefined): Promise<T[]> => {
+    const found = block !== undefined ? await query(block, block) : [];
+    return found.length > 0 ? found : query(s.env.OPML_START_BLOCK, 'latest');
+  };
+  const wasCommitted = ['Committed', 'Finalized', 'Refuted'].includes(TASK_STATUS[Number(task.status)] ?? '');
+  const [createdLogs, committedLogs, challenges] = await Promise.all([
+    logsOf((from, to) => s.market.queryFilter(s.market.filters.TaskCreated(taskId), from, to), blockOf('TaskCreated')),
+    wasCommitted ? logsOf((from, to) => s.market.queryFilter(s.market.filters.TaskCommitted(taskId), from, to), blockOf('TaskCommitted')) : Promise.resolve([]),
     Promise.all(Array.from({ length: Number(task.challengeCount) }, (_, i) => s.market.getChallenge(taskId, i))),
   ]);
-  const indexed = isTaskView(view) ? view : undefined;
+  const indexed = isTaskView(doc?.state) ? doc.state : undefined;
   const committed = committedLogs.at(-1);
   const detail: TaskDetailResponse = {
     taskId: taskId.toString(),
