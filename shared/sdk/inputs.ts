@@ -8,7 +8,8 @@ import { CHARLM_VOCAB } from '../dnn/datasets/charlm';
 import { quantizeValues } from '../dnn/quantize';
 import { modelSpecSchema, type ModelSpec, type TensorSpec } from '../dnn/spec';
 import { allocTensor, elementCount, tensorBytes, toHex, type Tensor } from '../dnn/tensor';
-import { fileCid } from '../ipfs/cid';
+import { rawCid } from '../dnn/cid';
+import { CHUNK_SIZE } from '../ipfs/store';
 import { merkleRootOfBytes } from '../vm/merkle';
 import { InputPreparationError } from './errors';
 
@@ -25,8 +26,12 @@ export interface PreparedInput {
   bytes: Uint8Array;
   /** Merkle root of the bytes (docs/dnn-spec.md section 3): the task's inputRoot. */
   inputRoot: string;
-  /** The CID Kubo gives the bytes: the task's inputCid. */
-  inputCid: string;
+  /**
+   * The CID Kubo gives the bytes (the task's inputCid): a single raw block up to one chunk, which
+   * every model input here is; null above that, where the API's answer is taken (the on-chain
+   * inputRoot still binds the content).
+   */
+  inputCid: string | null;
   /** For a prompt: the position whose logits predict the next character. */
   promptPosition?: number;
 }
@@ -107,6 +112,7 @@ export function promptToIds(text: string, context: number): { ids: number[]; pos
 }
 
 /** The model's input tensor for `source`, with its bytes, root and CID. */
+// Computed without the IPFS libraries (ESM only), so the CLI runs under tsx.
 export async function prepareInput(spec: TensorSpec, source: InputSource): Promise<PreparedInput> {
   const count = elementCount(spec.shape);
   const tensor = allocTensor(spec.dtype, [...spec.shape]);
@@ -127,5 +133,5 @@ export async function prepareInput(spec: TensorSpec, source: InputSource): Promi
     else tensor.data.set(quantizeValues(values, spec));
   }
   const bytes = Uint8Array.from(tensorBytes(tensor));
-  return { tensor, bytes, inputRoot: toHex(merkleRootOfBytes(bytes)), inputCid: await fileCid(bytes), promptPosition };
+  return { tensor, bytes, inputRoot: toHex(merkleRootOfBytes(bytes)), inputCid: bytes.length <= CHUNK_SIZE ? rawCid(bytes) : null, promptPosition };
 }

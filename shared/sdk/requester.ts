@@ -11,7 +11,7 @@ import { signPermit } from '../market/permit';
 import { mine, taskIdOf } from '../market/tasks';
 import { toMarketError } from '../market/errors';
 import { chainNow, requireApi, requireSigner, type OpmlContext } from './context';
-import { InputMismatchError, InsufficientBalanceError, ModelInactiveError, ModelNotFoundError } from './errors';
+import { InputMismatchError, InsufficientBalanceError, ModelInactiveError, ModelNotFoundError, SdkConfigError } from './errors';
 import { inputSpecOf, prepareInput, type InputSource, type PreparedInput } from './inputs';
 
 export interface ModelInfo {
@@ -80,8 +80,11 @@ export async function createTask(ctx: OpmlContext, p: CreateTaskParams): Promise
   if (ctx.api) {
     // The API stores the bytes under the CID providers will fetch; a wrong answer would send them elsewhere.
     const stored = await ctx.api.postInput({ modelId: p.modelId.toString(), inputBase64: Buffer.from(input.bytes).toString('base64') });
-    if (stored.inputCid !== input.inputCid) throw new InputMismatchError('inputCid', input.inputCid, stored.inputCid);
+    if (input.inputCid !== null && stored.inputCid !== input.inputCid) throw new InputMismatchError('inputCid', input.inputCid, stored.inputCid);
     if (stored.inputRoot.toLowerCase() !== input.inputRoot) throw new InputMismatchError('inputRoot', input.inputRoot, stored.inputRoot);
+    input.inputCid = stored.inputCid;
+  } else if (input.inputCid === null) {
+    throw new SdkConfigError(`an input of ${input.bytes.length} bytes spans several IPFS blocks: pass --api <url> so it is stored and addressed by the API`);
   }
 
   const requester = await signer.getAddress();
@@ -94,7 +97,7 @@ export async function createTask(ctx: OpmlContext, p: CreateTaskParams): Promise
   const request: ITaskMarket.TaskRequestStruct = {
     modelId: p.modelId,
     inputRoot: input.inputRoot,
-    inputCid: input.inputCid,
+    inputCid: input.inputCid!,
     bounty: p.bounty,
     deadline: now + (p.deadlineSeconds ?? DEFAULT_DEADLINE_SECONDS),
     collateral: p.collateral,

@@ -60,7 +60,7 @@ it('registers a shipped package through upload and a signed registerModel', asyn
 it('creates a task through the API from a PNG: input stored by CID, signed transaction mined, status read back', async () => {
   const created = await createTask(asRequester, { modelId, input: { kind: 'image', png: grayToPng(three) }, bounty: 5n * TOKEN, collateral: 20n * TOKEN });
   expect(created.input.inputCid).toBe(await fileCid(created.input.bytes));
-  const stored = await asRequester.api!.getBlob(created.input.inputCid);
+  const stored = await asRequester.api!.getBlob(created.input.inputCid!);
   expect(Buffer.from(stored).equals(Buffer.from(created.input.bytes))).toBe(true);
 
   const viaApi = await asRequester.api!.getTask(created.taskId);
