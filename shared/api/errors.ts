@@ -79,21 +79,24 @@ export class TransactionRejectedError extends ApiError {
 export class UpstreamError extends ApiError {
   override name = 'UpstreamError';
   constructor(what: string, cause: unknown) {
-    super(502, 'Upstream', `${what} failed: ${cause instanceof Error ? cause.message : String(cause)}; retry later`, undefined, { cause });
+    super(502, 'Upstream', `${what} failed: ${(cause as { message?: unknown })?.message ?? String(cause)}; retry later`, undefined, { cause });
   }
 }
 
 /** Errors of the stores and the chain client that mean "a dependency is down", not "the request is wrong". */
 const UPSTREAM_NAMES = new Set(['S3RequestError', 'SqsRequestError', 'BlobCidMismatchError', 'S3ContentMismatchError']);
 const ETHERS_UPSTREAM_CODES = new Set(['NETWORK_ERROR', 'SERVER_ERROR', 'TIMEOUT', 'UNKNOWN_ERROR']);
+const SOCKET_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'ENOTFOUND', 'EAI_AGAIN', 'EPIPE']);
 
 export function toApiError(e: unknown): ApiError {
   if (e instanceof ApiError) return e;
-  if (e instanceof Error) {
-    if (UPSTREAM_NAMES.has(e.name)) return new UpstreamError('a storage call', e);
-    const code = (e as { code?: unknown }).code;
+  // Duck-typed: socket errors come from Node's own realm, where `instanceof Error` may not hold.
+  if (typeof e === 'object' && e !== null) {
+    const { name, code } = e as { name?: unknown; code?: unknown };
+    if (typeof name === 'string' && UPSTREAM_NAMES.has(name)) return new UpstreamError('a storage call', e);
     if (typeof code === 'string' && ETHERS_UPSTREAM_CODES.has(code)) return new UpstreamError('the chain RPC', e);
-    if (code === 'ECONNREFUSED') return new UpstreamError('a connection', e);
+    if (typeof code === 'string' && SOCKET_CODES.has(code)) return new UpstreamError('a connection to a dependency', e);
   }
-  return new ApiError(500, 'Internal', `internal error: ${e instanceof Error ? `${e.name}: ${e.message}` : String(e)}`, undefined, { cause: e });
+  const described = typeof e === 'object' && e !== null && 'message' in e ? `${(e as Error).name}: ${(e as Error).message}` : String(e);
+  return new ApiError(500, 'Internal', `internal error: ${described}`, undefined, { cause: e });
 }

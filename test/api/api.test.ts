@@ -30,13 +30,16 @@ import { graphStateAt } from '../../shared/dispute/graph';
 import { PHASES } from '../../shared/dispute/spec';
 import { merkleRootOfBytes } from '../../shared/vm/merkle';
 import { startLocalApi, routeTable, type LocalApi } from '../../shared/api/localHttp';
-import { closeApiServices } from '../../shared/api/services';
+import { closeApiServices, createApiServices } from '../../shared/api/services';
+import { ok, route, Router } from '../../shared/api/router';
+import { health, healthRoutes } from '../../shared/api/routes/health';
+import { parseServiceEnv } from '../../shared/service/config';
+import { freePort } from '../../shared/chain/anvil';
 import { taskRoutes } from '../../shared/api/routes/tasks';
 import { modelRoutes } from '../../shared/api/routes/models';
 import { inputRoutes } from '../../shared/api/routes/inputs';
 import { providerRoutes } from '../../shared/api/routes/providers';
 import { statsRoutes } from '../../shared/api/routes/stats';
-import { healthRoutes } from '../../shared/api/routes/health';
 import { blobRoutes } from '../../shared/api/routes/blobs';
 import { dashboardRoutes } from '../../shared/api/routes/dashboard';
 import {
@@ -486,6 +489,17 @@ describe('HTTP API on the local stack', () => {
     const leaders = listProvidersResponseSchema.parse((await call('GET', '/providers')).body).providers;
     expect(leaders[0]).toMatchObject({ address: provider.address.toLowerCase(), earned: BOUNTY.toString(), tasksFinalized: 1 });
     expect((await call('GET', `/tasks/${second}`)).body).toMatchObject({ status: 'Finalized', finalizedAt: finalized, predictedClass: 7 });
+  });
+
+  it('answers 502 Upstream when the chain node cannot be reached', async () => {
+    const down = await createApiServices(parseServiceEnv({ ...process.env, OPML_RPC_URL: `http://127.0.0.1:${await freePort()}` }));
+    try {
+      const reply = await new Router([route({ method: 'GET', path: '/health', handle: async () => ok(await health(down)) })]).handle({ method: 'GET', path: '/health', params: {}, query: {}, headers: {} });
+      expect(reply.status).toBe(502);
+      expect(apiErrorBodySchema.parse(reply.json).error).toMatchObject({ code: 'Upstream', message: expect.stringContaining('ECONNREFUSED') });
+    } finally {
+      await down.close();
+    }
   });
 
   it('serves the dashboard files with their content types and nothing outside their folder', async () => {
