@@ -8,6 +8,9 @@ import { decodeMarketError } from '../market/errors';
 import { ConflictError, InvalidRequestError, TransactionRejectedError, UpstreamError } from './errors';
 import { RECEIPT_POLL_MS } from './services';
 
+/** How long a relaying route waits for its receipt (API Gateway cuts a request off at 30 s). */
+export const RECEIPT_WAIT_MS = 20_000;
+
 export interface DecodedCall {
   tx: Transaction;
   from: string;

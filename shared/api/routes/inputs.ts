@@ -1,29 +1,24 @@
 /** POST /inputs: a task's input tensor, checked against the model's input size, stored by CID in S3 and IPFS. */
-import { DTYPE_SIZE } from '../../dnn/spec';
-import { elementCount } from '../../dnn/tensor';
+import { hexlify } from 'ethers';
 import { merkleRootOfBytes } from '../../vm/merkle';
-import { registeredModel } from '../chainReads';
+import { modelInput, registeredModel } from '../chainReads';
 import { InvalidRequestError, PayloadTooLargeError } from '../errors';
 import { created, parseJsonBody, route, type Route } from '../router';
 import { postInputRequestSchema, type PostInputResponse } from '../schemas';
 import { apiServices, type ApiServices } from '../services';
 import { bodyLimitOf } from './limits';
 
-const hex = (b: Uint8Array): string => '0x' + Buffer.from(b).toString('hex');
-
 export async function storeInput(s: ApiServices, modelId: bigint, input: Uint8Array): Promise<PostInputResponse> {
   if (input.length > s.env.OPML_MAX_INPUT_BYTES) throw new PayloadTooLargeError(input.length, s.env.OPML_MAX_INPUT_BYTES, 'inputBase64');
   const model = await registeredModel(s, modelId);
-  const spec = await s.graphSpec(model.spec.graphCid);
-  const tensor = spec.tensors.find((t) => t.name === spec.input)!;
-  const expected = elementCount(tensor.shape) * DTYPE_SIZE[tensor.dtype];
+  const { tensor, bytes: expected } = await modelInput(s, model);
   if (input.length !== expected)
     throw new InvalidRequestError(
       `model ${modelId} takes ${tensor.dtype} ${JSON.stringify(tensor.shape)} (${expected} bytes) as input ${tensor.name}; got ${input.length} bytes`,
       'inputBase64',
     );
   const inputCid = await s.blobs.put(input);
-  return { inputCid, inputRoot: hex(merkleRootOfBytes(input)), bytes: input.length };
+  return { inputCid, inputRoot: hexlify(merkleRootOfBytes(input)), bytes: input.length };
 }
 
 export const inputRoutes: Route[] = [

@@ -23,10 +23,9 @@ import {
   type PostModelUploadResponse,
 } from '../schemas';
 import { apiServices, type ApiServices } from '../services';
-import { broadcast, decodeSignedCall, eventOf, simulate, waitForReceipt } from '../transactions';
+import { broadcast, decodeSignedCall, eventOf, RECEIPT_WAIT_MS, simulate, waitForReceipt } from '../transactions';
 import { allViews } from '../viewList';
 import { bodyLimitOf, TRANSACTION_BODY_BYTES } from './limits';
-import { RECEIPT_WAIT_MS } from './tasks';
 
 const SPEC_FIELDS = ['graphSpecHash', 'weightsRoot', 'vmImageRoot', 'graphCid', 'weightsCid', 'vmImageCid'] as const;
 

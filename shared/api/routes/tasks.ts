@@ -3,16 +3,15 @@
  * for (the market, a live model, an input the stores hold whose root it names), listing the task
  * views, and one task's status read from the chain with its committed output and dispute progress.
  */
-import { ZeroAddress } from 'ethers';
+import { hexlify, ZeroAddress } from 'ethers';
 import { BlobNotFoundError } from '../../blobs/blobStore';
 import { PHASES } from '../../dispute/spec';
-import { DTYPE_SIZE } from '../../dnn/spec';
 import { elementCount } from '../../dnn/tensor';
 import { IpfsInvalidCidError } from '../../ipfs/store';
 import { CHALLENGE_STATUS, TASK_STATUS } from '../../market/tasks';
 import { merkleRootOfBytes } from '../../vm/merkle';
 import { parseCid } from '../../ipfs/cid';
-import { registeredModel, taskOnChain } from '../chainReads';
+import { modelInput, registeredModel, taskOnChain } from '../chainReads';
 import { ConflictError, InvalidRequestError } from '../errors';
 import { accepted, created, ok, parseJsonBody, parseQuery, route, type Route } from '../router';
 import {
@@ -26,16 +25,12 @@ import {
   type TaskView,
 } from '../schemas';
 import { apiServices, type ApiServices } from '../services';
-import { broadcast, decodeSignedCall, eventOf, simulate, waitForReceipt } from '../transactions';
+import { broadcast, decodeSignedCall, eventOf, RECEIPT_WAIT_MS, simulate, waitForReceipt } from '../transactions';
 import { viewIds, readViews } from '../viewList';
 import { TRANSACTION_BODY_BYTES } from './limits';
 
-/** How long POST /tasks waits for its receipt before answering 202 (API Gateway cuts off at 30 s). */
-export const RECEIPT_WAIT_MS = 20_000;
 const GAME_OUTCOMES = ['Undecided', 'ProviderWon', 'ChallengerWon'] as const;
 const REQUEST_FIELD = 'signedTransaction.request';
-
-const hex = (b: Uint8Array): string => '0x' + Buffer.from(b).toString('hex');
 
 /** Checks the task request inside a signed transaction against the registry and the blob store. */
 async function checkTaskRequest(s: ApiServices, request: { modelId: bigint; inputRoot: string; inputCid: string }): Promise<void> {
@@ -55,14 +50,12 @@ async function checkTaskRequest(s: ApiServices, request: { modelId: bigint; inpu
       throw new InvalidRequestError(`input ${request.inputCid} is not stored: POST /inputs first and put the inputCid it returns in the request`, `${REQUEST_FIELD}.inputCid`);
     throw e;
   }
-  const root = hex(merkleRootOfBytes(input));
+  const root = hexlify(merkleRootOfBytes(input));
   if (root !== request.inputRoot.toLowerCase())
     throw new InvalidRequestError(`inputRoot ${request.inputRoot} is not the Merkle root of input ${request.inputCid} (${root}); use the inputRoot POST /inputs returned`, `${REQUEST_FIELD}.inputRoot`);
-  const spec = await s.graphSpec(model.spec.graphCid);
-  const tensor = spec.tensors.find((t) => t.name === spec.input)!;
-  const size = elementCount(tensor.shape) * DTYPE_SIZE[tensor.dtype];
-  if (input.length !== size)
-    throw new InvalidRequestError(`input ${request.inputCid} has ${input.length} bytes; model ${request.modelId} takes ${size}`, `${REQUEST_FIELD}.inputCid`);
+  const { bytes } = await modelInput(s, model);
+  if (input.length !== bytes)
+    throw new InvalidRequestError(`input ${request.inputCid} has ${input.length} bytes; model ${request.modelId} takes ${bytes}`, `${REQUEST_FIELD}.inputCid`);
 }
 
 export async function relayCreateTask(s: ApiServices, signedTransaction: string, wait: boolean): Promise<{ taskId?: string; txHash: string; blockNumber?: number }> {
