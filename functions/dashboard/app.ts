@@ -12,6 +12,8 @@ import { formatTime } from './format';
 import { renderKpis, renderLeaderboard, renderRecentTasks } from './render';
 
 const DEFAULT_REFRESH_SECONDS = 5;
+/** A slow answer is still an answer: /stats reads every view, and a busy API may take seconds. */
+const REQUEST_TIMEOUT_MS = 20_000;
 
 /** What the page exposes on window.opmlDashboard, for debugging in the console and for the browser tests. */
 export interface DashboardState {
@@ -72,7 +74,7 @@ function start(): void {
 
   const refresh = async () => {
     try {
-      const data = await fetchDashboardData(root, Math.max(2_000, state.refreshSeconds * 1_000));
+      const data = await fetchDashboardData(root, Math.max(REQUEST_TIMEOUT_MS, 3_000 * state.refreshSeconds));
       render(data);
       state.data = data;
       state.lastUpdated = new Date();

@@ -7,8 +7,9 @@
  * the API goes away.
  *
  * Screenshots: build/dashboard-screenshots/{desktop,phone}.png (paths printed by the test).
+ * Chromium: /usr/bin/chromium (Debian's, from scripts/setup.sh) or OPML_CHROMIUM.
  */
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { chromium, type Browser, type ConsoleMessage, type Page } from 'playwright-core';
@@ -38,6 +39,8 @@ const ROOT = resolve(__dirname, '..', '..');
 const SCREENSHOTS = join(ROOT, 'build', 'dashboard-screenshots');
 const VIEWS_BUCKET = 'dashboard-views';
 const DATA_BUCKET = 'dashboard-data';
+/** Debian's chromium (scripts/setup.sh installs it); OPML_CHROMIUM points elsewhere. */
+const CHROMIUM = process.env.OPML_CHROMIUM ?? '/usr/bin/chromium';
 const VIEWPORTS = { desktop: { width: 1280, height: 900 }, phone: { width: 375, height: 740 } } as const;
 
 let chain: LocalChain;
@@ -105,7 +108,8 @@ beforeAll(async () => {
   ipfsDir = mkdtempSync(join(tmpdir(), 'dashboard-ipfs-'));
   Object.assign(process.env, serviceEnv());
   api = await startLocalApi(lambdaHandler(ALL_ROUTES));
-  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox'] });
+  if (!existsSync(CHROMIUM)) throw new Error(`no Chromium at ${CHROMIUM}: run scripts/setup.sh (apt-get install chromium) or set OPML_CHROMIUM`);
+  browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
   mkdirSync(SCREENSHOTS, { recursive: true });
 });
 
@@ -126,9 +130,12 @@ async function openDashboard(viewport: { width: number; height: number }, query 
   });
   page.on('pageerror', (e) => pageProblems.push(`page error: ${e.message}`));
   await page.goto(`${api!.url}/dashboard${query}`);
-  await page.waitForFunction(() => window.opmlDashboard?.lastUpdated != null || window.opmlDashboard?.lastError != null, null, { timeout: 30_000 });
-  const error = await page.evaluate(() => window.opmlDashboard.lastError);
-  if (error) throw new Error(`the dashboard could not load its data: ${error}`);
+  try {
+    await page.waitForFunction(() => window.opmlDashboard?.lastUpdated != null, null, { timeout: 60_000 });
+  } catch (e) {
+    const error = await page.evaluate(() => window.opmlDashboard?.lastError).catch(() => null);
+    throw new Error(`the dashboard did not load its data${error ? `: ${error}` : ''} (${(e as Error).message})`);
+  }
   return page;
 }
 
