@@ -7,10 +7,13 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2 } from 'aws-lambda';
-import { pathPattern, type ApiLambdaHandler, type Route } from './router';
+import { pathPattern, requestOfEvent, resultOfResponse, Router, type ApiLambdaHandler, type Route } from './router';
 
-/** Either one handler for every route, or handlers by route key (`GET /tasks/{taskId}`), as API Gateway routes them. */
-export type LocalApiHandlers = ApiLambdaHandler | Record<string, ApiLambdaHandler>;
+/**
+ * One handler for every route, handlers by route key (`GET /tasks/{taskId}`) as API Gateway routes
+ * them, or a Router (its routes behind one handler, as `$default`).
+ */
+export type LocalApiHandlers = ApiLambdaHandler | Record<string, ApiLambdaHandler> | Router;
 
 export interface LocalApi {
   url: string;
@@ -35,6 +38,10 @@ interface CompiledKey {
 }
 
 function compile(handlers: LocalApiHandlers): (method: string, path: string) => { key: string; params: Record<string, string>; handler: ApiLambdaHandler } | undefined {
+  if (handlers instanceof Router) {
+    const router = handlers;
+    return compile(async (event) => resultOfResponse(await router.handle(requestOfEvent(event))));
+  }
   if (typeof handlers === 'function') return () => ({ key: '$default', params: {}, handler: handlers });
   const keys: CompiledKey[] = Object.entries(handlers).map(([key, handler]) => {
     const [method, path] = key.split(' ') as [string, string];

@@ -4,6 +4,7 @@
  */
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { z } from 'zod';
+import { startLocalApi } from '../../shared/api/localHttp';
 import { lambdaHandler, ok, parseJsonBody, requestOfEvent, resultOfResponse, route, Router, type ApiRequest } from '../../shared/api/router';
 
 const seen: unknown[] = [];
@@ -84,5 +85,21 @@ describe('router', () => {
     expect([...Buffer.from(blob.body!, 'base64')]).toEqual([0, 255, 1]);
     expect(requestOfEvent(event('post', '/things', 'abc')).method).toBe('POST');
     expect(resultOfResponse({ status: 200, bytes: new TextEncoder().encode('<p>'), headers: { 'content-type': 'text/html' } })).toMatchObject({ body: '<p>', isBase64Encoded: false });
+  });
+});
+
+describe('local HTTP server', () => {
+  it('serves a Router over node:http with the same results as its Lambda handler', async () => {
+    const local = await startLocalApi(router);
+    try {
+      const posted = await fetch(`${local.url}/things`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"item":{"count":4}}' });
+      expect([posted.status, await posted.json()]).toEqual([200, { count: 4 }]);
+      const blob = await fetch(`${local.url}/blob`);
+      expect([blob.headers.get('content-type'), [...new Uint8Array(await blob.arrayBuffer())]]).toEqual(['application/octet-stream', [0, 255, 1]]);
+      const missing = await fetch(`${local.url}/things/1`);
+      expect([missing.status, (await missing.json()).error.code]).toEqual([404, 'NotFound']);
+    } finally {
+      await local.stop();
+    }
   });
 });
