@@ -91,9 +91,19 @@ it('leaves a poison message to the dead-letter queue and keeps serving', async (
   expect((await finalState(t.taskId, 'infer')).state).toBe('committed');
 });
 
+it('survives an SQS outage and an S3 restart: it backs off, reconnects and serves the next job', async () => {
+  const outage = w.aws.restartSqs(3_000);
+  await waitFor('the worker to see the outage', async () => lines.find((l) => l.event === 'queue-unavailable'));
+  await outage;
+  await w.aws.restartS3();
+  const t = await w.createTask(5);
+  await w.send(queue.url, { kind: 'infer', taskId: t.taskId.toString(), modelId: w.modelId.toString(), inputCid: t.inputCid, eventId: t.eventId });
+  expect((await finalState(t.taskId, 'infer')).state).toBe('committed');
+});
+
 it("measures the worker's overhead over bare native inference", async () => {
   const samples = [];
-  for (let i = 2; i < 5; i++) {
+  for (let i = 10; i < 13; i++) {
     const t = await w.createTask(i);
     await w.send(queue.url, { kind: 'infer', taskId: t.taskId.toString(), modelId: w.modelId.toString(), inputCid: t.inputCid, eventId: t.eventId });
     const end = await finalState(t.taskId, 'infer');

@@ -1,0 +1,103 @@
+/**
+ * A forging provider worker (OPML_WORKER_FORGE=1) and a challenger worker, both in this process on
+ * their own queues: the challenger's verify job challenges the wrong commitment, and dispute jobs
+ * (sent here for every game event, as the dispatcher would) let the two play the real game until
+ * the task is refuted and the forger slashed.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { TASK_STATUS } from '../../shared/market/tasks';
+import { parseWorkerEnv } from '../../worker-image/src/config';
+import { startWorker, type RunningWorker } from '../../worker-image/src/worker';
+import { countEvents, startWorkerMarket, waitFor, type WorkerMarket } from './fixture';
+
+jest.setTimeout(120_000);
+
+let w: WorkerMarket;
+const workers: RunningWorker[] = [];
+const dirs: string[] = [];
+const lines: Array<Record<string, unknown> & { worker: string }> = [];
+
+async function start(who: 'forger' | 'challenger', queueUrl: string, extra: Record<string, string> = {}): Promise<RunningWorker> {
+  const dir = await mkdtemp(join(tmpdir(), `worker-${who}-`));
+  dirs.push(dir);
+  const worker = await startWorker(parseWorkerEnv(w.workerEnv(who, queueUrl, dir, extra)), (event, fields = {}) => lines.push({ worker: who, event, ...fields }));
+  workers.push(worker);
+  return worker;
+}
+
+beforeAll(async () => {
+  w = await startWorkerMarket();
+});
+
+afterAll(async () => {
+  for (const worker of workers) worker.stop();
+  await Promise.all(workers.map((x) => x.done));
+  await w?.stop();
+  for (const d of dirs) await rm(d, { recursive: true, force: true });
+});
+
+it('refutes a forged commitment through the full game played by two workers', async () => {
+  const providerQueue = await w.queue('provider-forger');
+  const challengerQueue = await w.queue('challenger');
+  await start('forger', providerQueue.url, { OPML_WORKER_FORGE: '1' });
+  await start('challenger', challengerQueue.url);
+  expect(lines.some((l) => l.worker === 'forger' && l.event === 'forge-enabled')).toBe(true);
+
+  const t = await w.createTask(3);
+  const taskId = t.taskId.toString();
+  await w.send(providerQueue.url, { kind: 'infer', taskId, modelId: w.modelId.toString(), inputCid: t.inputCid, eventId: t.eventId });
+  await waitFor('the forged commit', async () => lines.find((l) => l.worker === 'forger' && l.state === 'committed'), 60_000);
+  expect(lines.find((l) => l.worker === 'forger' && l.state === 'computed')).toMatchObject({ forged: true });
+
+  const [committed] = await w.m.market.queryFilter(w.m.market.filters.TaskCommitted(t.taskId), 0);
+  await w.send(challengerQueue.url, {
+    kind: 'verify',
+    taskId,
+    modelId: w.modelId.toString(),
+    provider: w.wallet('forger').address,
+    eventId: `${committed.transactionHash}:${committed.index}`,
+  });
+  const challenged = await waitFor('the challenge', async () => lines.find((l) => l.worker === 'challenger' && ['challenged', 'agreed', 'failed'].includes(l.state as string)), 60_000);
+  expect(challenged.state).toBe('challenged');
+  const gameId = BigInt(challenged.gameId as string);
+
+  // The dispatcher's part: every event of the game becomes a dispute job for both players.
+  const game = w.m.dispute!.contract;
+  const seen = new Set<string>();
+  let fromBlock = committed.blockNumber;
+  const dispatch = async (): Promise<void> => {
+    const logs = await w.chain.provider.getLogs({ address: await game.getAddress(), fromBlock });
+    for (const log of logs) {
+      const parsed = game.interface.parseLog(log);
+      const eventId = `${log.transactionHash}:${log.index}`;
+      if (!parsed || parsed.args.gameId !== gameId || seen.has(eventId)) continue;
+      seen.add(eventId);
+      const job = { kind: 'dispute' as const, taskId, gameId: gameId.toString(), eventId };
+      await w.send(providerQueue.url, job);
+      await w.send(challengerQueue.url, job);
+      fromBlock = Math.max(fromBlock, log.blockNumber);
+    }
+  };
+  const status = await waitFor(
+    'the game to end',
+    async () => {
+      await dispatch();
+      const s = TASK_STATUS[Number((await w.m.market.getTask(t.taskId)).status)];
+      return s === 'Committed' ? undefined : s;
+    },
+    100_000,
+  );
+  expect(status).toBe('Refuted');
+  expect(await countEvents(w, 'TaskRefuted', t.taskId)).toBe(1);
+  expect(await countEvents(w, 'TaskCommitted', t.taskId)).toBe(1);
+  const g = await game.getGame(gameId);
+  expect(Number(g.outcome)).toBe(2); // ChallengerWon
+  const moved = lines.filter((l) => l.state === 'moved');
+  expect(new Set(moved.map((l) => l.worker))).toEqual(new Set(['forger', 'challenger']));
+  expect(moved.some((l) => l.phase === 'Step')).toBe(true);
+  expect(await w.m.staking.stakeOf(w.wallet('forger').address)).toBeLessThan(500n * 10n ** 18n);
+  expect(lines.filter((l) => l.state === 'failed')).toEqual([]);
+  process.stdout.write(`dispute: ${moved.length} moves, ${seen.size} game events dispatched\n`);
+});
