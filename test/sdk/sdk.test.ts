@@ -159,22 +159,21 @@ it('waitForResult reports Open, Claimed, Committed with a countdown, then Finali
     inputSpec: inputSpec(),
   });
   const seen: TaskSnapshot[] = [];
-  let reached: ((s: TaskSnapshot) => void) | undefined;
-  const next = () => new Promise<TaskSnapshot>((r) => (reached = r));
-  const waiting = waitForResult(asRequester, taskId, {
-    pollMs: 20,
-    timeoutMs: 60_000,
-    onProgress: (s) => {
-      if (seen.at(-1)?.status !== s.status) reached?.(s);
-      seen.push(s);
-    },
-  });
-  const firstSeen = await next();
-  expect(firstSeen.status).toBe('Open');
+  const waiting = waitForResult(asRequester, taskId, { pollMs: 20, timeoutMs: 60_000, onProgress: (s) => seen.push(s) });
+  /** The first snapshot the watch reported with `status`. */
+  const sawStatus = (status: string) =>
+    new Promise<TaskSnapshot>((resolve) => {
+      const check = () => {
+        const found = seen.find((s) => s.status === status);
+        if (found) resolve(found);
+        else setTimeout(check, 10);
+      };
+      check();
+    });
+  expect((await sawStatus('Open')).secondsLeft).toBeGreaterThan(0n);
 
-  const seenCommitted = next();
   const outputRoot = await serve(taskId, seven);
-  const committed = await seenCommitted.then((s) => (s.status === 'Committed' ? s : next()));
+  const committed = await sawStatus('Committed');
   expect(committed).toMatchObject({ status: 'Committed', provider: provider.address, outputRoot });
   expect(committed.secondsLeft).toBeGreaterThan(0n);
   expect(committed.secondsLeft).toBeLessThanOrEqual(120n);
