@@ -125,6 +125,8 @@ export async function receiveMessages(
         WaitTimeSeconds: options.waitSeconds ?? 20,
         VisibilityTimeout: options.visibilityTimeoutSeconds,
         MessageSystemAttributeNames: ['ApproximateReceiveCount', 'MessageGroupId'],
+        // The older name of the same request; local SQS servers (local-aws-sqs) read only this one.
+        AttributeNames: ['All'],
       }),
     ),
   );

@@ -1,0 +1,59 @@
+/** Lambda's side of the SQS event source mapping, over the local SQS server: receive, invoke, delete what succeeded. */
+import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import type { SQSClient } from '@aws-sdk/client-sqs';
+import { deleteMessage, receiveMessages, type ReceivedMessage } from '../../shared/aws/sqs';
+
+export function sqsEventOf(messages: ReceivedMessage[], queueUrl: string): SQSEvent {
+  return {
+    Records: messages.map((m) => ({
+      messageId: m.messageId,
+      receiptHandle: m.receiptHandle,
+      body: m.body,
+      attributes: {
+        ApproximateReceiveCount: String(m.receiveCount),
+        SentTimestamp: String(Date.now()),
+        SenderId: 'local',
+        ApproximateFirstReceiveTimestamp: String(Date.now()),
+        ...(m.groupId === undefined ? {} : { MessageGroupId: m.groupId }),
+      },
+      messageAttributes: {},
+      md5OfBody: '',
+      eventSource: 'aws:sqs',
+      eventSourceARN: `arn:aws:sqs:us-east-1:000000000000:${queueUrl.split('/').pop()}`,
+      awsRegion: 'us-east-1',
+    })),
+  };
+}
+
+/** Every message now on the queue, deleted as received (FIFO groups unblock as they go). */
+export async function drainQueue(sqs: SQSClient, queueUrl: string): Promise<ReceivedMessage[]> {
+  const all: ReceivedMessage[] = [];
+  for (;;) {
+    const batch = await receiveMessages(sqs, queueUrl, { waitSeconds: 0 });
+    if (batch.length === 0) return all;
+    for (const m of batch) await deleteMessage(sqs, queueUrl, m.receiptHandle);
+    all.push(...batch);
+  }
+}
+
+/** Invokes `handler` with batches from the queue until it is empty; returns the records reported failed. */
+export async function runSqsLambda(
+  sqs: SQSClient,
+  queueUrl: string,
+  handler: (event: SQSEvent) => Promise<SQSBatchResponse>,
+): Promise<{ invocations: number; records: number; failed: string[] }> {
+  const failed: string[] = [];
+  let invocations = 0;
+  let records = 0;
+  for (;;) {
+    const batch = await receiveMessages(sqs, queueUrl, { waitSeconds: 0 });
+    if (batch.length === 0) return { invocations, records, failed };
+    invocations++;
+    records += batch.length;
+    const { batchItemFailures } = await handler(sqsEventOf(batch, queueUrl));
+    const bad = new Set(batchItemFailures.map((f) => f.itemIdentifier));
+    failed.push(...bad);
+    for (const m of batch) if (!bad.has(m.messageId)) await deleteMessage(sqs, queueUrl, m.receiptHandle);
+    if (bad.size > 0) return { invocations, records, failed };
+  }
+}
