@@ -3,45 +3,21 @@
  * claim is mined, restarted, the redelivered job completes the task with exactly one claim and one
  * commit; SIGTERM stops it cleanly with exit code 0.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { receiveMessages } from '../../shared/aws/sqs';
 import { TASK_STATUS } from '../../shared/market/tasks';
-import { countEvents, startWorkerMarket, waitFor, type WorkerMarket } from './fixture';
+import { countEvents, spawnWorkerProcess, startWorkerMarket, waitFor, type WorkerMarket, type WorkerProcess } from './fixture';
 
 jest.setTimeout(120_000);
 
 const ROOT = resolve(__dirname, '..', '..');
 const VISIBILITY = 4;
 
-interface WorkerProcess {
-  child: ChildProcess;
-  lines: Array<Record<string, unknown>>;
-  exited: Promise<number | null>;
-}
-
 function spawnWorker(env: Record<string, string>): WorkerProcess {
   // One process (node with tsx's loader, not the tsx CLI, which would run the worker in a child a SIGKILL misses).
-  const child = spawn(process.execPath, ['--conditions=import', '--import', 'tsx', join(ROOT, 'worker-image', 'src', 'main.ts')], {
-    cwd: ROOT,
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const lines: Array<Record<string, unknown>> = [];
-  let buffered = '';
-  child.stdout!.on('data', (chunk: Buffer) => {
-    buffered += chunk.toString();
-    const parts = buffered.split('\n');
-    buffered = parts.pop()!;
-    for (const p of parts) if (p.startsWith('{')) lines.push(JSON.parse(p));
-  });
-  let stderr = '';
-  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
-  void exited.then((code) => code !== 0 && code !== null && process.stderr.write(`worker exited ${code}: ${stderr.slice(-2000)}\n`));
-  return { child, lines, exited };
+  return spawnWorkerProcess(['--conditions=import', '--import', 'tsx', join(ROOT, 'worker-image', 'src', 'main.ts')], env, ROOT);
 }
 
 let w: WorkerMarket;

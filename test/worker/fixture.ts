@@ -4,6 +4,7 @@
  * registered from its files (put in the BlobStore by CID), staked providers and a staked challenger,
  * and helpers to create tasks, queues, worker environments and to read what happened on chain.
  */
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -182,4 +183,29 @@ export async function waitFor<T>(what: string, check: () => Promise<T | undefine
     if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 200));
   }
+}
+
+export interface WorkerProcess {
+  child: ChildProcess;
+  /** Its stdout, one parsed JSON object per line. */
+  lines: Array<Record<string, unknown>>;
+  exited: Promise<number | null>;
+}
+
+/** Runs `node <args>` with only `env` (plus PATH and HOME), collecting its JSON log lines. */
+export function spawnWorkerProcess(args: string[], env: Record<string, string>, cwd: string): WorkerProcess {
+  const child = spawn(process.execPath, args, { cwd, env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const lines: Array<Record<string, unknown>> = [];
+  let buffered = '';
+  child.stdout!.on('data', (chunk: Buffer) => {
+    buffered += chunk.toString();
+    const parts = buffered.split('\n');
+    buffered = parts.pop()!;
+    for (const p of parts) if (p.startsWith('{')) lines.push(JSON.parse(p));
+  });
+  let stderr = '';
+  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  void exited.then((code) => code !== 0 && code !== null && process.stderr.write(`worker exited ${code}: ${stderr.slice(-2000)}\n`));
+  return { child, lines, exited };
 }

@@ -15,7 +15,7 @@ export interface WorkerContext {
   /** Task inputs by CID (S3, then IPFS, content-checked). */
   blobs: BlobStore;
   slots: SlotStore;
-  backend?: Backend;
+  backend: Backend;
   forge: boolean;
   /** Where the market's logs start (TaskCreated lookups). */
   startBlock: number;

@@ -4,8 +4,10 @@ import { awsClients } from '../../shared/aws/config';
 import { BlobStore } from '../../shared/blobs/blobStore';
 import { openIpfsStore } from '../../shared/ipfs/store';
 import { awsConfigOf, ipfsConfigOf } from '../../shared/service/config';
+import { defaultBackend, type Backend } from '../../shared/dnn/executor';
+import { wasmKernelsAvailable, WASM_KERNELS_PATH } from '../../shared/dnn/wasm/wasmBackend';
 import { connectChain } from './chain';
-import type { WorkerEnv } from './config';
+import { WorkerConfigError, type WorkerEnv } from './config';
 import type { WorkerContext } from './context';
 import { handleJob } from './jobs/handleJob';
 import { stdoutLogger, type Logger } from './log';
@@ -20,7 +22,18 @@ export interface RunningWorker {
   stop(): void;
 }
 
+/** The configured backend, or the executor's default; 'wasm' must load here, or the worker would fail every job. */
+function chooseBackend(requested: Backend | undefined): Backend {
+  if (requested === 'wasm' && !wasmKernelsAvailable()) {
+    throw new WorkerConfigError([
+      { code: 'custom', path: ['OPML_WORKER_BACKEND'], message: `wasm kernels not found or not loadable at ${WASM_KERNELS_PATH}: run \`npm run build:wasm\` or use 'ts'` },
+    ]);
+  }
+  return requested ?? defaultBackend();
+}
+
 export async function startWorker(env: WorkerEnv, log: Logger = stdoutLogger): Promise<RunningWorker> {
+  const backend = chooseBackend(env.OPML_WORKER_BACKEND);
   const chain = connectChain({
     rpcUrl: env.OPML_RPC_URL,
     key: env.OPML_WORKER_KEY,
@@ -40,7 +53,7 @@ export async function startWorker(env: WorkerEnv, log: Logger = stdoutLogger): P
     models: new ModelCache(chain.registry, new DiskBlobCache(join(env.OPML_WORKER_CACHE_DIR, 'blobs'), blobs), env.OPML_WORKER_MODEL_CACHE_SIZE),
     blobs,
     slots: new SlotStore(join(env.OPML_WORKER_CACHE_DIR, 'slots'), env.OPML_MARKET),
-    backend: env.OPML_WORKER_BACKEND,
+    backend,
     forge: env.OPML_WORKER_FORGE,
     startBlock: env.OPML_START_BLOCK,
     disputeWaitMs: env.OPML_WORKER_DISPUTE_WAIT_SECONDS * 1000,
@@ -63,7 +76,7 @@ export async function startWorker(env: WorkerEnv, log: Logger = stdoutLogger): P
         role: context.role,
         address: chain.address,
         queueUrl: env.OPML_WORKER_QUEUE_URL,
-        backend: context.backend ?? 'default',
+        backend,
         forge: context.forge,
         pid: process.pid,
       }),
