@@ -88,10 +88,11 @@ async function processMessage(o: LoopOptions, m: ReceivedMessage): Promise<void>
   const line = (state: JobState, fields: Record<string, unknown> = {}) =>
     logJob(o.log, { kind: job.job.kind, taskId: 'taskId' in job.job ? job.job.taskId : undefined, state, ms: ms(), ...base, ...fields });
   line('received');
-  const heartbeat = setInterval(
-    () => void changeVisibility(o.sqs, o.queueUrl, m.receiptHandle, o.visibilitySeconds).catch((e: Error) => o.log('heartbeat-failed', { ...base, error: e.message })),
-    (o.visibilitySeconds * 1000) / 3,
-  );
+  const heartbeat = setInterval(() => {
+    void changeVisibility(o.sqs, o.queueUrl, m.receiptHandle, o.visibilitySeconds).catch((e: Error) => o.log('heartbeat-failed', { ...base, error: e.message }));
+    // A long job (a dispute) is alive too: the health check must not restart the container under it.
+    if (o.healthFile) void touch(o.healthFile).catch(() => {});
+  }, (o.visibilitySeconds * 1000) / 3);
   try {
     const { state, ...fields } = await o.handle(job.job, line);
     clearInterval(heartbeat);
