@@ -1,0 +1,197 @@
+/** `opml task submit | watch | show | list | finalize`. */
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import type { Command } from 'commander';
+import { Option } from 'commander';
+import { isAddress } from 'ethers';
+import {
+  createTask,
+  finalizeTask,
+  readModel,
+  readOutput,
+  readTask,
+  waitForResult,
+  type InputSource,
+  type OpmlContext,
+  type TaskSnapshot,
+} from '../../sdk';
+import { closeContext, contextOf, outputOf } from '../globals';
+import { formatTokens, parseId, parseSeconds, parseTokens, UsageError, type Output } from '../output';
+import { changeKey, changeLine, taskLines, type TaskExtras } from '../taskView';
+
+/** What the committed output says, from the model's spec (through the API); nothing when it cannot be read. */
+async function outputMeaning(ctx: OpmlContext, s: TaskSnapshot): Promise<TaskExtras & { reading?: ReturnType<typeof readOutput> }> {
+  if (!s.output || !ctx.api) return {};
+  try {
+    const model = await readModel(ctx, s.modelId);
+    const reading = readOutput(await ctx.api.getBlob(model.graphCid), s.output);
+    const meaning = reading.nextChar !== undefined ? `next character ${JSON.stringify(reading.nextChar)}` : reading.predictedClass !== undefined ? `class ${reading.predictedClass}` : undefined;
+    return { outputMeaning: meaning, reading };
+  } catch {
+    return {};
+  }
+}
+
+function inputOf(opts: { image?: string; prompt?: string }): InputSource {
+  if (opts.image !== undefined && opts.prompt !== undefined) throw new UsageError('give either --image or --prompt, not both');
+  if (opts.image !== undefined) {
+    if (!existsSync(opts.image) || !statSync(opts.image).isFile()) throw new UsageError(`image file ${opts.image} does not exist: pass the path of a PNG`);
+    return { kind: 'image', png: readFileSync(opts.image) };
+  }
+  if (opts.prompt !== undefined) return { kind: 'prompt', text: opts.prompt };
+  throw new UsageError('no input: pass --image <file.png> for the MNIST models or --prompt "..." for the character model');
+}
+
+interface WatchFlags {
+  timeout?: string;
+  poll: string;
+}
+
+/** Follows a task to its end: redrawn in place on a terminal, one line per change otherwise, one JSON object with --json. */
+async function watch(ctx: OpmlContext, out: Output, taskId: bigint, flags: WatchFlags): Promise<TaskSnapshot> {
+  const tty = !out.json && process.stdout.isTTY === true;
+  let drawn = 0;
+  let lastKey = '';
+  let extras: TaskExtras = {};
+  const final = await waitForResult(ctx, taskId, {
+    pollMs: Number(flags.poll),
+    timeoutMs: flags.timeout === undefined ? undefined : Number(parseSeconds(flags.timeout, '--timeout')) * 1000,
+    onProgress: (s) => {
+      if (out.json) return;
+      if (tty) {
+        const lines = taskLines(s, extras);
+        // Move up over the previous drawing and clear it, so the countdown ticks in place.
+        process.stdout.write((drawn > 0 ? `\x1b[${drawn}F\x1b[J` : '') + lines.join('\n') + '\n');
+        drawn = lines.length;
+      } else if (changeKey(s) !== lastKey) {
+        process.stdout.write(changeLine(s, extras) + '\n');
+      }
+      if (changeKey(s) !== lastKey && s.output && !extras.outputMeaning) void outputMeaning(ctx, s).then((e) => (extras = e));
+      lastKey = changeKey(s);
+    },
+  });
+  return final;
+}
+
+export function taskCommands(program: Command): void {
+  const task = program.command('task').description('submit, watch and read tasks');
+
+  task
+    .command('submit')
+    .description('create a task: the input is stored through the API, the permit and transaction are signed here')
+    .requiredOption('--model <id>', 'registered model id (see `opml model list`)')
+    .option('--image <file.png>', 'a PNG digit, for the MNIST models')
+    .option('--prompt <text>', 'text, for the character model (predicts the next character)')
+    .option('--bounty <tokens>', 'paid to the provider on finalization', '10')
+    .option('--collateral <tokens>', 'stake the provider locks while serving', '50')
+    .option('--window <seconds>', 'challenge window after the commit', '600')
+    .option('--deadline <seconds>', 'time the provider has to claim and commit', '3600')
+    .option('--max-fee <tokens>', "the most model fee to pay (the model's current fee when omitted)")
+    .option('--consumer <address>', 'an ITaskConsumer contract to receive the result on finalization')
+    .addOption(new Option('--direct', 'send the transaction to the chain instead of POST /tasks'))
+    .option('--watch', 'keep following the task until it is final')
+    .option('--poll <ms>', 'with --watch: milliseconds between reads', '1000')
+    .action(async (opts, cmd: Command) => {
+      const modelId = parseId(opts.model, '--model');
+      const input = inputOf(opts);
+      const bounty = parseTokens(opts.bounty, '--bounty');
+      const collateral = parseTokens(opts.collateral, '--collateral');
+      const challengeWindow = parseSeconds(opts.window, '--window');
+      const deadlineSeconds = parseSeconds(opts.deadline, '--deadline');
+      const maxModelFee = opts.maxFee === undefined ? undefined : parseTokens(opts.maxFee, '--max-fee');
+      if (opts.consumer !== undefined && !isAddress(opts.consumer)) throw new UsageError(`--consumer "${opts.consumer}" is not an address`);
+      const out = outputOf(cmd);
+      const ctx = await contextOf(cmd, { signer: true, api: !opts.direct });
+      try {
+        out.note(`submitting to model ${modelId} …`);
+        const created = await createTask(ctx, { modelId, input, bounty, collateral, challengeWindow, deadlineSeconds, maxModelFee, consumer: opts.consumer, submit: opts.direct ? 'chain' : 'api' });
+        const summary = {
+          taskId: created.taskId,
+          txHash: created.txHash,
+          blockNumber: created.blockNumber,
+          modelId,
+          inputCid: created.input.inputCid,
+          inputRoot: created.input.inputRoot,
+          bounty,
+          collateral,
+          challengeWindow,
+          deadline: created.request.deadline,
+        };
+        if (!opts.watch) {
+          out.result(summary, [`task ${created.taskId} created (tx ${created.txHash}), bounty ${formatTokens(bounty)}`, `follow it with \`opml task watch ${created.taskId}\``]);
+          return;
+        }
+        out.note(`task ${created.taskId} created (tx ${created.txHash})`);
+        const final = await watch(ctx, out, created.taskId, { poll: opts.poll });
+        out.result({ ...summary, final }, []);
+      } finally {
+        closeContext(ctx);
+      }
+    });
+
+  task
+    .command('watch <taskId>')
+    .description('follow a task through claim, commit, the challenge window and every dispute round to its end')
+    .option('--timeout <seconds>', 'give up after this long (exit code 1)')
+    .option('--poll <ms>', 'milliseconds between reads', '1000')
+    .action(async (id: string, opts: WatchFlags, cmd: Command) => {
+      const taskId = parseId(id, 'task id');
+      const out = outputOf(cmd);
+      const ctx = await contextOf(cmd);
+      try {
+        const final = await watch(ctx, out, taskId, opts);
+        const extras = await outputMeaning(ctx, final);
+        out.result({ ...final, reading: extras.reading }, out.json || process.stdout.isTTY ? [] : changeLine(final, extras));
+      } finally {
+        closeContext(ctx);
+      }
+    });
+
+  task
+    .command('show <taskId>')
+    .description("a task's state now, with its output and challenges")
+    .action(async (id: string, _opts, cmd: Command) => {
+      const taskId = parseId(id, 'task id');
+      const ctx = await contextOf(cmd);
+      try {
+        const s = await readTask(ctx, taskId);
+        const extras = await outputMeaning(ctx, s);
+        outputOf(cmd).result({ ...s, reading: extras.reading }, taskLines(s, extras));
+      } finally {
+        closeContext(ctx);
+      }
+    });
+
+  task
+    .command('list')
+    .description('recent tasks from the API, newest first')
+    .option('--status <status>', 'Open, Claimed, Committed, Finalized, Refuted or Expired')
+    .option('--requester <address>')
+    .option('--provider <address>')
+    .option('--limit <n>', 'at most this many', '20')
+    .action(async (opts, cmd: Command) => {
+      const ctx = await contextOf(cmd, { api: true });
+      try {
+        const { tasks } = await ctx.api!.listTasks({ status: opts.status, requester: opts.requester, provider: opts.provider, limit: Number(opts.limit) });
+        outputOf(cmd).result(
+          { tasks },
+          tasks.length === 0 ? 'no tasks' : tasks.map((t) => `task ${t.taskId.padStart(5)}  ${t.status.padEnd(9)}  model ${t.modelId ?? '?'}  bounty ${t.bounty ? formatTokens(BigInt(t.bounty)) : '?'}  provider ${t.provider ?? '-'}`),
+        );
+      } finally {
+        closeContext(ctx);
+      }
+    });
+
+  task
+    .command('finalize <taskId>')
+    .description("close a Committed task after its window (the provider's worker normally does this)")
+    .action(async (id: string, _opts, cmd: Command) => {
+      const taskId = parseId(id, 'task id');
+      const ctx = await contextOf(cmd, { signer: true });
+      try {
+        const tx = await finalizeTask(ctx, taskId);
+        outputOf(cmd).result({ taskId, tx }, `task ${taskId} finalized (tx ${tx})`);
+      } finally {
+        closeContext(ctx);
+      }
+    });
+}
