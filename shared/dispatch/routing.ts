@@ -5,7 +5,8 @@
  */
 import type { OutgoingMessage } from '../aws/sqs';
 import type { ChainEvent, EventMessage } from '../schemas/events';
-import { jobDeduplicationIdOf, jobGroupOf, type Job } from '../schemas/jobs';
+import { formatIssues } from '../aws/errors';
+import { jobDeduplicationIdOf, jobGroupOf, jobSchema, type Job } from '../schemas/jobs';
 import type { WorkerRoute } from '../service/config';
 
 /** What routing needs from the chain beyond the event itself. */
@@ -105,7 +106,19 @@ export async function jobsFor(message: EventMessage, targets: DispatchTargets, c
     if (targets.pinQueueUrl) jobs.push({ queueUrl: targets.pinQueueUrl, job });
     else skipped.push(`no pin queue (OPML_PIN_QUEUE_URL): model ${e.args.modelId} not pinned`);
   }
+  for (const d of jobs) {
+    const parsed = jobSchema.safeParse(d.job);
+    if (!parsed.success) throw new DispatchJobInvalidError(e, formatIssues(parsed.error.issues));
+  }
   return { jobs: uniqueJobs(jobs), skipped };
+}
+
+/** An event whose arguments make no valid job: the events schema and the jobs schema disagree. */
+export class DispatchJobInvalidError extends Error {
+  override name = 'DispatchJobInvalidError';
+  constructor(readonly event: ChainEvent, reason: string) {
+    super(`${event.name} ${event.id} gives an invalid job (${reason}): shared/schemas/events.ts and jobs.ts must agree on its arguments`);
+  }
 }
 
 /** One address serving both roles from one queue would get the same dispute job twice: SQS would drop it, so do we. */

@@ -89,6 +89,12 @@ describe('jobsFor', () => {
     expect((await jobsFor(committed(NOW - 5), targets, chain)).jobs[2]!.delaySeconds).toBe(0);
   });
 
+  it('refuses to send a job the jobs schema rejects', async () => {
+    // A TaskCreated without its input CID (an ABI the events schema does not pin down).
+    const created = event('market', 'TaskCreated', { taskId: '8', requester: PROVIDER, modelId: '1', bounty: '1', fee: '0', deadline: '9', collateral: '1', challengeWindow: '60' });
+    await expect(jobsFor(created, targets, chain)).rejects.toMatchObject({ name: 'DispatchJobInvalidError', message: expect.stringContaining('inputCid') });
+  });
+
   it('sends dispute jobs to both players, once per queue when one address plays both roles from one queue', async () => {
     const challenged = event('market', 'TaskChallenged', { taskId: '7', challengeIndex: '0', challenger: CHALLENGER, game: GAME, bond: '1' });
     const both = await jobsFor(challenged, targets, chain);
