@@ -54,13 +54,12 @@ export function modelCommands(program: Command): void {
 
   model
     .command('list')
-    .description('registered models (from the API when given, else from the registry contract)')
+    .description('registered models, read from the registry contract')
     .action(async (_opts, cmd: Command) => {
       const ctx = await contextOf(cmd);
       try {
-        const models = ctx.api
-          ? (await ctx.api.listModels()).models.map((m) => ({ modelId: BigInt(m.modelId), owner: m.owner, fee: BigInt(m.fee ?? '0'), active: m.active, graphCid: m.graphCid }))
-          : await Promise.all(Array.from({ length: Number(await ctx.contracts.registry.modelCount()) }, (_, i) => readModel(ctx, BigInt(i + 1))));
+        // The registry itself, not the API's views: a model registered a block ago is listed too.
+        const models = await Promise.all(Array.from({ length: Number(await ctx.contracts.registry.modelCount()) }, (_, i) => readModel(ctx, BigInt(i + 1))));
         outputOf(cmd).result(
           { models },
           models.length === 0 ? 'no models registered: add one with `opml model register <package>`' : models.map((m) => `model ${m.modelId}  ${m.active ? 'active  ' : 'inactive'}  fee ${formatTokens(m.fee)}  owner ${m.owner}  graph ${m.graphCid}`),

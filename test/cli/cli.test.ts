@@ -1,0 +1,216 @@
+/**
+ * The real `bin/opml` as a child process with --json against anvil (market + real dispute game),
+ * s3rver, embedded IPFS and the API's handlers on a local server: model import and register, task
+ * submit from a PNG written from an MNIST digit, task show and watch to Finalized, provider stake and
+ * status, dispute inspect of a real game, and refusals with clear messages and non-zero exit codes.
+ */
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import type { HDNodeWallet } from 'ethers';
+import { mnistTest } from '../../shared/dnn/datasets/mnist';
+import { readModelFiles } from '../../shared/dnn/files';
+import { quantizeInput } from '../../shared/dnn/io';
+import { dnnSlotTensors } from '../../shared/dispute/dnnGraph';
+import { graphStateAt } from '../../shared/dispute/graph';
+import { mine } from '../../shared/market/tasks';
+import { toHex } from '../../shared/dnn/tensor';
+import { merkleRootOfBytes } from '../../shared/vm/merkle';
+import { grayToPng } from '../../shared/sdk';
+import { startApiStack, TOKEN, type ApiStack } from '../sdk/apiStack';
+
+jest.setTimeout(120_000);
+
+const BIN = resolve(__dirname, '..', '..', 'bin', 'opml');
+const MLP = resolve(__dirname, '..', '..', 'models', 'mnist-mlp');
+let stack: ApiStack;
+let owner: HDNodeWallet, requester: HDNodeWallet, provider: HDNodeWallet, challenger: HDNodeWallet;
+let tmp: string;
+let png: string;
+let modelId: string;
+let taskId: string;
+const digits = mnistTest();
+const SEVEN = digits.images[digits.labels.indexOf(7)];
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+  json: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+}
+
+/** Runs bin/opml with the stack's API and RPC (and `key`, through OPML_KEY), none of this process's OPML_* env. */
+function opml(args: string[], key?: HDNodeWallet | string): Promise<Run> {
+  const env: NodeJS.ProcessEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('OPML_')));
+  if (key !== undefined) env.OPML_KEY = typeof key === 'string' ? key : key.privateKey;
+  return new Promise((done) => {
+    execFile(BIN, ['--api', stack.api.url, '--rpc', stack.chain.anvil.rpcUrl, ...args], { env, timeout: 60_000 }, (error, stdout, stderr) => {
+      const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
+      let json: unknown;
+      try {
+        json = JSON.parse(stdout);
+      } catch {
+        json = undefined;
+      }
+      done({ code, stdout, stderr, json });
+    });
+  });
+}
+
+/** Plays the honest provider on chain: claim, run natively, commit. */
+async function serve(id: bigint): Promise<void> {
+  const model = readModelFiles(MLP);
+  const slots = dnnSlotTensors(model, quantizeInput(model, SEVEN));
+  const roots = slots.map((t) => merkleRootOfBytes(t));
+  const out = slots.length - 1;
+  await mine(stack.market.market.connect(provider).claim(id));
+  await mine(stack.market.market.connect(provider).commit(id, toHex(roots[out]), graphStateAt(roots, roots.length - 1), slots[out]));
+}
+
+beforeAll(async () => {
+  stack = await startApiStack({ accounts: 5 });
+  [, owner, requester, provider, challenger] = stack.wallets;
+  tmp = await mkdtemp(join(tmpdir(), 'opml-cli-'));
+  png = join(tmp, 'seven.png');
+  await writeFile(png, grayToPng(SEVEN));
+});
+afterAll(async () => {
+  await stack?.stop();
+  if (tmp) await rm(tmp, { recursive: true, force: true });
+});
+
+it('model import quantizes an ONNX file into a package', async () => {
+  const out = join(tmp, 'imported');
+  const r = await opml(['--json', 'model', 'import', `${MLP}.onnx`, '--calibration', 'mnist:20', '--input-shape', '1,784', '--out', out]);
+  expect(r.code).toBe(0);
+  expect(r.json).toMatchObject({ name: 'mnist-mlp', base: out, input: { dtype: 'int8', shape: [1, 784] } });
+  expect(existsSync(`${out}.dnn.json`) && existsSync(`${out}.dnn.bin`)).toBe(true);
+  expect(readModelFiles(out).spec.nodes.length).toBe(r.json.nodes);
+});
+
+it('model register uploads the package and registers it with the owner key', async () => {
+  const r = await opml(['--json', 'model', 'register', 'mnist-mlp', '--fee', '1'], owner);
+  expect(r.code).toBe(0);
+  modelId = r.json.modelId;
+  expect(modelId).toBe('1');
+  const [modelOwner, fee, active] = await stack.market.registry.modelTerms(1);
+  expect([modelOwner, fee, active]).toEqual([owner.address, TOKEN, true]);
+  expect(r.json.spec.weightsCid).toBe((await stack.market.registry.modelCids(1))[1]);
+  const list = await opml(['--json', 'model', 'list']);
+  expect(list.json.models.map((m: { modelId: string }) => m.modelId)).toEqual(['1']);
+});
+
+it('task submit from a PNG digit, then task show reads it back', async () => {
+  const r = await opml(['--json', 'task', 'submit', '--model', modelId, '--image', png, '--bounty', '10', '--collateral', '50', '--window', '60'], requester);
+  expect(r.code).toBe(0);
+  taskId = r.json.taskId;
+  const onChain = await stack.market.market.getTask(BigInt(taskId));
+  expect(onChain.requester).toBe(requester.address);
+  expect(onChain.inputRoot).toBe(r.json.inputRoot);
+  expect(onChain.bounty).toBe(10n * TOKEN);
+  expect(await stack.market.token.balanceOf(requester.address)).toBe(1_000n * TOKEN - 11n * TOKEN);
+
+  const show = await opml(['--json', 'task', 'show', taskId]);
+  expect(show.code).toBe(0);
+  expect(show.json).toMatchObject({ taskId, status: 'Open', requester: requester.address, modelId: '1', bounty: (10n * TOKEN).toString(), inputRoot: r.json.inputRoot, provider: null });
+});
+
+it('provider stake and status', async () => {
+  const staked = await opml(['--json', 'provider', 'stake', '200'], provider);
+  expect(staked.code).toBe(0);
+  expect(staked.json.stake).toBe((200n * TOKEN).toString());
+  expect(await stack.market.staking.stakeOf(provider.address)).toBe(200n * TOKEN);
+  const status = await opml(['--json', 'provider', 'status', provider.address]);
+  expect(status.json).toMatchObject({ address: provider.address, stake: (200n * TOKEN).toString(), locked: '0', balance: (800n * TOKEN).toString(), isStaked: true, earned: '0' });
+});
+
+it('task watch follows the task to Finalized; plain lines when not on a terminal', async () => {
+  await serve(BigInt(taskId));
+  const committed = await opml(['task', 'show', taskId]);
+  expect(committed.code).toBe(0);
+  expect(committed.stdout).toMatch(/● Committed +class 7 .*challenge window closes in/);
+
+  await stack.chain.provider.send('evm_increaseTime', [61]);
+  await stack.chain.provider.send('evm_mine', []);
+  // Someone (normally the provider's worker) finalizes; the watch sees it.
+  const plain = opml(['task', 'watch', taskId, '--poll', '100', '--timeout', '60']);
+  const finalized = await opml(['--json', 'task', 'finalize', taskId], requester);
+  expect(finalized.code).toBe(0);
+  const watched = await plain;
+  expect(watched.code).toBe(0);
+  expect(watched.stdout).toMatch(/Finalized/);
+  expect(watched.stdout).not.toMatch(/\x1b\[/);
+
+  const json = await opml(['--json', 'task', 'watch', taskId]);
+  expect(json.json).toMatchObject({ status: 'Finalized', provider: provider.address, reading: { predictedClass: 7 } });
+  const status = await opml(['--json', 'provider', 'status'], provider);
+  expect(status.json).toMatchObject({ earned: (10n * TOKEN).toString(), tasksFinalized: 1 });
+});
+
+it('dispute inspect shows a real game after a challenge', async () => {
+  const r = await opml(['--json', 'task', 'submit', '--model', modelId, '--image', png, '--window', '600'], requester);
+  const id = BigInt(r.json.taskId);
+  await serve(id);
+  await mine(stack.market.token.connect(challenger).approve(stack.market.addresses.staking, 2n ** 255n));
+  await mine(stack.market.staking.connect(challenger).stake(100n * TOKEN));
+  await mine(stack.market.token.connect(challenger).approve(stack.market.addresses.market, 10n * TOKEN));
+  await mine(stack.market.market.connect(challenger).challenge(id));
+
+  const inspect = await opml(['--json', 'dispute', 'inspect', id.toString()]);
+  expect(inspect.code).toBe(0);
+  expect(inspect.json.challenges).toHaveLength(1);
+  expect(inspect.json.challenges[0]).toMatchObject({ index: 0, challenger: challenger.address, status: 'Pending', game: { gameId: '1', phase: 'Open', outcome: 'Undecided', mover: 'provider', moves: [] } });
+  const human = await opml(['dispute', 'inspect', id.toString()]);
+  expect(human.stdout).toMatch(/game 1 at 0x[0-9a-fA-F]{40}: phase Open, outcome Undecided, provider to move/);
+});
+
+describe('refusals', () => {
+  it('an unknown command', async () => {
+    const r = await opml(['--json', 'fly']);
+    expect(r.code).toBe(2);
+    expect(r.json.error).toMatchObject({ name: 'UsageError', message: expect.stringMatching(/unknown command 'fly'/) });
+  });
+
+  it('task submit without --model', async () => {
+    const r = await opml(['--json', 'task', 'submit', '--image', png], requester);
+    expect(r.code).toBe(2);
+    expect(r.json.error.message).toMatch(/required option '--model <id>'/);
+  });
+
+  it('a missing image file', async () => {
+    const r = await opml(['--json', 'task', 'submit', '--model', '1', '--image', join(tmp, 'nope.png')], requester);
+    expect(r.code).toBe(2);
+    expect(r.json.error.message).toBe(`image file ${join(tmp, 'nope.png')} does not exist: pass the path of a PNG`);
+  });
+
+  it('a malformed key, which is never echoed', async () => {
+    const bad = '0xdeadbeefnothex';
+    const r = await opml(['--json', 'provider', 'stake', '1'], bad);
+    expect(r.code).toBe(1);
+    expect(r.json.error.message).toMatch(/private key is malformed/);
+    expect(r.stdout + r.stderr).not.toContain(bad);
+    const human = await opml(['provider', 'stake', '1'], bad);
+    expect(human.stderr).toMatch(/^error: the private key is malformed/);
+    expect(human.stdout + human.stderr).not.toContain(bad);
+  });
+
+  it('an unknown model id', async () => {
+    const r = await opml(['--json', 'task', 'submit', '--model', '9', '--image', png], requester);
+    expect(r.code).toBe(1);
+    expect(r.json.error).toMatchObject({ name: 'ModelNotFoundError', message: 'model 9 does not exist: list models with `opml model list`' });
+    const human = await opml(['task', 'submit', '--model', '9', '--image', png], requester);
+    expect(human.code).toBe(1);
+    expect(human.stderr).toContain('error: model 9 does not exist: list models with `opml model list`');
+  });
+
+  it('a prompt for an image model, and an unknown task', async () => {
+    const r = await opml(['--json', 'task', 'submit', '--model', '1', '--prompt', 'The VM'], requester);
+    expect(r.code).toBe(1);
+    expect(r.json.error).toMatchObject({ name: 'InputPreparationError', message: expect.stringMatching(/pass --image/) });
+    const unknown = await opml(['--json', 'task', 'show', '777']);
+    expect(unknown.code).toBe(1);
+    expect(unknown.json.error.message).toBe('task 777 does not exist: list tasks with `opml task list`');
+  });
+});
