@@ -3,7 +3,7 @@
  * the right output, a redelivered job changes nothing, finalize waits for the window, a poison
  * message ends in the dead-letter queue. Also measures the worker's overhead over bare inference.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sendMessages, receiveMessages } from '../../shared/aws/sqs';
@@ -11,9 +11,11 @@ import { dnnSlotTensors } from '../../shared/dispute/dnnGraph';
 import { TASK_STATUS } from '../../shared/market/tasks';
 import { parseWorkerEnv } from '../../worker-image/src/config';
 import { FinalizeNotYetError, runFinalize } from '../../worker-image/src/jobs/finalize';
+import { DiskBlobCache } from '../../worker-image/src/modelCache';
 import { measureInferOverhead } from '../../worker-image/src/overhead';
+import { registerModel } from '../../shared/models/registration';
 import { startWorker, type RunningWorker } from '../../worker-image/src/worker';
-import { countEvents, startWorkerMarket, waitFor, type WorkerMarket } from './fixture';
+import { ACCOUNTS, countEvents, startWorkerMarket, waitFor, type WorkerMarket } from './fixture';
 
 jest.setTimeout(120_000);
 
@@ -75,13 +77,31 @@ it('claims and commits the output the model gives for the task input', async () 
   expect(TASK_STATUS[Number((await w.m.market.getTask(t.taskId)).status)]).toBe('Finalized');
 });
 
+it('refuses to work for a model whose registered commitment its files do not give', async () => {
+  const spec = { ...w.prepared.spec, graphSpecHash: '0x' + '11'.repeat(32) };
+  const { modelId } = await registerModel(w.m.registry, w.chain.signers[ACCOUNTS.modelOwner], spec);
+  const t = await w.createTask(20, 600n, modelId);
+  await w.send(queue.url, { kind: 'infer', taskId: t.taskId.toString(), modelId: modelId.toString(), inputCid: t.inputCid, eventId: t.eventId });
+  const end = await finalState(t.taskId, 'infer');
+  expect(end).toMatchObject({ state: 'failed', errorName: 'ModelCommitmentMismatch' });
+  expect(TASK_STATUS[Number((await w.m.market.getTask(t.taskId)).status)]).toBe('Open');
+});
+
+it('refetches a model file whose cached copy no longer matches its CID', async () => {
+  const files = new DiskBlobCache(join(cacheDir, 'check-blobs'), w.blobs);
+  const cid = w.prepared.spec.weightsCid;
+  expect(Buffer.from(await files.get(cid)).equals(Buffer.from(w.prepared.model.weights))).toBe(true);
+  await writeFile(join(cacheDir, 'check-blobs', cid), 'corrupted');
+  expect(Buffer.from(await files.get(cid)).equals(Buffer.from(w.prepared.model.weights))).toBe(true);
+  expect(Buffer.from(await readFile(join(cacheDir, 'check-blobs', cid))).equals(Buffer.from(w.prepared.model.weights))).toBe(true);
+});
+
 it('leaves a poison message to the dead-letter queue and keeps serving', async () => {
   await sendMessages(w.clients.sqs, queue.url, [{ body: '{"kind":"infer","taskId":"x"}', groupId: 'poison', deduplicationId: 'poison-1' }]);
-  const dead = await waitFor('poison message in the DLQ', async () => {
-    const got = await receiveMessages(w.clients.sqs, queue.dlqUrl, { waitSeconds: 1 });
-    return got.length > 0 ? got : undefined;
-  });
-  expect(dead[0].body).toBe('{"kind":"infer","taskId":"x"}');
+  const dead = await waitFor('poison message in the DLQ', async () =>
+    (await receiveMessages(w.clients.sqs, queue.dlqUrl, { waitSeconds: 1 })).find((m) => m.body === '{"kind":"infer","taskId":"x"}'),
+  );
+  expect(dead.groupId).toBe('poison');
   const invalid = lines.filter((l) => l.state === 'invalid');
   expect(invalid.length).toBeGreaterThanOrEqual(1);
   expect(String(invalid[0].reason)).toMatch(/taskId/);
