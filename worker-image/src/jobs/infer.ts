@@ -17,8 +17,8 @@ export async function runInfer(ctx: WorkerContext, job: InferJob, progress: Prog
   const taskId = BigInt(job.taskId);
   const { market } = ctx.chain;
   await settleOwnTransactions(ctx.chain);
-  let task = await market.getTask(taskId);
-  let status = TASK_STATUS[Number(task.status)];
+  const task = await market.getTask(taskId);
+  const status = TASK_STATUS[Number(task.status)];
   const claimedByMe = status === 'Claimed' && getAddress(task.provider) === ctx.chain.address;
   if (status !== 'Open' && !claimedByMe) {
     return { state: 'skipped', reason: `task is ${status}${status === 'Claimed' ? ' by another provider' : ''}` };
@@ -33,8 +33,6 @@ export async function runInfer(ctx: WorkerContext, job: InferJob, progress: Prog
     await mine(market.claim(taskId));
     progress('claimed');
     await testPause(ctx, 'claim', progress);
-    task = await market.getTask(taskId);
-    status = TASK_STATUS[Number(task.status)];
   }
   const computeStarted = performance.now();
   const honest = slotTensors(prepared, input, ctx.backend);
