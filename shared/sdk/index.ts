@@ -8,4 +8,4 @@ export { readOutput, type OutputReading } from './outputs';
 export { calibrationSamples, importModelFile, resolveModelPackage, registerModelPackage, ModelPackageError, MODELS_DIR, type RegisteredModel } from './models';
 export { providerStatus, stake, requestUnbonding, withdraw, type ProviderStatus, type StakeResult } from './provider';
 export { createTask, finalizeTask, readModel, readInputSpec, signOffline, DEFAULT_CHALLENGE_WINDOW, DEFAULT_DEADLINE_SECONDS, type CreateTaskParams, type CreatedTask, type ModelInfo } from './requester';
-export { readTask, waitForResult, FINAL_STATUSES, type TaskSnapshot, type WatchOptions } from './taskState';
+export { readTask, waitForResult, waitForResultViaApi, FINAL_STATUSES, type TaskSnapshot, type WatchOptions, type ApiWatchOptions } from './taskState';

@@ -5,6 +5,7 @@
  */
 import { decodeMarketError } from '../market/errors';
 import { TASK_STATUS, type TaskStatusName } from '../market/tasks';
+import type { OpmlApiClient, TaskDetail } from './apiClient';
 import { chainNow, type OpmlContext } from './context';
 import { readChallenges, type ChallengeState } from './disputes';
 import { TaskNotFoundError, WaitTimeoutError } from './errors';
@@ -91,5 +92,27 @@ export async function waitForResult(ctx: OpmlContext, taskId: bigint, options: W
     if (options.timeoutMs !== undefined && Date.now() - started >= options.timeoutMs) throw new WaitTimeoutError(taskId, snapshot.status, Date.now() - started);
     if (options.signal?.aborted) throw options.signal.reason;
     await new Promise((r) => setTimeout(r, pollMs));
+  }
+}
+
+export interface ApiWatchOptions {
+  onProgress?: (detail: TaskDetail) => void;
+  pollMs?: number;
+  timeoutMs?: number;
+  until?: (detail: TaskDetail) => boolean;
+}
+
+/**
+ * The same wait through GET /tasks/{id} (for clients without an RPC endpoint): the API reads the
+ * status from the chain and the output from the TaskCommitted log, so this sees what readTask sees.
+ */
+export async function waitForResultViaApi(api: OpmlApiClient, taskId: bigint, options: ApiWatchOptions = {}): Promise<TaskDetail> {
+  const started = Date.now();
+  for (;;) {
+    const detail = await api.getTask(taskId);
+    options.onProgress?.(detail);
+    if ((FINAL_STATUSES as readonly string[]).includes(detail.status) || options.until?.(detail)) return detail;
+    if (options.timeoutMs !== undefined && Date.now() - started >= options.timeoutMs) throw new WaitTimeoutError(taskId, detail.status, Date.now() - started);
+    await new Promise((r) => setTimeout(r, options.pollMs ?? 1_000));
   }
 }

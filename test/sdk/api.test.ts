@@ -5,17 +5,26 @@
  * back by API and chain; API refusals arrive as typed ApiErrors.
  */
 import type { HDNodeWallet } from 'ethers';
+import { dnnSlotTensors } from '../../shared/dispute/dnnGraph';
+import { graphStateAt } from '../../shared/dispute/graph';
+import { readModelFiles } from '../../shared/dnn/files';
+import { quantizeInput } from '../../shared/dnn/io';
+import { toHex } from '../../shared/dnn/tensor';
+import { mine } from '../../shared/market/tasks';
+import { merkleRootOfBytes } from '../../shared/vm/merkle';
 import { mnistTest } from '../../shared/dnn/datasets/mnist';
 import { fileCid } from '../../shared/ipfs/cid';
 import {
   ApiError,
   connectOpml,
   createTask,
+  finalizeTask,
   grayToPng,
   readModel,
   readTask,
   registerModelPackage,
   resolveModelPackage,
+  waitForResultViaApi,
   type OpmlContext,
 } from '../../shared/sdk';
 import { startApiStack, TOKEN, type ApiStack } from './apiStack';
@@ -23,15 +32,16 @@ import { startApiStack, TOKEN, type ApiStack } from './apiStack';
 jest.setTimeout(120_000);
 
 let stack: ApiStack;
-let owner: HDNodeWallet, requester: HDNodeWallet;
+let owner: HDNodeWallet, requester: HDNodeWallet, provider: HDNodeWallet;
+let taskId: bigint;
 let asOwner: OpmlContext, asRequester: OpmlContext;
 let modelId: bigint;
 const digits = mnistTest();
 const three = digits.images[digits.labels.indexOf(3)];
 
 beforeAll(async () => {
-  stack = await startApiStack({ accounts: 3 });
-  [, owner, requester] = stack.wallets;
+  stack = await startApiStack({ accounts: 4 });
+  [, owner, requester, provider] = stack.wallets;
   asOwner = await connectOpml({ provider: stack.chain.provider, apiUrl: stack.api.url, signer: owner });
   asRequester = await connectOpml({ provider: stack.chain.provider, apiUrl: stack.api.url, signer: requester });
 });
@@ -68,6 +78,28 @@ it('creates a task through the API from a PNG: input stored by CID, signed trans
   const viaChain = await readTask(asRequester, created.taskId);
   expect(viaChain).toMatchObject({ status: 'Open', requester: requester.address, bounty: 5n * TOKEN, fee: TOKEN, inputRoot: created.input.inputRoot });
   expect(await stack.market.token.balanceOf(requester.address)).toBe(1_000n * TOKEN - 6n * TOKEN);
+  taskId = created.taskId;
+});
+
+it('waitForResultViaApi follows the task through GET /tasks/{id} to Committed (with the predicted class) and Finalized', async () => {
+  const model = readModelFiles(resolveModelPackage('mnist-mlp'));
+  const slots = dnnSlotTensors(model, quantizeInput(model, three));
+  const roots = slots.map((t) => merkleRootOfBytes(t));
+  const out = slots.length - 1;
+  const { market, token, staking } = stack.market;
+  await mine(token.connect(provider).approve(stack.market.addresses.staking, 100n * TOKEN));
+  await mine(staking.connect(provider).stake(100n * TOKEN));
+  const statuses: string[] = [];
+  const committed = waitForResultViaApi(asRequester.api!, taskId, { pollMs: 50, timeoutMs: 30_000, until: (d) => d.status === 'Committed', onProgress: (d) => statuses.push(d.status) });
+  await mine(market.connect(provider).claim(taskId));
+  await mine(market.connect(provider).commit(taskId, toHex(roots[out]), graphStateAt(roots, roots.length - 1), slots[out]));
+  expect(await committed).toMatchObject({ status: 'Committed', provider: provider.address, outputRoot: toHex(roots[out]), output: toHex(slots[out]), predictedClass: 3 });
+  expect(statuses[0]).toBe('Open');
+
+  await stack.chain.provider.send('evm_increaseTime', [601]);
+  await stack.chain.provider.send('evm_mine', []);
+  await finalizeTask(asRequester, taskId);
+  expect((await waitForResultViaApi(asRequester.api!, taskId, { pollMs: 50, timeoutMs: 30_000 })).status).toBe('Finalized');
 });
 
 it('API refusals are ApiErrors with status, code and field', async () => {
