@@ -15,7 +15,10 @@ import { MarketRevertError, revertDataOf } from '../../shared/market/errors';
 import { mine } from '../../shared/market/tasks';
 import { dnnSlotTensors } from '../../shared/dispute/dnnGraph';
 import { graphStateAt } from '../../shared/dispute/graph';
+import { decodeIds, encodeText } from '../../shared/dnn/datasets/charlm';
 import { mnistTest } from '../../shared/dnn/datasets/mnist';
+import { runModel } from '../../shared/dnn/executor';
+import { generateGreedy } from '../../shared/dnn/generate';
 import { readModelFiles } from '../../shared/dnn/files';
 import { KERNEL_ELF_PATH, kernelImageFromElf } from '../../shared/dnn/guest/kernelImage';
 import { quantizeInput } from '../../shared/dnn/io';
@@ -29,6 +32,7 @@ import {
   grayToPng,
   inputSpecOf,
   ModelNotFoundError,
+  prepareInput,
   providerStatus,
   readOutput,
   readTask,
@@ -235,4 +239,18 @@ it('names what is wrong: unknown model, unknown task, no signer, a model input t
   await expect(createTask(asRequester, { modelId, input: { kind: 'values', values: [1, 2, 3] }, bounty: 1n, collateral: 1n, inputSpec: inputSpec() })).rejects.toThrow(
     /784 elements/,
   );
+});
+
+it("a prompt becomes the character model's token window: the last position predicts what greedy generation does", async () => {
+  const charlm = readModelFiles(join(__dirname, '..', '..', 'models', 'charlm'));
+  const input = await prepareInput(inputSpecOf(charlm.specBytes), { kind: 'prompt', text: 'The VM ' });
+  expect(input.tensor.dtype).toBe('int32');
+  expect(Array.from(input.tensor.data.slice(-7))).toEqual(encodeText('The VM '));
+  expect(input.promptPosition).toBe(31);
+  const run = runModel(charlm, input.tensor);
+  const [expected] = generateGreedy(charlm, encodeText('The VM '), 1, encodeText(' ')[0]);
+  const reading = readOutput(charlm.specBytes, toHex(tensorBytes(run.output)), input.promptPosition);
+  expect(reading.nextChar).toBe(decodeIds([expected.id]));
+  await expect(prepareInput(inputSpecOf(charlm.specBytes), { kind: 'prompt', text: 'naïve' })).rejects.toThrow(/outside the model's vocabulary/);
+  await expect(prepareInput(inputSpecOf(charlm.specBytes), { kind: 'image', png: grayToPng(seven) })).rejects.toThrow(/pass --prompt/);
 });
