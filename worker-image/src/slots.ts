@@ -33,10 +33,16 @@ export function taskInput(prepared: PreparedModel, taskId: bigint, bytes: Uint8A
   return input;
 }
 
-/** dnnSlotTensors (shared/dispute/dnnGraph.ts) with the executor backend chosen by configuration. */
-export function slotTensors(prepared: PreparedModel, input: Tensor, backend?: Backend): Uint8Array[] {
+/** Slot tensors and their Merkle roots (the executor hashes each node's output as it runs). */
+export interface SlotRun {
+  tensors: Uint8Array[];
+  roots: Uint8Array[];
+}
+
+/** dnnSlotTensors (shared/dispute/dnnGraph.ts) with the configured backend, keeping the roots the run computed. */
+export function slotTensors(prepared: PreparedModel, input: Tensor, backend?: Backend): SlotRun {
   const run = runModel(prepared.model, input, { keepNodeOutputs: true, backend });
-  return [tensorBytes(input), ...run.nodeOutputs!.map((t) => tensorBytes(t))].map((b) => Uint8Array.from(b));
+  return { tensors: [tensorBytes(input), ...run.nodeOutputs!.map((t) => tensorBytes(t))].map((b) => Uint8Array.from(b)), roots: run.slots };
 }
 
 /**
@@ -44,16 +50,18 @@ export function slotTensors(prepared: PreparedModel, input: Tensor, backend?: Ba
  * the true class's logit to the minimum, the next one to the maximum. Only the output slot changes,
  * so the dispute narrows to the last node and the VM step proves the lie.
  */
-export function forgeSlots(prepared: PreparedModel, honest: readonly Uint8Array[]): Uint8Array[] {
+export function forgeSlots(prepared: PreparedModel, honest: SlotRun): SlotRun {
   const out = prepared.graph.outputSlot;
   const spec = prepared.model.tensorSpecs.get(prepared.model.spec.output)!;
-  const t = tensorFromBytes(spec.dtype, [...spec.shape], Uint8Array.from(honest[out]));
+  const t = tensorFromBytes(spec.dtype, [...spec.shape], Uint8Array.from(honest.tensors[out]));
   const truth = argmaxRows(t)[0];
   t.data[truth] = -128;
   t.data[(truth + 1) % t.data.length] = 127;
-  const forged = honest.map((s) => Uint8Array.from(s));
-  forged[out] = Uint8Array.from(tensorBytes(t));
-  return forged;
+  const tensors = [...honest.tensors];
+  tensors[out] = Uint8Array.from(tensorBytes(t));
+  const roots = [...honest.roots];
+  roots[out] = merkleRootOfBytes(tensors[out]);
+  return { tensors, roots };
 }
 
 export interface Commitment {
@@ -63,10 +71,9 @@ export interface Commitment {
 }
 
 /** What `commit` sends for these slot tensors. */
-export function commitmentOf(prepared: PreparedModel, slots: readonly Uint8Array[]): Commitment {
-  const roots = slots.map((s) => merkleRootOfBytes(s));
+export function commitmentOf(prepared: PreparedModel, run: SlotRun): Commitment {
   const out = prepared.graph.outputSlot;
-  return { outputRoot: hex(roots[out]), graphStateRoot: graphStateAt(roots, roots.length - 1), output: slots[out] };
+  return { outputRoot: hex(run.roots[out]), graphStateRoot: graphStateAt(run.roots, run.roots.length - 1), output: run.tensors[out] };
 }
 
 export function sameCommitment(a: Pick<Commitment, 'outputRoot' | 'graphStateRoot'>, b: Pick<Commitment, 'outputRoot' | 'graphStateRoot'>): boolean {

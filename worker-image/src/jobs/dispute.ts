@@ -39,8 +39,8 @@ async function tensorsFor(ctx: WorkerContext, role: Role, prepared: PreparedMode
   const honest = slotTensors(prepared, await fetchTaskInput(ctx, prepared, taskId, task.inputRoot), ctx.backend);
   const slots = role === 'provider' && ctx.forge ? forgeSlots(prepared, honest) : honest;
   if (role === 'provider' && !sameCommitment(commitmentOf(prepared, slots), task)) throw new ClaimedTensorsLostError(taskId);
-  await ctx.slots.save(taskId, slots);
-  return slots;
+  await ctx.slots.save(taskId, slots.tensors);
+  return slots.tensors;
 }
 
 export async function runDispute(ctx: WorkerContext, job: DisputeJob, progress: Progress): Promise<JobResult> {

@@ -46,7 +46,7 @@ export async function runInfer(ctx: WorkerContext, job: InferJob, progress: Prog
     ...(ctx.forge ? { forged: true, warning: `OPML_WORKER_FORGE=1: committing a WRONG output for task ${taskId} (slashing demo/test only)` } : {}),
   });
   // Kept before the commit: a dispute over this task must be played with exactly these tensors.
-  await ctx.slots.save(taskId, slots);
+  await ctx.slots.save(taskId, slots.tensors);
   await mine(market.commit(taskId, commitment.outputRoot, commitment.graphStateRoot, commitment.output));
   await testPause(ctx, 'commit', progress);
   return { state: 'committed', outputRoot: commitment.outputRoot, graphStateRoot: commitment.graphStateRoot, inferMs, computeMs };

@@ -34,7 +34,7 @@ export async function runVerify(ctx: WorkerContext, job: VerifyJob, progress: Pr
   progress('computed', { computeMs: Math.round(computeMs * 1000) / 1000 });
   if (sameCommitment(ours, { outputRoot: task.outputRoot, graphStateRoot: task.graphStateRoot })) return { state: 'agreed', outputRoot: task.outputRoot };
 
-  await ctx.slots.save(taskId, slots);
+  await ctx.slots.save(taskId, slots.tensors);
   const bond = await market.challengeBond();
   const marketAddress = await market.getAddress();
   // One unlimited approval the first time: later challenges need no approval transaction.
