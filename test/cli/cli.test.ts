@@ -59,6 +59,17 @@ function opml(args: string[], key?: HDNodeWallet | string): Promise<Run> {
   });
 }
 
+/** Runs bin/opml under a pseudo-terminal (util-linux `script`), as a person at a terminal would. */
+function onTerminal(args: string[]): Promise<Run> {
+  const line = [BIN, '--api', stack.api.url, '--rpc', stack.chain.anvil.rpcUrl, ...args].map((a) => `'${a}'`).join(' ');
+  const env: NodeJS.ProcessEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('OPML_')));
+  return new Promise((done) => {
+    execFile('script', ['-qec', line, '/dev/null'], { env, timeout: 60_000 }, (error, stdout, stderr) => {
+      done({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr, json: undefined });
+    });
+  });
+}
+
 /** Plays the honest provider on chain: claim, run natively, commit. */
 async function serve(id: bigint): Promise<void> {
   const model = readModelFiles(MLP);
@@ -164,6 +175,13 @@ it('dispute inspect shows a real game after a challenge', async () => {
   expect(inspect.json.challenges[0]).toMatchObject({ index: 0, challenger: challenger.address, status: 'Pending', game: { gameId: '1', phase: 'Open', outcome: 'Undecided', mover: 'provider', moves: [] } });
   const human = await opml(['dispute', 'inspect', id.toString()]);
   expect(human.stdout).toMatch(/game 1 at 0x[0-9a-fA-F]{40}: phase Open, outcome Undecided, provider to move/);
+
+  // On a terminal the watch redraws in place (cursor up, clear) while the game waits for the provider.
+  const tty = await onTerminal(['task', 'watch', id.toString(), '--poll', '200', '--timeout', '2']);
+  expect(tty.code).toBe(1);
+  expect(tty.stdout).toMatch(/\x1b\[\d+F\x1b\[J/);
+  expect(tty.stdout).toMatch(/challenge #0 by 0x[0-9a-fA-F]{4}…[0-9a-fA-F]{4} \(bond 10 OPML\): Pending · game 1 · Open, provider to move · 0 moves/);
+  expect(tty.stdout).toMatch(/error: task \d+ is still Committed after \d+ s: watch it longer with `opml task watch \d+`/);
 });
 
 describe('refusals', () => {
@@ -203,6 +221,14 @@ describe('refusals', () => {
     const human = await opml(['task', 'submit', '--model', '9', '--image', png], requester);
     expect(human.code).toBe(1);
     expect(human.stderr).toContain('error: model 9 does not exist: list models with `opml model list`');
+  });
+
+  it('worker start without a queue or a valid role', async () => {
+    const r = await opml(['--json', 'worker', 'start'], provider);
+    expect(r.code).toBe(2);
+    expect(r.json.error.message).toBe('no queue: pass --queue <url> or set OPML_WORKER_QUEUE_URL');
+    const role = await opml(['--json', 'worker', 'start', '--role', 'miner', '--queue', 'http://127.0.0.1:1/q'], provider);
+    expect(role.json.error.message).toBe('--role "miner" must be provider or challenger');
   });
 
   it('a prompt for an image model, and an unknown task', async () => {
