@@ -89,6 +89,8 @@ export const providerViewSchema = z.object({
   address: z.string(),
   staked: decimalSchema,
   locked: decimalSchema,
+  /** Absent in documents folded before the field existed. */
+  unbonding: decimalSchema.optional(),
   withdrawn: decimalSchema,
   slashed: decimalSchema,
   tasksClaimed: z.number().int(),

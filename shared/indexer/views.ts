@@ -102,12 +102,28 @@ const providers: ViewDefinition = {
     return role && typeof e.args[role] === 'string' ? [(e.args[role] as string).toLowerCase()] : [];
   },
   fold(id, events) {
-    const staked = lastOf(events, 'Staked');
-    const locked = lastOf(events, 'CollateralLocked', 'CollateralUnlocked');
+    // Staked and CollateralLocked/Unlocked carry the new totals; unbonding and slashing lower them by an
+    // amount, so the balances are replayed in chain order as Staking.sol changes them.
+    let staked = 0n;
+    let locked = 0n;
+    let unbonding = 0n;
+    for (const e of events) {
+      if (e.name === 'Staked') staked = BigInt(str(e, 'staked'));
+      else if (e.name === 'UnbondingRequested') {
+        staked -= BigInt(str(e, 'amount'));
+        unbonding = typeof e.args.unbonding === 'string' ? BigInt(e.args.unbonding) : unbonding + BigInt(str(e, 'amount'));
+      } else if (e.name === 'Withdrawn') unbonding = 0n;
+      else if (e.name === 'CollateralLocked' || e.name === 'CollateralUnlocked') locked = BigInt(str(e, 'locked'));
+      else if (e.name === 'Slashed') {
+        staked -= BigInt(str(e, 'amount'));
+        locked -= BigInt(str(e, 'amount'));
+      }
+    }
     return {
       address: id,
-      staked: staked ? str(staked, 'staked') : '0',
-      locked: locked ? str(locked, 'locked') : '0',
+      staked: staked.toString(),
+      locked: locked.toString(),
+      unbonding: unbonding.toString(),
       withdrawn: sum(named(events, 'Withdrawn').map((e) => str(e, 'amount'))),
       slashed: sum(named(events, 'Slashed').map((e) => str(e, 'amount'))),
       tasksClaimed: named(events, 'TaskClaimed').length,

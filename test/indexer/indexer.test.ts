@@ -112,8 +112,10 @@ describe('indexer and view consumer on a real chain, S3 and SQS', () => {
     });
     expect(await views.state('disputes', `${refuted}-0`)).toMatchObject({ status: 'ChallengerWon', slashed: (200n * TOKEN).toString() });
     expect(await views.state('models', String(f.modelId))).toMatchObject({ owner: f.modelOwner.address, active: true, tasks: 2 });
+    // The slash lowered both stake and locked collateral: the view must agree with the chain.
     expect(await views.state('providers', provider.address.toLowerCase())).toMatchObject({
-      staked: (1_000n * TOKEN).toString(),
+      staked: (await f.m.staking.stakeOf(provider.address)).toString(),
+      locked: (await f.m.staking.lockedOf(provider.address)).toString(),
       tasksClaimed: 2,
       tasksFinalized: 1,
       earned: (50n * TOKEN).toString(),
