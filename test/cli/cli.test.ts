@@ -2,9 +2,9 @@
  * The real `bin/opml` as a child process with --json against anvil (market + real dispute game),
  * s3rver, embedded IPFS and the API's handlers on a local server: model import and register, task
  * submit from a PNG written from an MNIST digit, task show and watch to Finalized, provider stake and
- * status, dispute inspect of a real game, and refusals with clear messages and non-zero exit codes.
+ * status, dispute inspect of a real game, a worker started by the CLI serving a job, and refusals with clear messages and non-zero exit codes.
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -19,6 +19,9 @@ import { mine } from '../../shared/market/tasks';
 import { toHex } from '../../shared/dnn/tensor';
 import { merkleRootOfBytes } from '../../shared/vm/merkle';
 import { grayToPng } from '../../shared/sdk';
+import { awsClients } from '../../shared/aws/config';
+import { createQueueWithDlq, sendMessages } from '../../shared/aws/sqs';
+import { jobDeduplicationIdOf, jobGroupOf, type Job } from '../../shared/schemas/jobs';
 import { startApiStack, TOKEN, type ApiStack } from '../sdk/apiStack';
 
 jest.setTimeout(120_000);
@@ -182,6 +185,39 @@ it('dispute inspect shows a real game after a challenge', async () => {
   expect(tty.stdout).toMatch(/\x1b\[\d+F\x1b\[J/);
   expect(tty.stdout).toMatch(/challenge #0 by 0x[0-9a-fA-F]{4}…[0-9a-fA-F]{4} \(bond 10 OPML\): Pending · game 1 · Open, provider to move · 0 moves/);
   expect(tty.stdout).toMatch(/error: task \d+ is still Committed after \d+ s: watch it longer with `opml task watch \d+`/);
+});
+
+it('worker start runs a provider worker that serves an infer job, and stops on SIGTERM', async () => {
+  const sqs = awsClients(stack.aws.config).sqs;
+  const queue = await createQueueWithDlq(sqs, { name: 'cli-provider', fifo: true, visibilityTimeoutSeconds: 30, maxReceiveCount: 5 });
+  const submitted = await opml(['--json', 'task', 'submit', '--model', modelId, '--image', png], requester);
+  const receipt = (await stack.chain.provider.getTransactionReceipt(submitted.json.txHash))!;
+  const created = receipt.logs.find((l) => stack.market.market.interface.parseLog(l)?.name === 'TaskCreated')!;
+  const job: Job = { kind: 'infer', taskId: submitted.json.taskId, modelId, inputCid: submitted.json.inputCid, eventId: `${receipt.hash}:${created.index}` };
+  await sendMessages(sqs, queue.url, [{ body: JSON.stringify(job), groupId: jobGroupOf(job), deduplicationId: jobDeduplicationIdOf(job) }]);
+
+  // Addresses are left out of the env on purpose: the command takes them from the API's /health.
+  const env: NodeJS.ProcessEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('OPML_')));
+  const { OPML_MARKET, OPML_REGISTRY, OPML_STAKING, OPML_TOKEN, OPML_GAME, ...service } = stack.env; // eslint-disable-line @typescript-eslint/no-unused-vars
+  Object.assign(env, service, { OPML_KEY: provider.privateKey, OPML_IPFS_PATH: join(tmp, 'worker-ipfs'), OPML_WORKER_CACHE_DIR: join(tmp, 'worker-cache'), OPML_WORKER_WAIT_SECONDS: '1' });
+  const worker = spawn(BIN, ['--api', stack.api.url, '--rpc', stack.chain.anvil.rpcUrl, 'worker', 'start', '--queue', queue.url], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let logs = '';
+  worker.stdout.on('data', (d: Buffer) => (logs += d.toString()));
+  worker.stderr.on('data', (d: Buffer) => (logs += d.toString()));
+  const exited = new Promise<number | null>((r) => worker.on('exit', (code) => r(code)));
+  try {
+    const taskId = BigInt(submitted.json.taskId);
+    const deadline = Date.now() + 60_000;
+    while (Number((await stack.market.market.getTask(taskId)).status) !== 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 250));
+    const task = await stack.market.market.getTask(taskId);
+    if (Number(task.status) !== 3) process.stderr.write(`worker output:\n${logs}\n`);
+    expect({ status: Number(task.status), provider: task.provider }).toEqual({ status: 3, provider: provider.address });
+    expect(logs).toMatch(/"event":"ready"/);
+    expect(logs).not.toContain(provider.privateKey.slice(2));
+  } finally {
+    worker.kill('SIGTERM');
+  }
+  expect(await exited).toBe(0);
 });
 
 describe('refusals', () => {
