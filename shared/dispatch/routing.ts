@@ -143,6 +143,5 @@ const isFifo = (queueUrl: string): boolean => queueUrl.endsWith('.fifo');
 export function outgoingOf(d: Dispatch): OutgoingMessage {
   const body = JSON.stringify(d.job);
   if (!isFifo(d.queueUrl)) return { body, delaySeconds: d.delaySeconds };
-  const group = jobGroupOf(d.job);
-  return { body, groupId: d.job.kind === 'finalize' ? `${group}-finalize` : group, deduplicationId: jobDeduplicationIdOf(d.job) };
+  return { body, groupId: jobGroupOf(d.job), deduplicationId: jobDeduplicationIdOf(d.job) };
 }

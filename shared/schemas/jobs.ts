@@ -23,9 +23,14 @@ export const jobSchema = z.discriminatedUnion('kind', [
 export type Job = z.infer<typeof jobSchema>;
 export type JobKind = Job['kind'];
 
-/** Jobs of one task share a FIFO group so its verify, dispute and finalize jobs run in order. */
+/**
+ * Jobs of one task share a FIFO group so its verify and dispute jobs run in order. A finalize job has a
+ * group of its own: FIFO queues refuse per-message delays, so it waits hidden in the queue until the
+ * window ends, and in the task's group it would hold back that task's dispute jobs all that time.
+ */
 export function jobGroupOf(job: Job): string {
-  return job.kind === 'pin' ? `model-${job.modelId}` : `task-${job.taskId}`;
+  if (job.kind === 'pin') return `model-${job.modelId}`;
+  return job.kind === 'finalize' ? `task-${job.taskId}-finalize` : `task-${job.taskId}`;
 }
 
 /** The same event dispatched twice to the same queue is one message (SQS FIFO deduplication). */
