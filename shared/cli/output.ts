@@ -16,7 +16,7 @@ export class UsageError extends Error {
 
 export interface Output {
   json: boolean;
-  /** The command's result: `data` as JSON, or the human lines. */
+  /** The command's result: `data` as JSON, or the human lines (none when a live display already showed it). */
   result(data: unknown, human: string | string[]): void;
   /** Progress for a person; silent in JSON mode (stderr would interleave with the result). */
   note(line: string): void;
@@ -27,7 +27,7 @@ export function createOutput(json: boolean, stdout: NodeJS.WritableStream = proc
     json,
     result(data, human) {
       if (json) stdout.write(toJson(data) + '\n');
-      else stdout.write((Array.isArray(human) ? human.join('\n') : human) + '\n');
+      else if (human.length > 0) stdout.write((Array.isArray(human) ? human.join('\n') : human) + '\n');
     },
     note(line) {
       if (!json) stderr.write(line + '\n');

@@ -57,6 +57,7 @@ export function changeLine(s: TaskSnapshot, extras: TaskExtras = {}): string {
   if (s.provider && s.status !== 'Open') parts.push(`provider ${s.provider}`);
   if (s.status === 'Committed') parts.push(`${extras.outputMeaning ?? `output ${s.outputRoot}`}`, `window closes in ${formatDuration(s.secondsLeft)}`);
   if (s.status === 'Open') parts.push(`deadline in ${formatDuration(s.secondsLeft)}`);
+  if ((s.status === 'Finalized' || s.status === 'Refuted') && extras.outputMeaning) parts.push(`output: ${extras.outputMeaning}`);
   for (const c of s.challenges) parts.push(challengeLine(c));
   return parts.join(' · ');
 }

@@ -134,13 +134,13 @@ export class OpmlApiClient {
     }
     if (res.ok) return res;
     const text = await res.text();
-    let body_: unknown;
+    let errorBody: unknown;
     try {
-      body_ = JSON.parse(text);
+      errorBody = JSON.parse(text);
     } catch {
-      body_ = undefined;
+      errorBody = undefined;
     }
-    const err = apiErrorBodySchema.safeParse(body_);
+    const err = apiErrorBodySchema.safeParse(errorBody);
     if (err.success) {
       const { code, message, field, revert } = err.data.error;
       throw new ApiError(res.status, code, message, field, revert);

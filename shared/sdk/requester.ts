@@ -11,7 +11,7 @@ import { signPermit } from '../market/permit';
 import { mine, taskIdOf } from '../market/tasks';
 import { toMarketError } from '../market/errors';
 import { chainNow, requireApi, requireSigner, type OpmlContext } from './context';
-import { InputMismatchError, InsufficientBalanceError, ModelInactiveError, ModelNotFoundError, SdkConfigError } from './errors';
+import { InputMismatchError, InsufficientBalanceError, ModelInactiveError, ModelNotFoundError, SdkConfigError, SdkError } from './errors';
 import { inputSpecOf, prepareInput, type InputSource, type PreparedInput } from './inputs';
 
 export interface ModelInfo {
@@ -114,7 +114,7 @@ export async function createTask(ctx: OpmlContext, p: CreateTaskParams): Promise
   if (via === 'api') {
     const signed = await signOffline(ctx, tx);
     const res = await requireApi(ctx).postTask(signed);
-    if (!('taskId' in res)) throw new Error('POST /tasks returned before mining although it was asked to wait');
+    if (!('taskId' in res)) throw new SdkError(`POST /tasks answered before mining (tx ${res.txHash}): find the task with \`opml task list --requester ${requester}\``);
     return { taskId: BigInt(res.taskId), txHash: res.txHash, blockNumber: res.blockNumber, request, input };
   }
   const receipt = await mine(market.connect(signer).createTaskWithPermit(request, permit.value, permit.deadline, permit.v, permit.r, permit.s));

@@ -154,7 +154,7 @@ it('task watch follows the task to Finalized; plain lines when not on a terminal
   expect(finalized.code).toBe(0);
   const watched = await plain;
   expect(watched.code).toBe(0);
-  expect(watched.stdout).toMatch(/Finalized/);
+  expect(watched.stdout.trim().split('\n').at(-1)).toBe(`task ${taskId}: Finalized · provider ${provider.address} · output: class 7`);
   expect(watched.stdout).not.toMatch(/\x1b\[/);
 
   const json = await opml(['--json', 'task', 'watch', taskId]);

@@ -5,6 +5,7 @@ import { Option } from 'commander';
 import { isAddress } from 'ethers';
 import {
   createTask,
+  FINAL_STATUSES,
   finalizeTask,
   readModel,
   readOutput,
@@ -62,7 +63,8 @@ async function watch(ctx: OpmlContext, out: Output, taskId: bigint, flags: Watch
         // Move up over the previous drawing and clear it, so the countdown ticks in place.
         process.stdout.write((drawn > 0 ? `\x1b[${drawn}F\x1b[J` : '') + lines.join('\n') + '\n');
         drawn = lines.length;
-      } else if (changeKey(s) !== lastKey) {
+      } else if (changeKey(s) !== lastKey && !FINAL_STATUSES.includes(s.status)) {
+        // The final line is the command's result, printed with what the output means.
         process.stdout.write(changeLine(s, extras) + '\n');
       }
       if (changeKey(s) !== lastKey && s.output && !extras.outputMeaning) void outputMeaning(ctx, s).then((e) => (extras = e));
@@ -122,7 +124,8 @@ export function taskCommands(program: Command): void {
         }
         out.note(`task ${created.taskId} created (tx ${created.txHash})`);
         const final = await watch(ctx, out, created.taskId, { poll: opts.poll });
-        out.result({ ...summary, final }, []);
+        const extras = await outputMeaning(ctx, final);
+        out.result({ ...summary, final, reading: extras.reading }, process.stdout.isTTY ? [] : changeLine(final, extras));
       } finally {
         closeContext(ctx);
       }
