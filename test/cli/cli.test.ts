@@ -44,12 +44,12 @@ interface Run {
   json: any; // eslint-disable-line @typescript-eslint/no-explicit-any
 }
 
-/** Runs bin/opml with the stack's API and RPC (and `key`, through OPML_KEY), none of this process's OPML_* env. */
+/** Runs bin/opml from outside the repository with the stack's API and RPC (and `key`, through OPML_KEY), none of this process's OPML_* env. */
 function opml(args: string[], key?: HDNodeWallet | string): Promise<Run> {
   const env: NodeJS.ProcessEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('OPML_')));
   if (key !== undefined) env.OPML_KEY = typeof key === 'string' ? key : key.privateKey;
   return new Promise((done) => {
-    execFile(BIN, ['--api', stack.api.url, '--rpc', stack.chain.anvil.rpcUrl, ...args], { env, timeout: 60_000 }, (error, stdout, stderr) => {
+    execFile(BIN, ['--api', stack.api.url, '--rpc', stack.chain.anvil.rpcUrl, ...args], { env, cwd: tmp, timeout: 60_000 }, (error, stdout, stderr) => {
       const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
       let json: unknown;
       try {

@@ -59,7 +59,9 @@ async function watch(ctx: OpmlContext, out: Output, taskId: bigint, flags: Watch
     onProgress: (s) => {
       if (out.json) return;
       if (tty) {
-        const lines = taskLines(s, extras);
+        // Lines cut to the terminal's width, so moving up by the line count lands on the first one.
+        const width = process.stdout.columns ?? 120;
+        const lines = taskLines(s, extras).map((l) => (l.length >= width ? l.slice(0, width - 2) + '…' : l));
         // Move up over the previous drawing and clear it, so the countdown ticks in place.
         process.stdout.write((drawn > 0 ? `\x1b[${drawn}F\x1b[J` : '') + lines.join('\n') + '\n');
         drawn = lines.length;
