@@ -3,7 +3,7 @@
  * the HTTP API and a signer. Contract addresses come from the caller, from the API's /health, or
  * from the market contract itself.
  */
-import { JsonRpcProvider, Wallet, ZeroAddress, type Provider, type Signer } from 'ethers';
+import { JsonRpcProvider, Network, Wallet, ZeroAddress, type Provider, type Signer } from 'ethers';
 import {
   DisputeGame__factory,
   MarketToken__factory,
@@ -81,9 +81,30 @@ export async function addressesFromMarket(market: string, provider: Provider): P
   return { market, registry, staking, token, game: factory === ZeroAddress ? null : factory };
 }
 
+/**
+ * A provider pinned to the chain id the endpoint reports. Asking once, here, turns a wrong or stopped
+ * endpoint into one clear error instead of ethers' endless network-detection retries.
+ */
+async function providerFor(rpcUrl: string): Promise<JsonRpcProvider> {
+  let chainId: bigint;
+  try {
+    const res = await fetch(rpcUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'eth_chainId', params: [] }),
+      signal: AbortSignal.timeout(10_000),
+    });
+    chainId = BigInt(((await res.json()) as { result: string }).result);
+  } catch (e) {
+    throw new SdkConfigError(`cannot reach the chain at ${rpcUrl} (${(e as Error).cause instanceof Error ? ((e as Error).cause as Error).message : (e as Error).message}): start the node or pass --rpc <url>`);
+  }
+  const network = Network.from(chainId);
+  return new JsonRpcProvider(rpcUrl, network, { staticNetwork: network, cacheTimeout: -1, pollingInterval: 200 });
+}
+
 export async function connectOpml(options: ConnectOptions): Promise<OpmlContext> {
   const api = options.apiUrl ? new OpmlApiClient(options.apiUrl) : null;
-  const provider = options.provider ?? (options.rpcUrl ? new JsonRpcProvider(options.rpcUrl, undefined, { cacheTimeout: -1, pollingInterval: 200 }) : null);
+  const provider = options.provider ?? (options.rpcUrl ? await providerFor(options.rpcUrl) : null);
   if (!provider) throw new SdkConfigError('no chain to talk to: pass --rpc <url> (or set OPML_RPC_URL)');
   let addresses = options.addresses;
   if (!addresses && options.market) addresses = await addressesFromMarket(options.market, provider);

@@ -267,6 +267,15 @@ describe('refusals', () => {
     expect(role.json.error.message).toBe('--role "miner" must be provider or challenger');
   });
 
+  it('a chain or API that is not there', async () => {
+    const noChain = await opml(['--json', '--rpc', 'http://127.0.0.1:9', 'task', 'show', '1']);
+    expect(noChain.code).toBe(1);
+    expect(noChain.json.error.message).toMatch(/^cannot reach the chain at http:\/\/127\.0\.0\.1:9 \(.+\): start the node or pass --rpc <url>$/);
+    const noApi = await opml(['--json', '--api', 'http://127.0.0.1:9', 'model', 'list']);
+    expect(noApi.code).toBe(1);
+    expect(noApi.json.error).toMatchObject({ name: 'ApiError', code: 'Unreachable', message: expect.stringMatching(/cannot reach the API at http:\/\/127\.0\.0\.1:9 .*pass --api <url>/) });
+  });
+
   it('a prompt for an image model, and an unknown task', async () => {
     const r = await opml(['--json', 'task', 'submit', '--model', '1', '--prompt', 'The VM'], requester);
     expect(r.code).toBe(1);
