@@ -10,6 +10,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { HDNodeWallet } from 'ethers';
+import { encodeText } from '../../shared/dnn/datasets/charlm';
 import { mnistTest } from '../../shared/dnn/datasets/mnist';
 import { readModelFiles } from '../../shared/dnn/files';
 import { quantizeInput } from '../../shared/dnn/io';
@@ -129,6 +130,20 @@ it('task submit from a PNG digit, then task show reads it back', async () => {
   const show = await opml(['--json', 'task', 'show', taskId]);
   expect(show.code).toBe(0);
   expect(show.json).toMatchObject({ taskId, status: 'Open', requester: requester.address, modelId: '1', bounty: (10n * TOKEN).toString(), inputRoot: r.json.inputRoot, provider: null });
+});
+
+it('task submit with a prompt for the character model', async () => {
+  const registered = await opml(['--json', 'model', 'register', 'charlm'], owner);
+  expect(registered.code).toBe(0);
+  const r = await opml(['--json', 'task', 'submit', '--model', registered.json.modelId, '--prompt', 'The VM ', '--bounty', '1', '--collateral', '5'], requester);
+  expect(r.code).toBe(0);
+  // The input is the 32-id window, left-padded with spaces (int32 little-endian): its root is on chain.
+  const ids = [...Array(25).fill(encodeText(' ')[0]), ...encodeText('The VM ')];
+  const bytes = new Uint8Array(Int32Array.from(ids).buffer);
+  expect(r.json.inputRoot).toBe(toHex(merkleRootOfBytes(bytes)));
+  expect((await stack.market.market.getTask(BigInt(r.json.taskId))).inputRoot).toBe(r.json.inputRoot);
+  const stored = await fetch(`${stack.api.url}/blobs/${r.json.inputCid}`);
+  expect(Buffer.from(await stored.arrayBuffer()).equals(Buffer.from(bytes))).toBe(true);
 });
 
 it('provider stake and status', async () => {
