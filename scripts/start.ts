@@ -1,80 +1,166 @@
 /**
- * `npm start`: the protocol live on a local chain. Starts anvil on 127.0.0.1, deploys the market
- * with the real dispute game and one-step verifier, registers the MNIST MLP and CNN, and plays
- * shared/market/protocolDemo.ts: tasks on real digits, an honest and a cheating provider, a
- * challenger that refutes the cheat through the full game. Prints every step, then a summary, and
- * stops anvil by PID (also on Ctrl-C).
+ * `npm start`: the whole serverless market on this machine (shared/stack startLocalStack: anvil, S3, SQS,
+ * embedded IPFS, contracts with the real dispute game, the functions under serverless-offline, the
+ * indexer schedule and SQS event sources, an honest provider, a forging provider and a challenger as
+ * worker processes). Then, only through the HTTP API: the model owner uploads and registers the MNIST MLP
+ * and CNN, the requester submits tasks on real digits, and every task is followed from GET /tasks/{id}
+ * (Open -> Claimed -> Committed -> window -> Finalized, or the dispute's rounds until the cheater is
+ * slashed). Prints a summary and the dashboard address; keeps running until Ctrl-C (`--exit` or CI=true:
+ * exits after the summary). `--fast` runs the functions in this process instead of serverless-offline.
  */
-import { JsonRpcProvider } from 'ethers';
-import { startAnvil, type Anvil } from '../shared/chain/anvil';
+import { join, resolve } from 'node:path';
 import { compileContracts } from './compile-contracts';
+import type { LocalStack } from '../shared/stack/localStack';
 
-let anvil: Anvil | undefined;
+const ROOT = resolve(__dirname, '..');
+const TOKEN = 10n ** 18n;
+/** Chain seconds (a block a second) during which a commitment can be challenged. */
+const CHALLENGE_WINDOW = 30n;
+const PLAN = [
+  { model: 'mnist-mlp', digit: 7 },
+  { model: 'mnist-mlp', digit: 4 },
+  { model: 'mnist-cnn', digit: 2 },
+  { model: 'mnist-cnn', digit: 1 },
+] as const;
+const FINAL = new Set(['Finalized', 'Slashed', 'Cancelled', 'Expired', 'Refunded']);
 
-async function stopChain(): Promise<void> {
-  const running = anvil;
-  anvil = undefined;
-  if (running) {
-    await running.stop();
-    console.log(`start: anvil (pid ${running.pid}) stopped`);
-  }
+const args = new Set(process.argv.slice(2));
+const exitAfterSummary = args.has('--exit') || process.env.CI === 'true';
+const started = Date.now();
+const log = (stage: string, message: string) => console.log(`[${((Date.now() - started) / 1000).toFixed(1).padStart(6)} s] ${stage.padEnd(9)} ${message}`);
+
+let stack: LocalStack | undefined;
+let stopping: Promise<void> | undefined;
+function shutdown(): Promise<void> {
+  stopping ??= (async () => {
+    const running = stack;
+    stack = undefined;
+    if (running) {
+      await running.stop();
+      log('stop', 'every process the stack started is stopped');
+    }
+  })();
+  return stopping;
+}
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    console.log(`\nstart: ${signal}: stopping the market`);
+    shutdown().finally(() => process.exit(130));
+  });
 }
 
-process.once('SIGINT', () => {
-  console.log('\nstart: interrupted');
-  stopChain().finally(() => process.exit(130));
-});
-
+const opml = (wei: string): string => (Number(BigInt(wei) / 10n ** 16n) / 100).toFixed(2);
 const table = (rows: string[][]): string[] => {
-  const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
-  return rows.map((r) => '  ' + r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join('  '));
+  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
+  return rows.map((r) => '  ' + r.map((cell, c) => cell.padEnd(widths[c]!)).join('  '));
 };
 
 async function main(): Promise<void> {
   await compileContracts();
   // Imported after compiling: they load the generated bindings.
-  const { devAccounts } = await import('../shared/market/devAccounts');
-  const { DEMO_ROLES, DEMO_TOKEN, demoParties, runProtocolDemo } = await import('../shared/market/protocolDemo');
+  const { startLocalStack } = await import('../shared/stack/localStack');
+  const { OpmlApiClient } = await import('../shared/sdk/apiClient');
+  const { connectOpml } = await import('../shared/sdk/context');
+  const { createTask, signOffline } = await import('../shared/sdk/requester');
+  const { readModelFiles } = await import('../shared/dnn/files');
+  const { weightsRoot } = await import('../shared/dnn/model');
+  const { toHex } = await import('../shared/dnn/tensor');
+  const { mnistTest } = await import('../shared/dnn/datasets/mnist');
 
-  anvil = await startAnvil({ accounts: DEMO_ROLES.length });
-  console.log(`start: anvil (pid ${anvil.pid}) on ${anvil.rpcUrl}`);
-  const provider = new JsonRpcProvider(anvil.rpcUrl, anvil.chainId, { staticNetwork: true, cacheTimeout: -1, pollingInterval: 20 });
-  try {
-    const parties = demoParties(devAccounts(provider, DEMO_ROLES.length));
-    const result = await runProtocolDemo(provider, parties, (p) => console.log(`[${(p.elapsedMs / 1000).toFixed(1).padStart(5)} s] ${p.stage.padEnd(10)} ${p.message}`));
+  stack = await startLocalStack({ mode: args.has('--fast') ? 'fast' : 'offline' }, (p) => log(p.phase, p.message));
+  const s = stack;
+  const api = new OpmlApiClient(s.apiUrl);
+  const names = new Map<string, string>([
+    [s.parties.honest.address.toLowerCase(), 'honest provider'],
+    [s.parties.cheater.address.toLowerCase(), 'forging provider'],
+    [s.parties.challenger.address.toLowerCase(), 'challenger'],
+  ]);
+  const who = (address: string | null | undefined) => (address ? (names.get(address.toLowerCase()) ?? address) : '-');
 
-    const fmt = (v: bigint) => {
-      const sign = v < 0n ? '-' : v > 0n ? '+' : ' ';
-      const abs = v < 0n ? -v : v;
-      return `${sign}${abs / DEMO_TOKEN}.${((abs % DEMO_TOKEN) / 10n ** 16n).toString().padStart(2, '0')}`;
-    };
-    console.log('\nstart: tasks');
-    table([
-      ['task', 'model', 'digit', 'provider', 'committed', 'recomputed', 'challenged', 'outcome'],
-      ...result.tasks.map((t) => [`${t.taskId}`, t.model, `${t.digit}`, t.provider, `${t.claimedClass}`, `${t.computedClass}`, t.challenged ? 'yes' : 'no', t.status]),
-    ]).forEach((l) => console.log(l));
-    console.log('start: parties (OPML; gas of every transaction sent after deployment)');
-    table([
-      ['party', 'wallet', 'stake', 'gas'],
-      ...result.parties.map((p) => [p.role, fmt(p.walletDelta), fmt(p.stakeDelta), `${p.gas}`]),
-    ]).forEach((l) => console.log(l));
-    for (const d of result.disputes) {
-      const moves = d.moves.map((m) => `${m.phase}×${m.count}`).join(' ');
-      console.log(`start: dispute on task ${d.taskId} (game ${d.gameId}): ${d.outcome} in ${(d.wallMs / 1000).toFixed(1)} s wall time, node ${d.node}, step ${d.step} proven on-chain`);
-      console.log(`  moves: ${moves}`);
-      console.log(`  gas: provider ${d.gas.provider}, challenger ${d.gas.challenger}`);
-    }
-    console.log(`start: verifier ${result.dispute.verifier} (code hash ${result.dispute.verifierCodeHash}), DISPUTE_VERSION ${result.dispute.disputeVersion}, VM_VERSION ${result.dispute.vmVersion}`);
-    console.log(`start: whole demo ${(result.totalMs / 1000).toFixed(1)} s`);
-    console.log('start: the serverless pieces (HTTP API, queues, workers, dashboard) come in a later issue; here every party runs in this process.');
-  } finally {
-    provider.destroy();
-    await stopChain();
+  // The model owner: upload through the API (it pins graph, weights and VM image), sign registerModel, submit.
+  const owner = await connectOpml({ provider: s.provider, apiUrl: s.apiUrl, signer: s.parties.modelOwner });
+  const modelIds = new Map<string, bigint>();
+  for (const name of new Set(PLAN.map((p) => p.model))) {
+    const files = readModelFiles(join(ROOT, 'models', name));
+    const uploaded = await api.uploadModel({
+      graph: new TextDecoder().decode(files.specBytes),
+      weightsBase64: Buffer.from(files.weights).toString('base64'),
+      fee: TOKEN.toString(),
+    });
+    // The owner signs only weights it holds itself.
+    if (uploaded.spec.weightsRoot.toLowerCase() !== toHex(weightsRoot(files)).toLowerCase()) throw new Error(`the API computed another weights root for ${name}`);
+    const tx = await owner.contracts.registry.connect(s.parties.modelOwner).registerModel.populateTransaction({ ...uploaded.spec, fee: BigInt(uploaded.spec.fee) });
+    const registered = await api.postModel(await signOffline(owner, tx));
+    modelIds.set(name, BigInt(registered.modelId));
+    log('model', `${name}: POST /models/uploads (${uploaded.nodes} nodes, graph ${uploaded.spec.graphCid.slice(0, 16)}…), owner signs registerModel, POST /models -> model ${registered.modelId}`);
   }
+
+  // The requester: POST /inputs, sign createTaskWithPermit, POST /tasks.
+  const requester = await connectOpml({ provider: s.provider, apiUrl: s.apiUrl, signer: s.parties.requester });
+  const test = mnistTest();
+  const tasks: Array<{ taskId: bigint; model: string; digit: number }> = [];
+  for (const entry of PLAN) {
+    const image = test.images[test.labels.indexOf(entry.digit)]!;
+    const created = await createTask(requester, {
+      modelId: modelIds.get(entry.model)!,
+      input: { kind: 'values', values: image },
+      bounty: 20n * TOKEN,
+      collateral: 100n * TOKEN,
+      challengeWindow: CHALLENGE_WINDOW,
+    });
+    tasks.push({ taskId: created.taskId, model: entry.model, digit: entry.digit });
+    log('task', `task ${created.taskId}: ${entry.model} on a handwritten ${entry.digit} (POST /inputs -> ${created.input.inputCid?.slice(0, 16)}…, signed permit task, POST /tasks)`);
+  }
+
+  // Live progress from the API alone.
+  const seen = new Map<bigint, string>();
+  const deadline = Date.now() + 15 * 60_000;
+  let details = new Map<bigint, Awaited<ReturnType<typeof api.getTask>>>();
+  for (;;) {
+    details = new Map(await Promise.all(tasks.map(async (t) => [t.taskId, await api.getTask(t.taskId)] as const)));
+    for (const t of tasks) {
+      const d = details.get(t.taskId)!;
+      const dispute = d.dispute ? ` | game ${d.dispute.gameId}: ${d.dispute.phase}, ${d.dispute.moves.length} moves, ${d.dispute.outcome}` : '';
+      const state = `${d.status}${d.provider ? ` by ${who(d.provider)}` : ''}${d.predictedClass !== undefined ? `, class ${d.predictedClass}` : ''}${d.windowEnd && d.status === 'Committed' && !d.dispute ? `, window ends ${d.windowEnd}` : ''}${dispute}`;
+      if (seen.get(t.taskId) !== state) {
+        seen.set(t.taskId, state);
+        log('progress', `task ${t.taskId}: ${state}`);
+      }
+    }
+    if (tasks.every((t) => FINAL.has(details.get(t.taskId)!.status))) break;
+    if (Date.now() > deadline) throw new Error('tasks not final after 15 minutes: see the worker logs above');
+    await new Promise((r) => setTimeout(r, 1_000));
+  }
+
+  console.log('\nstart: tasks (all read from the HTTP API)');
+  table([
+    ['task', 'model', 'digit', 'served by', 'class', 'status', 'dispute'],
+    ...tasks.map((t) => {
+      const d = details.get(t.taskId)!;
+      return [`${t.taskId}`, t.model, `${t.digit}`, who(d.provider), d.predictedClass === undefined ? '-' : `${d.predictedClass}`, d.status, d.dispute ? `game ${d.dispute.gameId}: ${d.dispute.outcome} after ${d.dispute.moves.length} moves` : '-'];
+    }),
+  ]).forEach((l) => console.log(l));
+  const providers = await api.listProviders();
+  console.log('start: providers (GET /providers)');
+  table([
+    ['provider', 'staked', 'slashed', 'earned', 'claimed', 'finalized'],
+    ...providers.providers.map((p) => [who(p.address), opml(p.staked), opml(p.slashed), opml(p.earned), `${p.tasksClaimed}`, `${p.tasksFinalized}`]),
+  ]).forEach((l) => console.log(l));
+  const stats = await api.stats();
+  console.log(`start: disputes ${JSON.stringify(stats.disputes)}, stake ${JSON.stringify(stats.stake)}`);
+  const cheaterStake = await s.market.staking.stakeOf(s.parties.cheater.address);
+  console.log(`start: the forging provider's stake is now ${Number(cheaterStake / 10n ** 16n) / 100} OPML (it staked 500)`);
+  console.log(`\nstart: dashboard ${s.apiUrl}/dashboard   API ${s.apiUrl}   chain ${s.rpcUrl}`);
+  console.log(`start: everything in ${((Date.now() - started) / 1000).toFixed(1)} s (stack up in ${(s.startedMs / 1000).toFixed(1)} s)`);
+  if (exitAfterSummary) {
+    await shutdown();
+    process.exit(0);
+  }
+  console.log('start: the market keeps running; Ctrl-C stops everything');
 }
 
 main().catch(async (e) => {
   console.error(`start failed: ${(e as { shortMessage?: string }).shortMessage ?? (e instanceof Error ? e.message : String(e))}`);
-  await stopChain();
+  await shutdown();
   process.exit(1);
 });
