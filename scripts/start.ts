@@ -14,8 +14,8 @@ import type { LocalStack } from '../shared/stack/localStack';
 
 const ROOT = resolve(__dirname, '..');
 const TOKEN = 10n ** 18n;
-/** Chain seconds (a block a second) during which a commitment can be challenged. */
-const CHALLENGE_WINDOW = 30n;
+/** Chain seconds (a block a second) during which a commitment can be challenged: the market's minimum. */
+const CHALLENGE_WINDOW = 60n;
 const PLAN = [
   { model: 'mnist-mlp', digit: 7 },
   { model: 'mnist-mlp', digit: 4 },
