@@ -22,7 +22,6 @@ const PLAN = [
   { model: 'mnist-cnn', digit: 2 },
   { model: 'mnist-cnn', digit: 1 },
 ] as const;
-const FINAL = new Set(['Finalized', 'Slashed', 'Cancelled', 'Expired', 'Refunded']);
 
 const args = new Set(process.argv.slice(2));
 const exitAfterSummary = args.has('--exit') || process.env.CI === 'true';
@@ -66,6 +65,8 @@ async function main(): Promise<void> {
   const { weightsRoot } = await import('../shared/dnn/model');
   const { toHex } = await import('../shared/dnn/tensor');
   const { mnistTest } = await import('../shared/dnn/datasets/mnist');
+  const { FINAL_STATUSES } = await import('../shared/sdk/taskState');
+  const final = new Set<string>(FINAL_STATUSES);
 
   stack = await startLocalStack({ mode: args.has('--fast') ? 'fast' : 'offline' }, (p) => log(p.phase, p.message));
   const s = stack;
@@ -127,7 +128,8 @@ async function main(): Promise<void> {
         log('progress', `task ${t.taskId}: ${state}`);
       }
     }
-    if (tasks.every((t) => FINAL.has(details.get(t.taskId)!.status))) break;
+    if (tasks.every((t) => final.has(details.get(t.taskId)!.status))) break;
+    if (stopping) return;
     if (Date.now() > deadline) throw new Error('tasks not final after 15 minutes: see the worker logs above');
     await new Promise((r) => setTimeout(r, 1_000));
   }
