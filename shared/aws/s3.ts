@@ -29,8 +29,22 @@ export interface StoredObject {
   etag: string;
 }
 
+/** Attempts per read: the SDK retries failed requests, not a body stream cut off after the headers came. */
+const READ_ATTEMPTS = 3;
+
 /** Reads an object, refusing (before downloading) one larger than `maxBytes`. */
 export async function getObject(s3: S3Client, bucket: string, key: string, maxBytes: number): Promise<StoredObject> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await getObjectOnce(s3, bucket, key, maxBytes);
+    } catch (e) {
+      if (!(e instanceof S3RequestError) || attempt >= READ_ATTEMPTS) throw e;
+      await new Promise((r) => setTimeout(r, 50 * attempt));
+    }
+  }
+}
+
+async function getObjectOnce(s3: S3Client, bucket: string, key: string, maxBytes: number): Promise<StoredObject> {
   try {
     const out = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
     if ((out.ContentLength ?? 0) > maxBytes) {
