@@ -142,7 +142,13 @@ async function main(): Promise<void> {
       return [`${t.taskId}`, t.model, `${t.digit}`, who(d.provider), d.predictedClass === undefined ? '-' : `${d.predictedClass}`, d.status, d.dispute ? `game ${d.dispute.gameId}: ${d.dispute.outcome} after ${d.dispute.moves.length} moves` : '-'];
     }),
   ]).forEach((l) => console.log(l));
-  const providers = await api.listProviders();
+  // The views trail the chain by the confirmation depth and an indexer run: wait for them to show every final task.
+  const finalizedOnChain = tasks.filter((t) => details.get(t.taskId)!.status === 'Finalized').length;
+  let providers = await api.listProviders();
+  for (let i = 0; i < 30 && providers.providers.reduce((n, p) => n + p.tasksFinalized, 0) < finalizedOnChain; i++) {
+    await new Promise((r) => setTimeout(r, 500));
+    providers = await api.listProviders();
+  }
   console.log('start: providers (GET /providers)');
   table([
     ['provider', 'staked', 'slashed', 'earned', 'claimed', 'finalized'],
