@@ -8,7 +8,17 @@
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { z } from 'zod';
+import { JsonRpcProvider } from 'ethers';
+import { awsClients } from '../aws/config';
+import type { BatchRecord } from '../aws/batch';
 import { deleteMessage, receiveMessages, type ReceivedMessage } from '../aws/sqs';
+import { dispatcherFromEnv } from '../dispatch/dispatcher';
+import { handleSqsEvent } from '../dispatch/lambdaBatch';
+import { logLine } from '../dispatch/log';
+import { ViewStore, viewUpdater } from '../indexer/consumer';
+import { indexerOf, runIndexer } from '../indexer/scheduled';
+import { pinDepsFromEnv, pinJobHandler } from '../pinning/pinner';
+import { awsConfigOf, parseServiceEnv } from '../service/config';
 import type { QueueFunction } from './queues';
 
 export type EventFunction = 'indexer' | QueueFunction;
@@ -18,15 +28,36 @@ export class InvokeError extends Error {
   override name = 'InvokeError';
 }
 
-/** The event handlers themselves, imported on first use (they read the service env from process.env). */
-export function inProcessInvoker(): Invoke {
-  const modules: Record<EventFunction, () => Promise<{ handler: (event: never, context?: never) => Promise<unknown> }>> = {
-    indexer: () => import('../../functions/indexer'),
-    views: () => import('../../functions/views'),
-    dispatcher: () => import('../../functions/dispatcher'),
-    pinner: () => import('../../functions/pinner'),
+/**
+ * The event functions in this process, built for one stack from its service env with the same shared code
+ * the handlers in functions/ wrap. Not the handler modules themselves: those cache their clients per module
+ * (per Lambda container), so a second stack in the same process would reach the first one's servers.
+ */
+export function inProcessInvoker(serviceEnv: Record<string, string>): Invoke & { close(): void } {
+  const env = parseServiceEnv(serviceEnv);
+  const { s3, sqs } = awsClients(awsConfigOf(env));
+  const provider = new JsonRpcProvider(env.OPML_RPC_URL, undefined, { staticNetwork: true, batchMaxCount: 1, cacheTimeout: -1 });
+  const indexer = indexerOf(env, provider, s3, sqs);
+  const views = viewUpdater(new ViewStore(s3, env.OPML_VIEWS_BUCKET));
+  const dispatch = dispatcherFromEnv(env);
+  let pin: Promise<(record: BatchRecord) => Promise<void>> | undefined;
+  const invoke = async (fn: EventFunction, event: unknown): Promise<unknown> => {
+    switch (fn) {
+      case 'indexer': {
+        const summary = await runIndexer(indexer);
+        logLine('indexer-run', { ...summary });
+        return summary;
+      }
+      case 'views':
+        return handleSqsEvent(event, views, 'views');
+      case 'dispatcher':
+        return handleSqsEvent(event, dispatch, 'dispatcher');
+      case 'pinner':
+        pin ??= pinDepsFromEnv(env).then(pinJobHandler);
+        return handleSqsEvent(event, await pin, 'pinner');
+    }
   };
-  return async (fn, event) => (await modules[fn]()).handler(event as never);
+  return Object.assign(invoke, { close: () => provider.destroy() });
 }
 
 const functionErrorSchema = z.object({ errorMessage: z.string(), errorType: z.string().optional() }).passthrough();

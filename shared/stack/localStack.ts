@@ -223,7 +223,9 @@ export async function startLocalStack(options: LocalStackOptions = {}, onProgres
       const api = await startLocalApi(routeTable(Object.values(ROUTE_GROUPS).map((routes) => [routes, lambdaHandler(routes)] as const)));
       stops.push({ name: 'in-process API', stop: async () => (await api.stop(), await closeApiServices()) });
       apiUrl = api.url;
-      invoke = inProcessInvoker();
+      const local = inProcessInvoker(env);
+      stops.push({ name: 'in-process event functions', stop: async () => local.close() });
+      invoke = local;
       say('functions', `API handlers in this process on ${apiUrl}`);
     }
 

@@ -3,6 +3,7 @@
  * indexer runs on its schedule through the mode's invocation path, the workers are up, and stop() leaves
  * none of the processes it started behind (checked by PID, including after a second stop()).
  */
+import { receiveMessages, sendMessages } from '../../shared/aws/sqs';
 import { pidAlive } from '../../shared/stack/processes';
 import { startLocalStack, type LocalStack } from '../../shared/stack/localStack';
 
@@ -40,10 +41,17 @@ async function stopAndCheck(stack: LocalStack): Promise<void> {
   await expect(fetch(`${stack.apiUrl}/health`)).rejects.toThrow();
 }
 
-test('fast mode: handlers in this process', async () => {
-  const stack = await startLocalStack({ mode: 'fast' });
+test('fast mode: handlers in this process; a poison record goes to the DLQ, the rest of the queue drains', async () => {
+  const stack = await startLocalStack({ mode: 'fast', functionVisibilitySeconds: 1 });
   try {
     await exercise(stack);
+    const views = stack.queues.functions.views;
+    await sendMessages(stack.sqs, views.url, [{ body: '{"not":"an event"}', groupId: 'poison', deduplicationId: 'poison-1' }]);
+    let dead: Awaited<ReturnType<typeof receiveMessages>> = [];
+    await until('the poison record in the DLQ', async () => (dead = await receiveMessages(stack.sqs, views.dlqUrl, { waitSeconds: 1 })).length > 0, 60_000);
+    expect(dead[0]!.body).toBe('{"not":"an event"}');
+    // Everything the indexer published was consumed and deleted.
+    expect(await receiveMessages(stack.sqs, views.url, { waitSeconds: 0, visibilityTimeoutSeconds: 0 })).toEqual([]);
     // A killed worker comes back with a new PID on restart.
     const worker = stack.workers['provider-honest']!;
     const before = worker.pid;
@@ -56,6 +64,17 @@ test('fast mode: handlers in this process', async () => {
     await stopAndCheck(stack);
   }
 }, 180_000);
+
+test('a second fast stack in the same process reaches its own servers', async () => {
+  const stack = await startLocalStack({ mode: 'fast', workers: false });
+  try {
+    const res = await fetch(`${stack.apiUrl}/health`);
+    expect(((await res.json()) as { contracts: { market: string } }).contracts.market).toBe(stack.market.addresses.market);
+    await until('two indexer runs', () => stack.eventSources.indexerRuns >= 2);
+  } finally {
+    await stack.stop();
+  }
+}, 120_000);
 
 test('offline mode: the functions under serverless-offline', async () => {
   const stack = await startLocalStack({ mode: 'offline' });
