@@ -42,6 +42,8 @@ export const localStackOptionsSchema = z
     /** Each party's dispute clock in the real game. */
     disputeClockSeconds: z.number().int().min(60).default(DEMO_TERMS.clockSeconds),
     functionVisibilitySeconds: z.number().int().min(1).default(10),
+    /** Print serverless-offline's and the workers' own output (also OPML_STACK_VERBOSE=1). */
+    verbose: z.boolean().default(process.env.OPML_STACK_VERBOSE === '1'),
     workerVisibilitySeconds: z.number().int().min(3).default(30),
   })
   .strict();
@@ -206,7 +208,7 @@ export async function startLocalStack(options: LocalStackOptions = {}, onProgres
     let invoke: Invoke;
     if (o.mode === 'offline') {
       say('functions', 'serverless-offline: bundling the functions with esbuild and starting (osls offline start --stage local)');
-      offline = await startOffline(env);
+      offline = await startOffline(env, { onLine: o.verbose ? (l) => console.log(`[serverless-offline] ${l}`) : undefined });
       const off = offline;
       stops.push({ name: `serverless-offline (pid ${off.process.pid})`, stop: () => off.stop() });
       pidOwners.push(() => (off.process.alive() ? off.process.pid : undefined));
@@ -251,7 +253,7 @@ export async function startLocalStack(options: LocalStackOptions = {}, onProgres
       await Promise.all(
         specs.map(async (spec) => {
           await mkdir(join(stateDir, spec.name), { recursive: true });
-          const handle = await startWorker(spec, env, stateDir);
+          const handle = await startWorker(spec, env, stateDir, { onLog: o.verbose ? (name, line) => console.log(`[worker ${name}] ${JSON.stringify(line)}`) : undefined });
           workers[spec.name] = handle;
           stops.push({ name: `worker ${spec.name}`, stop: () => handle.stop() });
           pidOwners.push(() => (handle.process.alive() ? handle.pid : undefined));
