@@ -8,7 +8,6 @@ import { CHARLM, charlmCorpus } from '../dnn/datasets/charlm';
 import { mnistTrain } from '../dnn/datasets/mnist';
 import { readModelFiles, writeModelFiles } from '../dnn/files';
 import { weightsRoot, type DnnModel } from '../dnn/model';
-import { importOnnx } from '../dnn/onnx/import';
 import type { CalibrationSample } from '../dnn/onnx/calibrate';
 import { toHex } from '../dnn/tensor';
 import { requireApi, requireSigner, type OpmlContext } from './context';
@@ -75,6 +74,9 @@ export interface ImportModelOptions {
 export async function importModelFile(onnxPath: string, options: ImportModelOptions): Promise<{ model: DnnModel; base: string }> {
   if (!existsSync(onnxPath)) throw new ModelPackageError(`${onnxPath} does not exist: give the path of an .onnx file`);
   const name = options.name ?? basename(onnxPath, extname(onnxPath));
+  // Loaded on use: onnx-proto's protobufjs cannot load under `--conditions=import`, which the IPFS
+  // packages need, so processes that only register or submit (npm start, the benches) never touch it.
+  const { importOnnx } = await import('../dnn/onnx/import');
   const model = await importOnnx(readFileSync(onnxPath), { name, calibration: calibrationSamples(options.calibration), inputShape: options.inputShape });
   const base = options.out ?? join(resolve(onnxPath, '..'), name);
   writeModelFiles(base, model);
