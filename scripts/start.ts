@@ -60,10 +60,8 @@ async function main(): Promise<void> {
   const { startLocalStack } = await import('../shared/stack/localStack');
   const { OpmlApiClient } = await import('../shared/sdk/apiClient');
   const { connectOpml } = await import('../shared/sdk/context');
-  const { createTask, signOffline } = await import('../shared/sdk/requester');
-  const { readModelFiles } = await import('../shared/dnn/files');
-  const { weightsRoot } = await import('../shared/dnn/model');
-  const { toHex } = await import('../shared/dnn/tensor');
+  const { createTask } = await import('../shared/sdk/requester');
+  const { registerModelPackage } = await import('../shared/sdk/models');
   const { mnistTest } = await import('../shared/dnn/datasets/mnist');
   const { FINAL_STATUSES } = await import('../shared/sdk/taskState');
   const final = new Set<string>(FINAL_STATUSES);
@@ -82,18 +80,9 @@ async function main(): Promise<void> {
   const owner = await connectOpml({ provider: s.provider, apiUrl: s.apiUrl, signer: s.parties.modelOwner });
   const modelIds = new Map<string, bigint>();
   for (const name of new Set(PLAN.map((p) => p.model))) {
-    const files = readModelFiles(join(ROOT, 'models', name));
-    const uploaded = await api.uploadModel({
-      graph: new TextDecoder().decode(files.specBytes),
-      weightsBase64: Buffer.from(files.weights).toString('base64'),
-      fee: TOKEN.toString(),
-    });
-    // The owner signs only weights it holds itself.
-    if (uploaded.spec.weightsRoot.toLowerCase() !== toHex(weightsRoot(files)).toLowerCase()) throw new Error(`the API computed another weights root for ${name}`);
-    const tx = await owner.contracts.registry.connect(s.parties.modelOwner).registerModel.populateTransaction({ ...uploaded.spec, fee: BigInt(uploaded.spec.fee) });
-    const registered = await api.postModel(await signOffline(owner, tx));
-    modelIds.set(name, BigInt(registered.modelId));
-    log('model', `${name}: POST /models/uploads (${uploaded.nodes} nodes, graph ${uploaded.spec.graphCid.slice(0, 16)}…), owner signs registerModel, POST /models -> model ${registered.modelId}`);
+    const registered = await registerModelPackage(owner, join(ROOT, 'models', name), TOKEN);
+    modelIds.set(name, registered.modelId);
+    log('model', `${name}: POST /models/uploads (${registered.nodes} nodes, graph ${registered.spec.graphCid.slice(0, 16)}…), owner signs registerModel, POST /models -> model ${registered.modelId}`);
   }
 
   // The requester: POST /inputs, sign createTaskWithPermit, POST /tasks.
@@ -117,8 +106,18 @@ async function main(): Promise<void> {
   const seen = new Map<bigint, string>();
   const deadline = Date.now() + 15 * 60_000;
   let details = new Map<bigint, Awaited<ReturnType<typeof api.getTask>>>();
+  let failedPolls = 0;
   for (;;) {
-    details = new Map(await Promise.all(tasks.map(async (t) => [t.taskId, await api.getTask(t.taskId)] as const)));
+    try {
+      details = new Map(await Promise.all(tasks.map(async (t) => [t.taskId, await api.getTask(t.taskId)] as const)));
+      failedPolls = 0;
+    } catch (e) {
+      // One failed read of a loaded local server is not the market failing: say so and read again.
+      if (++failedPolls > 10) throw e;
+      log('progress', `GET /tasks/{id} failed (${(e as Error).message}); reading again`);
+      await new Promise((r) => setTimeout(r, 1_000));
+      continue;
+    }
     for (const t of tasks) {
       const d = details.get(t.taskId)!;
       const dispute = d.dispute ? ` | game ${d.dispute.gameId}: ${d.dispute.phase}, ${d.dispute.moves.length} moves, ${d.dispute.outcome}` : '';
