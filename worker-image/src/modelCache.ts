@@ -42,6 +42,8 @@ export class ModelCache {
     private readonly registry: ModelRegistry,
     private readonly files: DiskBlobCache,
     private readonly capacity: number,
+    /** Runs once on every model as it enters the cache, so the first job on it does not pay cold code and caches. */
+    private readonly warm: (prepared: PreparedModel) => void = () => {},
   ) {}
 
   /** The prepared model, checked against the registry; the least recently used one is dropped past capacity. */
@@ -65,6 +67,7 @@ export class ModelCache {
     const [spec, weights, elf] = await Promise.all([this.files.get(graphCid), this.files.get(weightsCid), this.files.get(vmImageCid)]);
     const prepared = prepareModelRegistration(loadModel(spec, weights), kernelImageFromElf(elf));
     await assertModelDefensible(this.registry, modelId, prepared);
+    this.warm(prepared);
     return prepared;
   }
 }

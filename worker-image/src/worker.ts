@@ -13,7 +13,14 @@ import { handleJob } from './jobs/handleJob';
 import { stdoutLogger, type Logger } from './log';
 import { runLoop } from './loop';
 import { DiskBlobCache, ModelCache } from './modelCache';
-import { SlotStore } from './slots';
+import { SlotStore, slotTensors } from './slots';
+import { allocTensor, type Tensor } from '../../shared/dnn/tensor';
+import type { PreparedModel } from '../../shared/models/registration';
+
+function zeroInput(prepared: PreparedModel): Tensor {
+  const spec = prepared.model.tensorSpecs.get(prepared.model.spec.input)!;
+  return allocTensor(spec.dtype, [...spec.shape]);
+}
 
 export interface RunningWorker {
   context: WorkerContext;
@@ -50,7 +57,10 @@ export async function startWorker(env: WorkerEnv, log: Logger = stdoutLogger): P
   const context: WorkerContext = {
     role: env.OPML_WORKER_ROLE,
     chain,
-    models: new ModelCache(chain.registry, new DiskBlobCache(join(env.OPML_WORKER_CACHE_DIR, 'blobs'), blobs), env.OPML_WORKER_MODEL_CACHE_SIZE),
+    models: new ModelCache(chain.registry, new DiskBlobCache(join(env.OPML_WORKER_CACHE_DIR, 'blobs'), blobs), env.OPML_WORKER_MODEL_CACHE_SIZE, (prepared) =>
+      // One run on a zero input: the executor's code and buffers are warm before the first task on the model.
+      void slotTensors(prepared, zeroInput(prepared), backend),
+    ),
     blobs,
     slots: new SlotStore(join(env.OPML_WORKER_CACHE_DIR, 'slots'), env.OPML_MARKET),
     backend,
