@@ -2,27 +2,11 @@
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import { deleteMessage, receiveMessages, type ReceivedMessage } from '../../shared/aws/sqs';
+import { sqsEventOf as stackSqsEventOf } from '../../shared/stack/eventSources';
 
+/** The Lambda SQS event of these messages, as the local stack's event sources build it. */
 export function sqsEventOf(messages: ReceivedMessage[], queueUrl: string): SQSEvent {
-  return {
-    Records: messages.map((m) => ({
-      messageId: m.messageId,
-      receiptHandle: m.receiptHandle,
-      body: m.body,
-      attributes: {
-        ApproximateReceiveCount: String(m.receiveCount),
-        SentTimestamp: String(Date.now()),
-        SenderId: 'local',
-        ApproximateFirstReceiveTimestamp: String(Date.now()),
-        ...(m.groupId === undefined ? {} : { MessageGroupId: m.groupId }),
-      },
-      messageAttributes: {},
-      md5OfBody: '',
-      eventSource: 'aws:sqs',
-      eventSourceARN: `arn:aws:sqs:us-east-1:000000000000:${queueUrl.split('/').pop()}`,
-      awsRegion: 'us-east-1',
-    })),
-  };
+  return stackSqsEventOf(`arn:aws:sqs:us-east-1:000000000000:${queueUrl.split('/').pop()}`, messages);
 }
 
 /** Every message now on the queue, deleted as received (FIFO groups unblock as they go). */
