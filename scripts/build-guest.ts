@@ -251,20 +251,23 @@ function parseArgs(argv: string[]): BuildGuestOptions {
   return { programs: programs.length ? programs : undefined, outDir, defines };
 }
 
-function main(): void {
+async function main(): Promise<void> {
   const options = parseArgs(process.argv.slice(2));
   console.log(`guest: ${guestToolchainVersion()}`);
   const artifacts = buildGuest(options);
+  if (options.programs === undefined) {
+    // The DNN kernel image too: functions and workers read it prebuilt (build/guest/dnn-kernels.elf), they have no compiler.
+    const { KERNEL_IMAGE_NAME, KERNEL_SOURCES } = await import('../shared/dnn/guest/kernelImage');
+    artifacts.push(...buildGuest({ ...options, programs: [{ name: KERNEL_IMAGE_NAME, sources: [...KERNEL_SOURCES] }] }));
+  }
   for (const a of artifacts) {
     console.log(`${a.name.padEnd(12)} ${String(a.size).padStart(8)}  sha256:${a.sha256}  image root:${a.imageRoot}  ${relative(ROOT, a.path)}`);
   }
 }
 
 if (require.main === module) {
-  try {
-    main();
-  } catch (err) {
+  main().catch((err) => {
     console.error(err instanceof Error ? `${err.name}: ${err.message}` : err);
     process.exit(1);
-  }
+  });
 }
