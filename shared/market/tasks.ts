@@ -15,9 +15,21 @@ export const GameOutcome = { Undecided: 0, ProviderWon: 1, ChallengerWon: 2 } as
 export type TaskRequest = ITaskMarket.TaskRequestStruct;
 
 /** A mined transaction's receipt; a revert becomes a MarketRevertError naming the contract's error. */
+/** How long mine() looks for a receipt before calling the transaction dropped. */
+const MINE_TIMEOUT_MS = 120_000;
+
 export async function mine(tx: Promise<ContractTransactionResponse>): Promise<ContractTransactionReceipt> {
   try {
-    const receipt = await (await tx).wait();
+    const sent = await tx;
+    // wait() alone can miss a transaction an automining node put in a block before wait() began watching
+    // for blocks, and then sleeps until some later block that a quiet chain never makes: look for the
+    // receipt first, then let wait() (which finds it at once) check its status.
+    const deadline = Date.now() + MINE_TIMEOUT_MS;
+    while (!(await sent.provider.getTransactionReceipt(sent.hash))) {
+      if (Date.now() > deadline) throw new Error(`transaction ${sent.hash} not mined after ${MINE_TIMEOUT_MS / 1000} s`);
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    const receipt = await sent.wait();
     if (!receipt) throw new Error('transaction was dropped');
     return receipt;
   } catch (e) {
