@@ -68,3 +68,17 @@ export class VMMerkleRegionInvalid extends VmError {
     super(`region 0x${address.toString(16)}+${size} is not a power-of-two size >= 32 aligned to its size inside 2^32`);
   }
 }
+
+/** A region mapped with a root its bytes do not give (the caller's root and the bytes disagree). */
+export class VMRegionRootMismatch extends VmError {
+  override name = 'VMRegionRootMismatch';
+  constructor(
+    readonly address: number,
+    readonly size: number,
+    readonly given: Uint8Array,
+    readonly actual: Uint8Array,
+  ) {
+    const hex = (b: Uint8Array) => '0x' + Buffer.from(b).toString('hex');
+    super(`region 0x${address.toString(16)}+${size} was mapped with root ${hex(given)} but its bytes give ${hex(actual)}: the tensor's bytes do not match the root it was registered with`);
+  }
+}

@@ -9,10 +9,15 @@
  * - The tree is cached from the page roots (tree level 7) up to the root (level 27); `root()`
  *   rehashes only dirty pages and their ancestors. Node arrays are never mutated once stored, so
  *   snapshots share them with the live tree.
+ * - `mapRegion` places a large aligned region (a tensor of tens of MB) whose root is already known:
+ *   its pages are views of the caller's bytes (shared, copied on write) and only its root enters the
+ *   tree. The region's inner tree is built the first time something needs it (a proof or a write
+ *   inside it), which a node's weights never do during a VM run; so building a start state costs
+ *   neither a copy nor a hash of them, and neither do its snapshots.
  */
 import { hashPairWords } from './keccak';
 import { chunkRoot } from './keccakWasm';
-import { VMMerkleRegionInvalid } from './errors';
+import { VMMerkleRegionInvalid, VMRegionRootMismatch } from './errors';
 import { fromWords, ZERO_WORDS } from './merkle';
 import { LEAF_SHIFT, LEAF_SIZE, MERKLE_PROOF_SIZE, TREE_DEPTH } from './spec';
 
@@ -40,12 +45,22 @@ const ZERO_DIR_I32: Int32Array[] = new Array<Int32Array>(DIR_PAGES).fill(ZERO_PA
 /** Z[level] as a word array (never mutated). */
 const zeroNode = (level: number): Uint32Array => ZERO_WORDS.subarray(8 * level, 8 * level + 8);
 
+/** A mapped region whose root is in the tree but whose pages' and inner nodes' hashes are not yet. */
+interface LazyRegion {
+  readonly firstPage: number;
+  readonly pageCount: number;
+  /** its root's place in `levels` */
+  readonly level: number;
+  readonly index: number;
+}
+
 /** An immutable capture of a memory: shares pages and tree nodes with whoever it came from. */
 export interface MemorySnapshot {
   readonly pageIndices: Int32Array;
   readonly pages: Uint8Array[];
   /** levels[l]: tree nodes at tree level PAGE_LEVEL + l, by index. */
   readonly levels: Map<number, Uint32Array>[];
+  readonly lazy: readonly LazyRegion[];
 }
 
 export type CodeWriteListener = (pageIndex: number) => void;
@@ -64,6 +79,9 @@ export class Memory {
   private dirtyPages: number[] = [];
   private allocated: number[] = [];
   private levels: Map<number, Uint32Array>[] = Array.from({ length: UPPER_LEVELS + 1 }, () => new Map());
+  private lazy: LazyRegion[] = [];
+  /** Mapped region roots whose ancestors the next flush recomputes, as [level, index]. */
+  private changedNodes: [number, number][] = [];
   private codeWriteListener: CodeWriteListener | undefined;
 
   static fromSnapshot(snapshot: MemorySnapshot): Memory {
@@ -138,6 +156,7 @@ export class Memory {
    * code listener when the page held compiled code.
    */
   prepareWrite(pageIndex: number): void {
+    if (this.lazy.length > 0) this.materializeAt(pageIndex);
     this.dropCode(pageIndex);
     if (!this.owned[pageIndex]) {
       const current = this.page(pageIndex);
@@ -179,6 +198,64 @@ export class Memory {
     }
   }
 
+  /**
+   * Places `bytes` at `address`, zero-padded to the aligned region of paddedSize(bytes.length), whose
+   * Merkle root is `root` (as merkleRootOfBytes gives it). The region must be untouched. From a page
+   * up, its pages are views of `bytes` (which must not change afterwards) and its tree is built only
+   * when needed, then checked against `root` (VMRegionRootMismatch); smaller regions are written.
+   */
+  mapRegion(address: number, bytes: Uint8Array, root: Uint8Array): void {
+    let size = LEAF_SIZE;
+    while (size < bytes.length) size *= 2;
+    const a = address >>> 0;
+    if (size > 2 ** 32 || a % size !== 0 || a + size > 2 ** 32) throw new VMMerkleRegionInvalid(address, size);
+    if (size < PAGE_SIZE) return this.writeBytes(a, bytes);
+    const firstPage = a >>> PAGE_SHIFT;
+    const pageCount = size / PAGE_SIZE;
+    for (let p = firstPage; p < firstPage + pageCount; p++)
+      if (this.page(p) !== ZERO_PAGE) throw new VMMerkleRegionInvalid(address, size);
+    for (let i = 0; i * PAGE_SIZE < bytes.length; i++) {
+      const start = i * PAGE_SIZE;
+      const whole = start + PAGE_SIZE <= bytes.length && (bytes.byteOffset + start) % 4 === 0;
+      const page = whole ? bytes.subarray(start, start + PAGE_SIZE) : new Uint8Array(PAGE_SIZE);
+      if (!whole) page.set(bytes.subarray(start, Math.min(bytes.length, start + PAGE_SIZE)));
+      this.setPage(firstPage + i, page);
+      this.allocated.push(firstPage + i);
+    }
+    const level = Math.log2(size) - PAGE_SHIFT;
+    const index = a / size;
+    this.levels[level].set(index, new Uint32Array(root.buffer.slice(root.byteOffset, root.byteOffset + LEAF_SIZE)));
+    this.lazy.push({ firstPage, pageCount, level, index });
+    this.changedNodes.push([level, index]);
+  }
+
+  /** Builds the inner tree of the lazy region holding `pageIndex`, if any. */
+  private materializeAt(pageIndex: number): void {
+    const i = this.lazy.findIndex((r) => pageIndex >= r.firstPage && pageIndex < r.firstPage + r.pageCount);
+    if (i < 0) return;
+    const region = this.lazy[i];
+    this.lazy = this.lazy.filter((_, k) => k !== i);
+    let changed: number[] = [];
+    for (let p = region.firstPage; p < region.firstPage + region.pageCount; p++) {
+      const page = this.page(p);
+      if (page === ZERO_PAGE) continue;
+      this.levels[0].set(p, chunkRoot(page));
+      changed.push(p);
+    }
+    const given = this.levels[region.level].get(region.index)!;
+    for (let l = 1; l <= region.level; l++) changed = this.rehashParents(l, changed);
+    const built = this.levels[region.level].get(region.index) ?? zeroNode(PAGE_LEVEL + region.level);
+    for (let w = 0; w < 8; w++)
+      if (built[w] !== given[w]) throw new VMRegionRootMismatch(region.firstPage * PAGE_SIZE, region.pageCount * PAGE_SIZE, fromWords(given), fromWords(built));
+  }
+
+  /** Any lazy region overlapping [address, address + size): built, so every node inside it exists. */
+  private materializeRange(address: number, size: number): void {
+    const first = address >>> PAGE_SHIFT;
+    const last = (address + Math.max(size, 1) - 1) >>> PAGE_SHIFT;
+    for (const r of [...this.lazy]) if (r.firstPage <= last && first < r.firstPage + r.pageCount) this.materializeAt(r.firstPage);
+  }
+
   // Merkle tree
 
   /** The memory root (32 bytes), rehashing only what changed since the last call. */
@@ -189,9 +266,10 @@ export class Memory {
 
   /** The 896-byte proof for the leaf holding `address`: leaf, then 27 siblings leaf level first. */
   proof(address: number): Uint8Array {
+    const a = address >>> 0;
+    if (this.lazy.length > 0) this.materializeAt(a >>> PAGE_SHIFT);
     this.flush();
     const out = new Uint8Array(MERKLE_PROOF_SIZE);
-    const a = address >>> 0;
     const pageIndex = a >>> PAGE_SHIFT;
     const page = this.page(pageIndex);
     const leafOffset = a & (PAGE_SIZE - LEAF_SIZE);
@@ -218,6 +296,10 @@ export class Memory {
     const a = address >>> 0;
     const valid = Number.isInteger(size) && size >= LEAF_SIZE && size <= 2 ** 32 && (size & (size - 1)) === 0;
     if (!valid || a % size !== 0) throw new VMMerkleRegionInvalid(address, size);
+    const lazyRoot = this.lazy.find((r) => r.firstPage * PAGE_SIZE === a && r.pageCount * PAGE_SIZE === size);
+    if (lazyRoot) return fromWords(this.levels[lazyRoot.level].get(lazyRoot.index)!);
+    // A page's own subtrees come from its bytes; a larger one needs the inner tree of any lazy region under it.
+    if (size > PAGE_SIZE && this.lazy.length > 0) this.materializeRange(a, size);
     if (size <= PAGE_SIZE) {
       const page = this.page(a >>> PAGE_SHIFT);
       const level = Math.log2(size) - LEAF_SHIFT;
@@ -246,7 +328,7 @@ export class Memory {
       this.owned[p] = 0;
       this.writable[p] = 0;
     }
-    return { pageIndices, pages, levels: this.levels.map((m) => new Map(m)) };
+    return { pageIndices, pages, levels: this.levels.map((m) => new Map(m)), lazy: [...this.lazy] };
   }
 
   /** Replaces this memory's contents by a snapshot's (pages shared, copied on write). */
@@ -269,6 +351,8 @@ export class Memory {
       this.dropCode(p);
     });
     this.levels = snapshot.levels.map((m) => new Map(m));
+    this.lazy = [...snapshot.lazy];
+    this.changedNodes = [];
   }
 
   /** An independent copy (copy-on-write: cheap until either side writes). */
@@ -287,7 +371,7 @@ export class Memory {
   }
 
   private flush(): void {
-    if (this.dirtyPages.length === 0) return;
+    if (this.dirtyPages.length === 0 && this.changedNodes.length === 0) return;
     let changed: number[] = [];
     const pageRoots = this.levels[0];
     for (const p of this.dirtyPages) {
@@ -297,24 +381,32 @@ export class Memory {
       changed.push(p);
     }
     this.dirtyPages = [];
+    const mapped = this.changedNodes;
+    this.changedNodes = [];
     for (let l = 1; l <= UPPER_LEVELS; l++) {
-      const below = this.levels[l - 1];
-      const here = this.levels[l];
-      const zero = zeroNode(PAGE_LEVEL + l - 1);
-      const parents: number[] = [];
-      let last = -1;
-      changed.sort((x, y) => x - y);
-      for (const child of changed) {
-        const parent = child >>> 1;
-        if (parent === last) continue;
-        last = parent;
-        parents.push(parent);
-        const node = new Uint32Array(8);
-        hashPairWords(below.get(2 * parent) ?? zero, 0, below.get(2 * parent + 1) ?? zero, 0, node, 0);
-        here.set(parent, node);
-      }
-      changed = parents;
+      for (const [level, index] of mapped) if (level === l - 1) changed.push(index);
+      changed = this.rehashParents(l, changed);
     }
+  }
+
+  /** Recomputes the level-`l` parents of the changed level-(l − 1) nodes; returns the parents. */
+  private rehashParents(l: number, changed: number[]): number[] {
+    const below = this.levels[l - 1];
+    const here = this.levels[l];
+    const zero = zeroNode(PAGE_LEVEL + l - 1);
+    const parents: number[] = [];
+    let last = -1;
+    changed.sort((x, y) => x - y);
+    for (const child of changed) {
+      const parent = child >>> 1;
+      if (parent === last) continue;
+      last = parent;
+      parents.push(parent);
+      const node = new Uint32Array(8);
+      hashPairWords(below.get(2 * parent) ?? zero, 0, below.get(2 * parent + 1) ?? zero, 0, node, 0);
+      here.set(parent, node);
+    }
+    return parents;
   }
 }
 

@@ -104,3 +104,86 @@ describe('paged memory and its Merkle tree', () => {
     expect(seen).toEqual([0x10]);
   });
 });
+
+describe('regions mapped with a known root (large tensors in a start state)', () => {
+  const regionBytes = (length: number, seed: number): Uint8Array => {
+    const out = new Uint8Array(length);
+    let x = seed | 1;
+    for (let i = 0; i < length; i++) {
+      x ^= x << 13;
+      x ^= x >>> 17;
+      x ^= x << 5;
+      out[i] = x & 0xff;
+    }
+    return out;
+  };
+  const arbRegion = fc.record({
+    log2Size: fc.integer({ min: 12, max: 17 }),
+    slot: fc.integer({ min: 1, max: 6 }),
+    fill: fc.double({ min: 0.01, max: 1, noNaN: true }),
+    seed: fc.integer(),
+  });
+
+  it('gives the roots, proofs and subtree roots of writing the same bytes, before and after writes inside it', () => {
+    fc.assert(
+      fc.property(arbRegion, fc.array(fc.tuple(fc.double({ min: 0, max: 0.999, noNaN: true }), fc.uint8Array({ minLength: 1, maxLength: 40 })), { maxLength: 3 }), (r, writes) => {
+        const size = 2 ** r.log2Size;
+        const address = 0x10000000 + r.slot * size;
+        const bytes = regionBytes(Math.max(1, Math.floor(size * r.fill)), r.seed);
+        const mapped = new Memory();
+        const written = new Memory();
+        for (const m of [mapped, written]) m.writeBytes(0x10000, Uint8Array.of(1, 2, 3));
+        mapped.mapRegion(address, bytes, merkleRootOfBytes(bytes));
+        written.writeBytes(address, bytes);
+        expect(hex(mapped.root())).toBe(hex(written.root()));
+        expect(hex(mapped.subtreeRoot(address, size))).toBe(hex(written.subtreeRoot(address, size)));
+        const snapshot = mapped.snapshot();
+        for (const [where, data] of writes) {
+          const a = address + Math.floor(where * (size - data.length));
+          mapped.writeBytes(a, data);
+          written.writeBytes(a, data);
+          expect(hex(mapped.root())).toBe(hex(written.root()));
+          expect(hex(mapped.proof(a))).toBe(hex(written.proof(a)));
+        }
+        // The caller's bytes are shared, never written through: a snapshot still sees them.
+        const restored = Memory.fromSnapshot(snapshot);
+        const fresh = new Memory();
+        fresh.writeBytes(0x10000, Uint8Array.of(1, 2, 3));
+        fresh.writeBytes(address, bytes);
+        expect(hex(restored.root())).toBe(hex(fresh.root()));
+        expect(hex(restored.proof(address + size / 2))).toBe(hex(fresh.proof(address + size / 2)));
+      }),
+      { numRuns: 25 },
+    );
+  });
+
+  it('neither copies nor hashes the region until a proof or a write needs its inner tree', () => {
+    const bytes = regionBytes(1 << 20, 7);
+    const memory = new Memory();
+    memory.mapRegion(0x10100000, bytes, merkleRootOfBytes(bytes));
+    expect(memory.page(0x10100000 >>> 12).buffer).toBe(bytes.buffer);
+    const first = 0x10100000 >>> 12;
+    const pageRootsInside = (m: Memory) => [...m.snapshot().levels[0].keys()].filter((p) => p >= first && p < first + 256).length;
+    const clone = memory.clone();
+    expect(hex(clone.root())).toBe(hex(memory.root()));
+    expect(hex(memory.subtreeRoot(0x10100000, 1 << 20))).toBe(hex(merkleRootOfBytes(bytes)));
+    expect([pageRootsInside(memory), pageRootsInside(clone)]).toEqual([0, 0]);
+    clone.proof(0x10100000 + 4096 * 3);
+    expect([pageRootsInside(memory), pageRootsInside(clone)]).toEqual([0, 256]);
+  });
+
+  it('refuses a root its bytes do not give when the tree is built, naming both', () => {
+    const bytes = regionBytes(8192, 3);
+    const memory = new Memory();
+    memory.mapRegion(0x10100000, bytes, ZERO_HASHES[8]);
+    expect(() => memory.proof(0x10100000)).toThrow(expect.objectContaining({ name: 'VMRegionRootMismatch', address: 0x10100000, size: 8192 }));
+  });
+
+  it('refuses a misaligned or already written region', () => {
+    const bytes = regionBytes(8192, 3);
+    expect(() => new Memory().mapRegion(0x10101000, bytes, merkleRootOfBytes(bytes))).toThrow(VMMerkleRegionInvalid);
+    const memory = new Memory();
+    memory.writeByte(0x10100010, 1);
+    expect(() => memory.mapRegion(0x10100000, bytes, merkleRootOfBytes(bytes))).toThrow(VMMerkleRegionInvalid);
+  });
+});
