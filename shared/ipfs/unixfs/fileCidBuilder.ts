@@ -13,7 +13,8 @@ import { CHUNK_SIZE, MAX_LINKS_PER_NODE } from './kuboDefaults';
 export interface FileCidBuilderOptions {
   /**
    * Receives every block as it is made, leaves first and the root last. The bytes are valid only
-   * during the call (a leaf may be a view of the array given to update()): copy them to keep them.
+   * during the call: a leaf may be a view of the array given to update(), or of the builder's
+   * partial-chunk buffer, which the same update() may refill. Copy them to keep them.
    */
   onBlock?: (cid: string, bytes: Uint8Array) => void;
   /** Kubo's 256 KiB unless given; other values exist to test the layout on small inputs. */
