@@ -24,7 +24,8 @@ export function memoryBlockstore(): Blockstore {
     async get(cid) {
       const block = blocks.get(cid);
       if (!block) throw new IpfsNotFoundError(cid);
-      return block;
+      // A copy: readers are handed views of it (cat yields them), which must not reach the stored block.
+      return block.slice();
     },
     async has(cid) {
       return blocks.has(cid);

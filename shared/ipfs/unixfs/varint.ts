@@ -11,12 +11,6 @@ export function pushVarint(out: number[], n: number): void {
   out.push(n);
 }
 
-export function varintBytes(n: number): Uint8Array {
-  const out: number[] = [];
-  pushVarint(out, n);
-  return Uint8Array.from(out);
-}
-
 /** The varint at `offset` and the offset after it; UnixfsDecodeError when truncated or above 2^53 − 1. */
 export function readVarint(bytes: Uint8Array, offset: number): [value: number, next: number] {
   let value = 0;
