@@ -1,66 +1,53 @@
 /**
- * The in-process IPFS store: @helia/unixfs over a local blockstore, no networking. Blocks live in
- * memory, or in a folder (one file per block, named by the block's CID) when a path is given, so a
- * restarted process still serves what it added.
+ * The in-process IPFS store: our UnixFS builder (./unixfs) over a local blockstore (./blockstores.ts),
+ * no networking. A file is added as it streams in: each block is written as soon as the builder
+ * makes it, so memory holds at most one chunk of the file.
  */
-import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { unixfs } from '@helia/unixfs';
-import { MemoryBlockstore, BaseBlockstore } from 'blockstore-core';
-import type { CID } from 'multiformats/cid';
-import { KUBO_ADD_OPTIONS, parseCid } from './cid';
-import { collect, IpfsNotFoundError, type IpfsStore } from './store';
-
-class FolderBlockstore extends BaseBlockstore {
-  constructor(private readonly dir: string) {
-    super();
-  }
-
-  private file(cid: CID): string {
-    return join(this.dir, cid.toV1().toString());
-  }
-
-  override async put(cid: CID, block: Uint8Array): Promise<CID> {
-    const file = this.file(cid);
-    // Write then rename, so a crash never leaves a truncated block under a valid name.
-    await writeFile(`${file}.tmp`, block);
-    await rename(`${file}.tmp`, file);
-    return cid;
-  }
-
-  override async *get(cid: CID): AsyncGenerator<Uint8Array> {
-    try {
-      yield new Uint8Array(await readFile(this.file(cid)));
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new IpfsNotFoundError(cid.toString());
-      throw e;
-    }
-  }
-
-  override async has(cid: CID): Promise<boolean> {
-    return stat(this.file(cid)).then(
-      () => true,
-      () => false,
-    );
-  }
-}
+import { mkdir } from 'node:fs/promises';
+import { folderBlockstore, memoryBlockstore, type Blockstore } from './blockstores';
+import { collect, CHUNK_SIZE, type IpfsStore } from './store';
+import { catVerified, type CatOptions } from './unixfs/catVerified';
+import { FileCidBuilder } from './unixfs/fileCidBuilder';
+import { holdsWholeFile } from './unixfs/holdsWholeFile';
 
 export async function openEmbeddedIpfs(blockstorePath?: string): Promise<IpfsStore> {
   if (blockstorePath) await mkdir(blockstorePath, { recursive: true });
-  const blockstore = blockstorePath ? new FolderBlockstore(blockstorePath) : new MemoryBlockstore();
-  const fs = unixfs({ blockstore });
+  const blocks = blockstorePath ? folderBlockstore(blockstorePath) : memoryBlockstore();
+  const getBlock = (cid: string) => blocks.get(cid);
+  const cat = (cid: string, options?: CatOptions) => catVerified(cid, getBlock, options);
   return {
-    async add(bytes) {
-      return (await fs.addBytes(bytes, KUBO_ADD_OPTIONS)).toString();
-    },
+    add: (source) => addFile(blocks, source),
+    cat,
     async get(cid, maxBytes = Number.MAX_SAFE_INTEGER) {
-      const parsed = parseCid(cid);
-      if (!(await blockstore.has(parsed))) throw new IpfsNotFoundError(cid);
-      return collect(cid, fs.cat(parsed), maxBytes);
+      return collect(cid, cat(cid), maxBytes);
     },
+    /** Every block is present: the dag-pb nodes are read and checked, the leaves only looked up. */
     async has(cid) {
-      return blockstore.has(parseCid(cid));
+      return holdsWholeFile(cid, getBlock, (c) => blocks.has(c));
     },
     async close() {},
   };
+}
+
+/**
+ * Feeds the builder at most one chunk at a time and writes the blocks it made before the next, so the
+ * blocks waiting to be written never exceed a chunk and a few nodes, whatever pieces the source gives.
+ * The root is made last, so a crash mid-add leaves no root whose blocks are missing.
+ */
+async function addFile(blocks: Blockstore, source: Uint8Array | AsyncIterable<Uint8Array>): Promise<string> {
+  const made: [cid: string, bytes: Uint8Array][] = [];
+  // A copy: the builder's views are valid only during the call (its partial-chunk buffer is reused within one update).
+  const builder = new FileCidBuilder({ onBlock: (cid, bytes) => made.push([cid, bytes.slice()]) });
+  const writeMade = async (): Promise<void> => {
+    for (const [cid, bytes] of made.splice(0)) await blocks.put(cid, bytes);
+  };
+  for await (const piece of source instanceof Uint8Array ? [source] : source) {
+    for (let at = 0; at < piece.length; at += CHUNK_SIZE) {
+      builder.update(piece.subarray(at, at + CHUNK_SIZE));
+      await writeMade();
+    }
+  }
+  const cid = builder.digest();
+  await writeMade();
+  return cid;
 }

@@ -1,23 +1,32 @@
 /**
- * Content-addressed blob storage on IPFS. Every implementation must give, for the same bytes, the CID
- * that `ipfs add --cid-version 1` gives on Kubo with its default settings (raw leaves, fixed 256 KiB
- * chunks, balanced DAG of at most 174 links per node): a file of at most one chunk is a single raw
- * block (`bafkrei…`, equal to shared/dnn/cid.ts `rawCid`), a larger one a dag-pb UnixFS root (`bafybei…`)
- * that rawCid does not give: use ./cid.ts `fileCid` wherever a CID must match IPFS for any size.
+ * Content-addressed file storage on IPFS, streamed both ways. Every implementation must give, for the
+ * same bytes, the CID that `ipfs add --cid-version 1` gives on Kubo with its default settings (raw
+ * leaves, fixed 256 KiB chunks, balanced DAG of at most 174 links per node): a file of at most one
+ * chunk is a single raw block (`bafkrei…`, equal to shared/dnn/cid.ts `rawCid`), a larger one a dag-pb
+ * UnixFS root (`bafybei…`) that rawCid does not give: use ./cid.ts `fileCid` wherever a CID must match
+ * IPFS for any size. Reads are checked block by block against the CID (./unixfs/catVerified.ts),
+ * whichever backend served them.
  */
 import { z } from 'zod';
+import type { CatOptions } from './unixfs/catVerified';
+import { CHUNK_SIZE } from './unixfs/kuboDefaults';
 
-/** The add settings every store uses, spelled as Kubo's flags (see KUBO_ADD_PARAMS). */
-export const CHUNK_SIZE = 262_144;
-export const MAX_LINKS_PER_NODE = 174;
+export { CHUNK_SIZE, MAX_LINKS_PER_NODE } from './unixfs/kuboDefaults';
+export { IpfsInvalidCidError } from './unixfs/errors';
 /** Query parameters of Kubo's /api/v0/add that reproduce the CIDs of the embedded store. */
 export const KUBO_ADD_PARAMS = { cidVersion: 1, rawLeaves: true, chunker: `size-${CHUNK_SIZE}` } as const;
 
 export interface IpfsStore {
-  /** Stores the bytes (pinned where the backend pins) and returns their CID as a base32 string. */
-  add(bytes: Uint8Array): Promise<string>;
-  /** The bytes of a file CID; throws IpfsBlobTooLargeError past `maxBytes`. */
+  /**
+   * Stores a file (pinned where the backend pins) and returns its CID, CIDv1 in base32. A stream is
+   * stored as it arrives, never held whole.
+   */
+  add(source: Uint8Array | AsyncIterable<Uint8Array>): Promise<string>;
+  /** The file's bytes from `offset` on, each block checked against the CID before it is yielded. */
+  cat(cid: string, options?: CatOptions): AsyncIterable<Uint8Array>;
+  /** The whole file, for small ones; throws IpfsBlobTooLargeError past `maxBytes`. */
   get(cid: string, maxBytes?: number): Promise<Uint8Array>;
+  /** Whether the store holds the whole file (see each implementation for what "holds" means there). */
   has(cid: string): Promise<boolean>;
   close(): Promise<void>;
 }
@@ -49,17 +58,21 @@ export class IpfsConfigError extends Error {
   }
 }
 
-export class IpfsInvalidCidError extends Error {
-  override name = 'IpfsInvalidCidError';
-  constructor(readonly cid: string, reason: string) {
-    super(`not a CID: ${JSON.stringify(cid)} (${reason})`);
-  }
-}
-
 export class IpfsNotFoundError extends Error {
   override name = 'IpfsNotFoundError';
   constructor(readonly cid: string) {
     super(`no content for ${cid} in the store`);
+  }
+}
+
+/** A Kubo node stored a file under another CID than Kubo's default settings give: its import settings differ. */
+export class IpfsAddCidMismatchError extends Error {
+  override name = 'IpfsAddCidMismatchError';
+  constructor(readonly node: string, readonly expected: string, readonly actual: string) {
+    super(
+      `the IPFS node at ${node} added the file as ${actual}, but Kubo's default settings give ${expected}: ` +
+        'reset its Import.* configuration (UnixFSChunker size-262144, UnixFSRawLeaves true, UnixFSFileMaxLinks 174, CidVersion 1) or point this service at another node',
+    );
   }
 }
 

@@ -42,7 +42,7 @@ async function verifiedFiles(deps: PinDeps, modelId: bigint, cids: Record<FileFi
     const cid = cids[field];
     const bytes = await deps.blobs.get(cid);
     // The stores check content already; this check does not depend on which store answered.
-    const actual = await fileCid(bytes);
+    const actual = fileCid(bytes);
     if (actual !== cid) throw new PinFileInvalidError(modelId, field, cid, `holds content ${actual}`);
     files[field] = { cid, bytes };
   }

@@ -22,7 +22,7 @@ export class DiskBlobCache {
     const file = join(this.dir, cid);
     try {
       const bytes = new Uint8Array(await readFile(file));
-      if ((await fileCid(bytes)) === cid) return bytes;
+      if (fileCid(bytes) === cid) return bytes;
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
     }
