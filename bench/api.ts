@@ -65,7 +65,7 @@ async function main(): Promise<void> {
   const s = stack;
   const api = new OpmlApiClient(s.apiUrl);
   const owner = await connectOpml({ provider: s.provider, apiUrl: s.apiUrl, signer: s.parties.modelOwner });
-  const { modelId } = await registerModelPackage(owner, resolve(__dirname, '..', 'models', 'mnist-mlp'), TOKEN);
+  const { modelId } = await registerModelPackage(owner, resolve(__dirname, '..', 'models', 'mnist-mlp'), { fee: TOKEN });
   say(`MNIST MLP registered through the API as model ${modelId}`);
 
   // Inputs first (not timed as task acceptance): one digit image per task, cycling through the test set.

@@ -80,9 +80,9 @@ async function main(): Promise<void> {
   const owner = await connectOpml({ provider: s.provider, apiUrl: s.apiUrl, signer: s.parties.modelOwner });
   const modelIds = new Map<string, bigint>();
   for (const name of new Set(PLAN.map((p) => p.model))) {
-    const registered = await registerModelPackage(owner, join(ROOT, 'models', name), TOKEN);
+    const registered = await registerModelPackage(owner, join(ROOT, 'models', name), { fee: TOKEN });
     modelIds.set(name, registered.modelId);
-    log('model', `${name}: POST /models/uploads (${registered.nodes} nodes, graph ${registered.spec.graphCid.slice(0, 16)}…), owner signs registerModel, POST /models -> model ${registered.modelId}`);
+    log('model', `${name}: uploaded to S3, verified as a package (${registered.nodes} nodes, graph ${registered.spec.graphCid.slice(0, 16)}…), owner signs registerModel, POST /models -> model ${registered.modelId}`);
   }
 
   // The requester: POST /inputs, sign createTaskWithPermit, POST /tasks.

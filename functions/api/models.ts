@@ -1,4 +1,4 @@
-/** HTTP API (payload v2): POST /models/uploads, POST /models, GET /models, GET /models/{modelId}. */
+/** HTTP API (payload v2): POST /models/packages, GET /models/packages/{graphCid}/{weightsCid}, POST /models, GET /models, GET /models/{modelId}. */
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2 } from 'aws-lambda';
 import { lambdaHandler } from '../../shared/api/router';
 import { modelRoutes } from '../../shared/api/routes/models';

@@ -11,12 +11,14 @@ import { modelRoutes } from './routes/models';
 import { providerRoutes } from './routes/providers';
 import { statsRoutes } from './routes/stats';
 import { taskRoutes } from './routes/tasks';
+import { uploadRoutes } from './routes/uploads';
 
 export const ROUTE_GROUPS = {
   health: healthRoutes,
   inputs: inputRoutes,
   blobs: blobRoutes,
   tasks: taskRoutes,
+  uploads: uploadRoutes,
   models: modelRoutes,
   providers: providerRoutes,
   stats: statsRoutes,

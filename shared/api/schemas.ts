@@ -209,13 +209,80 @@ export const taskDetailResponseSchema = taskViewSchema.extend({
 });
 export type TaskDetailResponse = z.infer<typeof taskDetailResponseSchema>;
 
-/** POST /models/uploads */
-export const postModelUploadRequestSchema = z
-  .object({ graph: z.string().min(1, 'must be the .dnn.json text'), weightsBase64: base64Schema, fee: idSchema.default('0') })
+// ---------------------------------------------------------------- uploads (files go to S3, never through the API)
+
+export const uploadIdSchema = z.string().regex(/^[A-Za-z0-9._~-]{1,1024}$/, 'must be an upload id POST /uploads returned');
+export const uploadParamsSchema = z.object({ uploadId: uploadIdSchema });
+const partNumberSchema = z.number().int().min(1).max(10_000);
+const byteCountSchema = z.number().int().nonnegative().safe();
+
+/** POST /uploads: start (or find already stored) the upload of one file, named by its CID. */
+export const postUploadRequestSchema = z.object({ cid: cidSchema, size: byteCountSchema, partSize: byteCountSchema.optional() }).strict();
+export type PostUploadRequest = z.input<typeof postUploadRequestSchema>;
+export const uploadSessionSchema = z
+  .object({
+    uploadId: uploadIdSchema,
+    cid: cidSchema,
+    size: byteCountSchema,
+    partSize: byteCountSchema,
+    partCount: z.number().int().min(1),
+    createdAt: z.string().datetime(),
+    /** When the bucket's lifecycle rule drops the unfinished upload's parts. */
+    expiresAt: z.string().datetime(),
+  })
   .strict();
-export type PostModelUploadRequest = z.input<typeof postModelUploadRequestSchema>;
-export const postModelUploadResponseSchema = z.object({ spec: modelSpecSchema, nodes: z.number().int() });
-export type PostModelUploadResponse = z.infer<typeof postModelUploadResponseSchema>;
+export type UploadSession = z.infer<typeof uploadSessionSchema>;
+export const postUploadResponseSchema = z.union([
+  z.object({ stored: z.literal(false), upload: uploadSessionSchema }).strict(),
+  z.object({ stored: z.literal(true), cid: cidSchema, size: byteCountSchema }).strict(),
+]);
+export type PostUploadResponse = z.infer<typeof postUploadResponseSchema>;
+
+/** POST /uploads/{uploadId}/parts: presigned PUT URLs for parts whose MD5 the uploader computed. */
+export const postUploadPartsRequestSchema = z
+  .object({ parts: z.array(z.object({ partNumber: partNumberSchema, md5Base64: base64Schema.refine((s) => s.length === 24, 'must be a base64 MD5 (16 bytes)') }).strict()).min(1).max(100) })
+  .strict();
+export type PostUploadPartsRequest = z.input<typeof postUploadPartsRequestSchema>;
+export const postUploadPartsResponseSchema = z.object({
+  parts: z.array(z.object({ partNumber: partNumberSchema, url: z.string().url(), expiresAt: z.string().datetime() })),
+});
+export type PostUploadPartsResponse = z.infer<typeof postUploadPartsResponseSchema>;
+
+/** POST /uploads/{uploadId}/complete: every part's ETag, parts 1..partCount. */
+export const postUploadCompleteRequestSchema = z
+  .object({ parts: z.array(z.object({ partNumber: partNumberSchema, etag: z.string().min(1).max(200) }).strict()).min(1).max(10_000) })
+  .strict();
+export type PostUploadCompleteRequest = z.input<typeof postUploadCompleteRequestSchema>;
+export const postUploadCompleteResponseSchema = z.object({ cid: cidSchema, size: byteCountSchema }).strict();
+
+// ---------------------------------------------------------------- model packages (verified before registration)
+
+export const PACKAGE_STATUSES = ['verifying', 'verified', 'rejected'] as const;
+/** A package's verification record: the pinner's work on a (graph, weights) pair of uploaded files. */
+export const packageRecordSchema = z
+  .object({
+    graphCid: cidSchema,
+    weightsCid: cidSchema,
+    status: z.enum(PACKAGE_STATUSES),
+    requestId: z.string().min(1),
+    requestedAt: z.string().datetime(),
+    /** Weights bytes checked so far (verifying), for progress. */
+    bytesVerified: byteCountSchema.optional(),
+    weightsBytes: byteCountSchema.optional(),
+    /** What registerModel must hold (fee aside), once verified. */
+    registry: modelSpecSchema.omit({ fee: true }).optional(),
+    nodes: z.number().int().optional(),
+    verifiedAt: z.string().datetime().optional(),
+    /** Why it was rejected: the file (graphCid, weightsCid) and what was wrong. */
+    error: z.object({ name: z.string(), field: z.string().optional(), message: z.string() }).strict().optional(),
+  })
+  .strict();
+export type PackageRecord = z.infer<typeof packageRecordSchema>;
+export const packageParamsSchema = z.object({ graphCid: cidSchema, weightsCid: cidSchema });
+
+/** POST /models/packages: verify two uploaded files as one model package (202 while the pinner works). */
+export const postPackageRequestSchema = z.object({ graphCid: cidSchema, weightsCid: cidSchema }).strict();
+export type PostPackageRequest = z.input<typeof postPackageRequestSchema>;
 
 /** POST /models */
 export const postModelRequestSchema = z.object({ signedTransaction: signedTransactionSchema }).strict();

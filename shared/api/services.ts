@@ -1,12 +1,11 @@
 /**
  * What the API routes talk to, built once per cold start from the service environment and reused by
  * every warm invocation: the chain (provider and typed contracts), the blob store (S3 + IPFS), the
- * materialized views, the guest kernel image, and model specs by CID (content never changes, so a
+ * materialized views, and model specs by CID (content never changes, so a
  * spec read once is good for the life of the container).
  */
-import { readFile } from 'node:fs/promises';
-import { resolve } from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
+import type { SQSClient } from '@aws-sdk/client-sqs';
 import { JsonRpcProvider } from 'ethers';
 import {
   DisputeGame__factory,
@@ -22,7 +21,6 @@ import {
 } from '../../build/types';
 import { awsClients } from '../aws/config';
 import { BlobStore } from '../blobs/blobStore';
-import { kernelImageFromElf, type KernelImage } from '../dnn/guest/kernelImage';
 import { modelSpecSchema, type ModelSpec } from '../dnn/spec';
 import { ViewStore } from '../indexer/consumer';
 import { openIpfsStore, type IpfsStore } from '../ipfs/store';
@@ -37,11 +35,10 @@ export interface ApiServices {
   token: MarketToken;
   game?: DisputeGame;
   s3: S3Client;
+  sqs: SQSClient;
   ipfs: IpfsStore;
   blobs: BlobStore;
   views: ViewStore;
-  /** The guest kernel image from OPML_KERNEL_ELF, read on first use. */
-  kernel(): Promise<KernelImage>;
   /** The model spec stored under a graph CID, parsed once. */
   graphSpec(graphCid: string): Promise<ModelSpec>;
   close(): Promise<void>;
@@ -55,12 +52,6 @@ export class StoredGraphInvalidError extends Error {
   }
 }
 
-export class KernelElfMissingError extends Error {
-  override name = 'KernelElfMissingError';
-  constructor(readonly path: string, cause: unknown) {
-    super(`cannot read the guest kernel image ${path} (OPML_KERNEL_ELF): package build/guest/dnn-kernels.elf with the function or point OPML_KERNEL_ELF at it`, { cause });
-  }
-}
 
 /** Milliseconds between receipt polls while a route waits for its transaction. */
 export const RECEIPT_POLL_MS = 250;
@@ -68,10 +59,9 @@ export const RECEIPT_POLL_MS = 250;
 export async function createApiServices(env: ServiceEnv): Promise<ApiServices> {
   // One request per call: ethers' batching would delay every read by its batch window.
   const provider = new JsonRpcProvider(env.OPML_RPC_URL, undefined, { staticNetwork: true, batchMaxCount: 1, cacheTimeout: -1, pollingInterval: RECEIPT_POLL_MS });
-  const { s3 } = awsClients(awsConfigOf(env));
+  const { s3, sqs } = awsClients(awsConfigOf(env));
   const ipfs = await openIpfsStore(ipfsConfigOf(env));
   const blobs = new BlobStore(s3, ipfs, { bucket: env.OPML_DATA_BUCKET, maxBytes: Math.max(env.OPML_MAX_MODEL_BYTES, env.OPML_MAX_INPUT_BYTES) });
-  let kernel: Promise<KernelImage> | undefined;
   const specs = new Map<string, Promise<ModelSpec>>();
   const graphSpec = async (cid: string): Promise<ModelSpec> => {
     const bytes = await blobs.get(cid);
@@ -94,22 +84,10 @@ export async function createApiServices(env: ServiceEnv): Promise<ApiServices> {
     token: MarketToken__factory.connect(env.OPML_TOKEN, provider),
     game: env.OPML_GAME ? DisputeGame__factory.connect(env.OPML_GAME, provider) : undefined,
     s3,
+    sqs,
     ipfs,
     blobs,
     views: new ViewStore(s3, env.OPML_VIEWS_BUCKET),
-    kernel() {
-      if (!kernel) {
-        const path = resolve(env.OPML_KERNEL_ELF);
-        kernel = readFile(path).then(
-          (elf) => kernelImageFromElf(new Uint8Array(elf)),
-          (e: unknown) => {
-            throw new KernelElfMissingError(path, e);
-          },
-        );
-        kernel.catch(() => (kernel = undefined));
-      }
-      return kernel;
-    },
     graphSpec(cid) {
       let spec = specs.get(cid);
       if (!spec) {

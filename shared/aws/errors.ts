@@ -50,6 +50,14 @@ export class S3PreconditionFailedError extends Error {
   }
 }
 
+/** A multipart upload S3 no longer knows: completed, or expired by the bucket's lifecycle rule. */
+export class S3UploadNotFoundError extends Error {
+  override name = 'S3UploadNotFoundError';
+  constructor(readonly bucket: string, readonly key: string, readonly uploadId: string) {
+    super(`multipart upload ${uploadId} of s3://${bucket}/${key} does not exist (completed, or expired unfinished): start a new upload`);
+  }
+}
+
 export class SqsRequestError extends Error {
   override name = 'SqsRequestError';
   constructor(readonly operation: string, readonly queue: string, override readonly cause: unknown) {

@@ -27,6 +27,7 @@ export interface LocalAws {
 interface KoaContext {
   method: string;
   path: string;
+  querystring: string;
   headers: Record<string, string | undefined>;
   status: number;
   type: string;
@@ -44,9 +45,10 @@ interface S3rver {
 const S3rver = require('s3rver') as new (options: { address: string; port: number; directory: string; silent: boolean }) => S3rver;
 
 /**
- * S3 honours If-Match / If-None-Match on PutObject (the indexer cursor and the views rely on it); s3rver
- * ignores them on writes. This middleware, first in s3rver's chain, gives path-style PUTs the same
- * semantics, one write per key at a time so that check and write cannot interleave.
+ * S3 honours If-Match / If-None-Match on PutObject and CompleteMultipartUpload (the indexer cursor, the
+ * views and model uploads rely on it); s3rver ignores them on writes. This middleware, first in s3rver's
+ * chain, gives path-style PUTs and completions the same semantics, one write per key at a time so that
+ * check and write cannot interleave.
  */
 function conditionalWrites(server: S3rver): Middleware {
   const queues = new Map<string, Promise<void>>();
@@ -54,7 +56,8 @@ function conditionalWrites(server: S3rver): Middleware {
     const ifMatch = ctx.headers['if-match'];
     const ifNoneMatch = ctx.headers['if-none-match'];
     const [, bucket, ...rest] = ctx.path.split('/');
-    if (ctx.method !== 'PUT' || (ifMatch === undefined && ifNoneMatch === undefined) || !bucket || rest.length === 0) return next();
+    const write = ctx.method === 'PUT' || (ctx.method === 'POST' && /(^|&)uploadId=/.test(ctx.querystring));
+    if (!write || (ifMatch === undefined && ifNoneMatch === undefined) || !bucket || rest.length === 0) return next();
     const key = rest.map(decodeURIComponent).join('/');
     const id = `${bucket}/${key}`;
     const run = (queues.get(id) ?? Promise.resolve()).then(async () => {

@@ -2,7 +2,7 @@
  * S3 objects: a content-addressed blob store (key = CID of the bytes, verified on every read) and JSON
  * documents with optimistic concurrency through ETags.
  */
-import { CreateBucketCommand, GetObjectCommand, HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { rawCid } from '../dnn/cid';
 import { S3ContentMismatchError, S3ObjectNotFoundError, S3ObjectTooLargeError, S3PreconditionFailedError, S3RequestError } from './errors';
 
@@ -90,6 +90,43 @@ export async function putObject(
   }
 }
 
+/**
+ * An object's bytes from `start` on, as a stream of chunks (nothing buffered beyond what the socket
+ * holds), and the object's whole size. A stream cut off mid-way throws; the caller resumes from the
+ * bytes it already has.
+ */
+export async function getObjectStream(s3: S3Client, bucket: string, key: string, start = 0): Promise<{ size: number; body: AsyncIterable<Uint8Array> }> {
+  try {
+    const out = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key, Range: start > 0 ? `bytes=${start}-` : undefined }));
+    const size = start > 0 ? Number(/\/(\d+)$/.exec(out.ContentRange ?? '')?.[1] ?? NaN) : (out.ContentLength ?? NaN);
+    if (!Number.isSafeInteger(size)) throw new Error(`no object size in the response (Content-Range ${out.ContentRange}, Content-Length ${out.ContentLength})`);
+    return { size, body: out.Body as AsyncIterable<Uint8Array> };
+  } catch (e) {
+    if (isNotFound(e)) throw new S3ObjectNotFoundError(bucket, key);
+    // A start at the very end (resuming a complete file) is "416 Range Not Satisfiable": nothing is left.
+    if (status(e) === 416) return { size: start, body: (async function* () {})() };
+    throw new S3RequestError('GetObject', bucket, key, e);
+  }
+}
+
+/** An object's size in bytes, or undefined when there is none. */
+export async function objectSize(s3: S3Client, bucket: string, key: string): Promise<number | undefined> {
+  try {
+    return (await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }))).ContentLength ?? 0;
+  } catch (e) {
+    if (isNotFound(e)) return undefined;
+    throw new S3RequestError('HeadObject', bucket, key, e);
+  }
+}
+
+export async function deleteObject(s3: S3Client, bucket: string, key: string): Promise<void> {
+  try {
+    await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }));
+  } catch (e) {
+    if (!isNotFound(e)) throw new S3RequestError('DeleteObject', bucket, key, e);
+  }
+}
+
 export async function objectExists(s3: S3Client, bucket: string, key: string): Promise<boolean> {
   try {
     await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
@@ -114,7 +151,7 @@ export class ContentAddressedStore {
   private readonly prefix: string;
   private readonly cidOf: (bytes: Uint8Array) => string | Promise<string>;
 
-  constructor(private readonly s3: S3Client, private readonly options: ContentStoreOptions) {
+  constructor(readonly s3: S3Client, readonly options: ContentStoreOptions) {
     this.prefix = options.prefix ?? '';
     this.cidOf = options.cidOf ?? rawCid;
   }

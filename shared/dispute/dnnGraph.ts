@@ -7,27 +7,17 @@
 import { runModel } from '../dnn/executor';
 import type { DnnModel } from '../dnn/model';
 import { nodeStartLayout } from '../dnn/nodeLayout';
-import { allocTensor, tensorBytes, type Tensor } from '../dnn/tensor';
+import { tensorBytes, type Tensor } from '../dnn/tensor';
 import { keccak256 } from '../vm/keccak';
 import { DisputeGraphInvalid } from './errors';
 import { SLOT_SOURCE, WEIGHT_SOURCE, type DisputeGraph, type DisputeNode, type InputRef } from './graph';
 
 export function dnnDisputeGraph(model: DnnModel, elf: Uint8Array): DisputeGraph {
   const spec = model.spec;
-  // Layouts depend on tensor sizes only: zero activations of the right shapes stand in for values.
-  const values = new Map<string, Tensor>(model.constants);
   const slotOf = new Map<string, number>([[spec.input, 0]]);
-  const shaped = (name: string): Tensor => {
-    const t = model.tensorSpecs.get(name)!;
-    return allocTensor(t.dtype, [...t.shape]);
-  };
-  values.set(spec.input, shaped(spec.input));
-  spec.nodes.forEach((node, n) => {
-    values.set(node.output, shaped(node.output));
-    slotOf.set(node.output, n + 1);
-  });
+  spec.nodes.forEach((node, n) => slotOf.set(node.output, n + 1));
   const nodes: DisputeNode[] = spec.nodes.map((node, n) => {
-    const layout = nodeStartLayout(model, node, values);
+    const layout = nodeStartLayout(model, node);
     const inputs: InputRef[] = node.inputs.map((name, i) => {
       const region = layout.inputs[i];
       const t = model.tensorSpecs.get(name)!;
@@ -38,7 +28,7 @@ export function dnnDisputeGraph(model: DnnModel, elf: Uint8Array): DisputeGraph 
     });
     return { params: layout.params.bytes, outputAddress: layout.output.address, outputSize: layout.output.paddedSize, inputs };
   });
-  return { specHash: keccak256(model.specBytes), outputSlot: slotOf.get(spec.output)!, weightsBlob: model.weights, image: elf, nodes };
+  return { specHash: keccak256(model.specBytes), outputSlot: slotOf.get(spec.output)!, weights: model.weights, weightsTree: model.weightsTree, image: elf, nodes };
 }
 
 /** The slot tensors' bytes of an honest native run: slot 0 the input, slot j node j's output. */

@@ -6,6 +6,8 @@
 import { AbiCoder, concat, keccak256, toBeHex, zeroPadValue } from 'ethers';
 import { hashPair, paddedSize } from '../vm/merkle';
 import { LEAF_SIZE } from '../vm/spec';
+import type { WeightsSource } from '../dnn/weights';
+import type { WeightsTree } from '../dnn/weightsTree';
 import { DisputeGraphInvalid } from './errors';
 
 export const SLOT_SOURCE = 0;
@@ -33,7 +35,10 @@ export interface DisputeGraph {
   specHash: Uint8Array;
   /** The graph-state slot holding the model's output (1-based node index). */
   outputSlot: number;
-  weightsBlob: Uint8Array;
+  /** The weights blob, read by offset (a node's weight inputs only). */
+  weights: WeightsSource;
+  /** Its tree, from the regions' roots: its root and weight proofs without rehashing the blob. */
+  weightsTree: WeightsTree;
   /** The guest ELF holding every kernel. */
   image: Uint8Array;
   nodes: DisputeNode[];
@@ -89,7 +94,7 @@ export function graphFacts(graph: DisputeGraph): GraphFacts {
     specHash: hex(graph.specHash),
     nodeCount: graph.nodes.length,
     outputSlot: graph.outputSlot,
-    weightsSize: BigInt(paddedSize(graph.weightsBlob.length)),
+    weightsSize: BigInt(graph.weightsTree.size),
     nodesRoot: hex(rootOfLeaves(padToLeaves(Buffer.from(leaves.slice(2), 'hex')))),
   };
 }
@@ -159,9 +164,8 @@ export function slotSiblings(slots: readonly Uint8Array[], after: number, slot: 
 }
 
 /** Siblings of the weight tensor at `offset` (its padded size `size`) up to the weights root. */
-export function weightSiblings(weightsBlob: Uint8Array, offset: number, size: number): string[] {
-  const level = Math.log2(size) - Math.log2(LEAF_SIZE);
-  return siblingsOf(padToLeaves(weightsBlob), level, offset / size);
+export function weightSiblings(graph: DisputeGraph, offset: number, size: number): string[] {
+  return graph.weightsTree.siblings(offset, size).map(hex);
 }
 
 export function nodeSiblings(graph: DisputeGraph, node: number): string[] {

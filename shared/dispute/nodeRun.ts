@@ -6,10 +6,12 @@
 import { keccak256 } from 'ethers';
 import { CheckpointedRun } from '../vm/checkpoints';
 import { loadElf } from '../vm/elf';
+import { merkleRootOfBytes } from '../vm/merkle';
 import { Machine } from '../vm/machine';
 import type { Memory } from '../vm/memory';
 import { LEAF_SIZE, STATE_OFFSET, Status, TREE_DEPTH } from '../vm/spec';
 import { NODE_PARAMS_ADDR } from '../dnn/nodeLayout';
+import { readWeights } from '../dnn/weights';
 import type { DisputeGraph } from './graph';
 import { WEIGHT_SOURCE } from './graph';
 import { DisputeNodeRunFailed } from './errors';
@@ -28,7 +30,7 @@ export interface EndClaim {
 /** Bytes of input `i` of node `j` under a party's tensors (slot tensors) and the public weights blob. */
 export function nodeInputBytes(graph: DisputeGraph, tensors: readonly Uint8Array[], node: number, i: number): Uint8Array {
   const ref = graph.nodes[node - 1].inputs[i];
-  return ref.source === WEIGHT_SOURCE ? graph.weightsBlob.subarray(ref.index, ref.index + ref.size) : tensors[ref.index];
+  return ref.source === WEIGHT_SOURCE ? readWeights(graph.weights, ref.index, ref.size) : tensors[ref.index];
 }
 
 export function imageRoot28(image: Uint8Array): string {
@@ -48,8 +50,15 @@ export class NodeRun {
     const memory = loadElf(graph.image).memory;
     const spec = graph.nodes[node - 1];
     memory.writeBytes(NODE_PARAMS_ADDR, spec.params);
-    spec.inputs.forEach((ref, i) => memory.writeBytes(ref.addr, nodeInputBytes(graph, tensors, node, i)));
-    this.run = new CheckpointedRun(new Machine(memory, { pc: GUEST_ENTRY }), { budgetBytes: CHECKPOINT_BUDGET, interval: 1 << 12 });
+    // Weights enter by their registered roots (already checked against the blob): tens of MB are
+    // neither copied into pages nor hashed unless the final step's proof reaches into them.
+    spec.inputs.forEach((ref, i) => {
+      const bytes = nodeInputBytes(graph, tensors, node, i);
+      memory.mapRegion(ref.addr, bytes, ref.source === WEIGHT_SOURCE ? graph.weightsTree.node(ref.index, ref.size) : merkleRootOfBytes(bytes));
+    });
+    // The start state's own pages sit in the first snapshot: the budget is for what the run adds.
+    const inputBytes = spec.inputs.reduce((n, ref) => n + ref.size, 0);
+    this.run = new CheckpointedRun(new Machine(memory, { pc: GUEST_ENTRY }), { budgetBytes: CHECKPOINT_BUDGET + inputBytes, interval: 1 << 12 });
   }
 
   /** The halting step, running the node to the end the first time. */

@@ -196,10 +196,10 @@ export class Player {
       node: record,
       nodeSiblings: nodeSiblings(this.graph, node),
       inputRoots: spec.inputs.map((ref) =>
-        ref.source === SLOT_SOURCE ? hex(this.slots[ref.index]) : hex(merkleRootOfBytes(this.graph.weightsBlob.subarray(ref.index, ref.index + ref.size))),
+        ref.source === SLOT_SOURCE ? hex(this.slots[ref.index]) : hex(this.graph.weightsTree.node(ref.index, ref.size)),
       ),
       inputSiblings: spec.inputs.map((ref) =>
-        ref.source === SLOT_SOURCE ? slotSiblings(this.slots, node - 1, ref.index) : weightSiblings(this.graph.weightsBlob, ref.index, ref.size),
+        ref.source === SLOT_SOURCE ? slotSiblings(this.slots, node - 1, ref.index) : weightSiblings(this.graph, ref.index, ref.size),
       ),
       imageRoot28: imageRoot28(this.graph.image),
       stepBound: run.stepBound(),

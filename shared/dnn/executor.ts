@@ -61,8 +61,7 @@ export function runModel(model: DnnModel, input: Tensor, options: RunOptions = {
     });
     output = runner.tensor(model.spec.output);
   } else {
-    const values = new Map<string, Tensor>(model.constants);
-    values.set(model.spec.input, input);
+    const values = new Map<string, Tensor>([[model.spec.input, input]]);
     for (const node of model.spec.nodes) {
       const out = runNode(model, node, values, 'ts');
       values.set(node.output, out);
@@ -80,7 +79,7 @@ export function runModel(model: DnnModel, input: Tensor, options: RunOptions = {
 }
 
 /**
- * One node from tensors by name: the unit both the executor and dispute tooling run. Its default
+ * One node from activations by name (constants come from the model): the unit both the executor and dispute tooling run. Its default
  * backend is the TypeScript reference, so one-node checks against the VM (test/dnn/guest-*.test.ts)
  * compare two independent implementations; `node` must be one of model.spec.nodes.
  */
@@ -94,7 +93,7 @@ export function runNode(model: DnnModel, node: DnnModel['spec']['nodes'][number]
   }
   const outSpec = model.tensorSpecs.get(node.output)!;
   return KERNELS[node.op]({
-    inputs: node.inputs.map((n) => values.get(n)!),
+    inputs: node.inputs.map((n) => values.get(n) ?? model.constants.get(n)!),
     zeroPoints: node.inputs.map((n) => model.tensorSpecs.get(n)!.zeroPoint),
     outZp: outSpec.zeroPoint,
     outShape: [...outSpec.shape],

@@ -1,22 +1,30 @@
 /**
  * Model packages (docs/dnn-spec.md sections 1, 2 and 4): building the spec and weights blob from
- * in-memory tensors, loading and checking them, and the model root.
+ * in-memory tensors, loading and checking them, and the model root. A loaded package reads its
+ * weights by offset (./weights.ts) and knows its blob's tree from the constants' roots
+ * (./weightsTree.ts), so nothing here holds or rehashes a whole blob once its roots are verified.
  */
 import { keccak256 } from '../vm/keccak';
-import { rawCid } from './cid';
 import { merkleRootOfBytes } from '../vm/merkle';
+import { ConstantTensors, type ConstantLookup } from './constants';
 import { DnnSpecError } from './errors';
+import { nodeStartLayout } from './nodeLayout';
 import { checkValueBounds, inferOutputShape } from './shapes';
+import { MAX_NODE_STEPS, nodeStepBound } from './stepBound';
 import { ATTR_RULES, DNN_FORMAT_VERSION, DTYPE_SIZE, MAX_TENSOR_BYTES, OPERANDS, modelSpecSchema, type AttrRule, type ModelSpec, type NodeSpec, type TensorSpec } from './spec';
-import { elementCount, paddedSize, tensorBytes, tensorFromBytes, tensorRoot, toHex, type Tensor } from './tensor';
+import { elementCount, paddedSize, tensorBytes, tensorRoot, toHex, type Tensor } from './tensor';
+import { BytesWeights, readWeights, type WeightsSource } from './weights';
+import { WeightsTree } from './weightsTree';
 
 export interface DnnModel {
   spec: ModelSpec;
   /** the spec file's bytes, exactly as hashed */
   specBytes: Uint8Array;
-  weights: Uint8Array;
+  weights: WeightsSource;
   tensorSpecs: Map<string, TensorSpec>;
-  constants: Map<string, Tensor>;
+  constants: ConstantTensors;
+  /** the weights blob's tree from the constants' (verified) roots */
+  weightsTree: WeightsTree;
 }
 
 /** A tensor as the importer describes it: quantisation, and the data for constants. */
@@ -38,48 +46,83 @@ export interface ModelDraft {
   nodes: NodeSpec[];
 }
 
-/** Constants in blob order: largest padded size first, ties in spec order (section 4). */
-function blobOrder<T extends { byteLength: number }>(constants: T[]): T[] {
+/** Constants in blob order: largest padded size first, ties in the given (spec) order (section 4). */
+function blobOrder<T extends { byteLength: number }>(constants: readonly T[]): T[] {
   return constants
     .map((c, i) => ({ c, i }))
     .sort((a, b) => paddedSize(b.c.byteLength) - paddedSize(a.c.byteLength) || a.i - b.i)
     .map(({ c }) => c);
 }
 
-export function buildModel(draft: ModelDraft): DnnModel {
-  const withData = draft.tensors
-    .filter((t) => t.data)
-    .map((t) => ({ name: t.name, bytes: tensorBytes(t.data!), byteLength: tensorBytes(t.data!).length }));
+/** Each constant's offset in the blob (section 4) and the blob's length, from the byte lengths alone. */
+export function blobLayout(constants: readonly { name: string; byteLength: number }[]): { offsets: Map<string, number>; length: number } {
   const offsets = new Map<string, number>();
-  let size = 0;
-  for (const c of blobOrder(withData)) {
-    offsets.set(c.name, size);
-    size += paddedSize(c.byteLength);
+  let length = 0;
+  for (const c of blobOrder(constants)) {
+    offsets.set(c.name, length);
+    length += paddedSize(c.byteLength);
   }
-  const weights = new Uint8Array(size);
-  for (const c of withData) weights.set(c.bytes, offsets.get(c.name)!);
-  const spec: ModelSpec = {
+  return { offsets, length };
+}
+
+/** The spec text as the importer writes it (section 2): one-space indent, trailing newline. */
+export function specText(spec: ModelSpec): Uint8Array {
+  return new TextEncoder().encode(JSON.stringify(spec, null, 1) + '\n');
+}
+
+/** The spec of a draft whose constants have these offsets and roots (the package writer's and buildModel's shared step). */
+export function draftSpec(draft: ModelDraft, offsets: ReadonlyMap<string, number>, roots: ReadonlyMap<string, string>): ModelSpec {
+  return {
     format: 'opml-dnn',
     version: DNN_FORMAT_VERSION,
     name: draft.name,
     input: draft.input,
     output: draft.output,
-    tensors: draft.tensors.map((t) => ({
-      name: t.name,
-      dtype: t.dtype,
-      shape: t.shape,
-      scale: t.scale,
-      zeroPoint: t.zeroPoint,
-      ...(t.data ? { root: toHex(tensorRoot(t.data)), offset: offsets.get(t.name)!, byteLength: tensorBytes(t.data).length } : {}),
-      ...(t.channelScales ? { channelScales: t.channelScales } : {}),
-    })),
+    tensors: draft.tensors.map((t) => {
+      const offset = offsets.get(t.name);
+      return {
+        name: t.name,
+        dtype: t.dtype,
+        shape: t.shape,
+        scale: t.scale,
+        zeroPoint: t.zeroPoint,
+        ...(offset !== undefined ? { root: roots.get(t.name)!, offset, byteLength: elementCount(t.shape) * DTYPE_SIZE[t.dtype] } : {}),
+        ...(t.channelScales ? { channelScales: t.channelScales } : {}),
+      };
+    }),
     nodes: draft.nodes,
   };
-  return loadModel(new TextEncoder().encode(JSON.stringify(spec, null, 1) + '\n'), weights);
 }
 
-/** Parses and checks a package; every inconsistency is a DnnSpecError naming where it is. */
-export function loadModel(specBytes: Uint8Array, weights: Uint8Array): DnnModel {
+/** A package from in-memory tensors (the importer's output): the blob is built in memory. */
+export function buildModel(draft: ModelDraft): DnnModel {
+  const withData = draft.tensors.filter((t) => t.data).map((t) => ({ name: t.name, bytes: tensorBytes(t.data!), byteLength: tensorBytes(t.data!).length, data: t.data! }));
+  const { offsets, length } = blobLayout(withData);
+  const weights = new Uint8Array(length);
+  for (const c of withData) weights.set(c.bytes, offsets.get(c.name)!);
+  const roots = new Map(withData.map((c) => [c.name, toHex(tensorRoot(c.data))]));
+  return loadModel(specText(draftSpec(draft, offsets, roots)), weights);
+}
+
+export interface LoadOptions {
+  /**
+   * Roots of the blob's constant regions by offset (each region `paddedSize(byteLength)` bytes),
+   * computed from these very bytes by a streaming pass (shared/vm's streaming root captures them):
+   * checked against the spec instead of rereading and rehashing the blob.
+   */
+  regionRoots?: ReadonlyMap<number, string>;
+  /**
+   * This exact package (same spec bytes, same weights bytes) passed every check of loadModel before,
+   * as a cache's own record says: the structure is checked again, the roots and value bounds
+   * (which read every weight) are not.
+   */
+  trusted?: boolean;
+  /** Bytes of decoded constants the model keeps between uses (default DEFAULT_CONSTANT_CACHE_BYTES). */
+  constantCacheBytes?: number;
+}
+
+/** The spec file's JSON against the schema (section 2) alone: what a reader needs before it has the weights. */
+export function parseSpec(specBytes: Uint8Array): ModelSpec {
   let json: unknown;
   try {
     json = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(specBytes));
@@ -91,43 +134,63 @@ export function loadModel(specBytes: Uint8Array, weights: Uint8Array): DnnModel 
     const issue = parsed.error.issues[0];
     throw new DnnSpecError(issue.message, `spec.${issue.path.join('.')}`);
   }
-  const spec = parsed.data;
+  return parsed.data;
+}
+
+/** The regions of the blob that hold constants (offset, padded size), as the spec declares them. */
+export function constantRegions(spec: ModelSpec): { offset: number; size: number }[] {
+  return spec.tensors.filter((t) => t.offset !== undefined && t.byteLength !== undefined).map((t) => ({ offset: t.offset!, size: paddedSize(t.byteLength!) }));
+}
+
+/** Parses and checks a package; every inconsistency is a DnnSpecError naming where it is. */
+export function loadModel(specBytes: Uint8Array, weightsOrBytes: WeightsSource | Uint8Array, options: LoadOptions = {}): DnnModel {
+  const weights = weightsOrBytes instanceof Uint8Array ? new BytesWeights(weightsOrBytes) : weightsOrBytes;
+  const spec = parseSpec(specBytes);
   const tensorSpecs = new Map<string, TensorSpec>();
   for (const t of spec.tensors) {
     if (tensorSpecs.has(t.name)) throw new DnnSpecError('duplicate tensor name', `tensor ${t.name}`);
     tensorSpecs.set(t.name, t);
   }
-  const constants = loadConstants(spec, weights);
-  checkGraph(spec, tensorSpecs, constants);
-  return { spec, specBytes, weights, tensorSpecs, constants };
+  const weightsTree = checkBlob(spec, weights, options);
+  const constants = new ConstantTensors(spec.tensors, weights, options.constantCacheBytes);
+  checkGraph(spec, tensorSpecs, constants, !options.trusted);
+  return { spec, specBytes, weights, tensorSpecs, constants, weightsTree };
 }
 
-function loadConstants(spec: ModelSpec, weights: Uint8Array): Map<string, Tensor> {
+/**
+ * The constants' layout (canonical offsets, the blob's exact length) and their roots against the
+ * bytes: from `regionRoots` when a streaming pass computed them, by reading each region otherwise,
+ * not at all for a trusted package.
+ */
+function checkBlob(spec: ModelSpec, weights: WeightsSource, options: LoadOptions): WeightsTree {
   const declared = spec.tensors.filter((t) => t.offset !== undefined || t.byteLength !== undefined);
   let expected = 0;
+  const regions: { name: string; offset: number; size: number; root: string }[] = [];
   for (const t of blobOrder(declared.map((d) => ({ ...d, byteLength: d.byteLength ?? 0 })))) {
     const where = `tensor ${t.name}`;
     if (t.offset === undefined || t.byteLength === undefined || t.root === undefined)
       throw new DnnSpecError('a constant needs offset, byteLength and root', where);
     if (t.byteLength !== elementCount(t.shape) * DTYPE_SIZE[t.dtype]) throw new DnnSpecError(`byteLength ${t.byteLength} does not match dtype and shape`, where);
     if (t.offset !== expected) throw new DnnSpecError(`offset ${t.offset} is not the canonical ${expected}`, where);
+    regions.push({ name: t.name, offset: t.offset, size: paddedSize(t.byteLength), root: t.root });
     expected += paddedSize(t.byteLength);
   }
-  if (weights.length !== expected) throw new DnnSpecError(`weights blob is ${weights.length} bytes, the spec lays out ${expected}`, 'weights');
-  const constants = new Map<string, Tensor>();
-  for (const t of declared) {
-    const region = weights.subarray(t.offset!, t.offset! + paddedSize(t.byteLength!));
-    if (toHex(merkleRootOfBytes(region)) !== t.root) throw new DnnSpecError('root does not match the weights blob', `tensor ${t.name}`);
-    constants.set(t.name, tensorFromBytes(t.dtype, t.shape, region));
+  if (weights.byteLength !== expected) throw new DnnSpecError(`weights blob is ${weights.byteLength} bytes, the spec lays out ${expected}`, 'weights');
+  if (!options.trusted) {
+    for (const r of regions) {
+      const actual = options.regionRoots ? options.regionRoots.get(r.offset) : toHex(merkleRootOfBytes(readWeights(weights, r.offset, r.size)));
+      if (actual === undefined) throw new DnnSpecError(`no root was computed for its region at offset ${r.offset}`, `tensor ${r.name}`);
+      if (actual.toLowerCase() !== r.root) throw new DnnSpecError(`root does not match the weights blob (the bytes give ${actual})`, `tensor ${r.name}`);
+    }
   }
-  return constants;
+  return new WeightsTree(regions.map((r) => ({ offset: r.offset, size: r.size, root: Buffer.from(r.root.slice(2), 'hex') })), expected);
 }
 
-function checkGraph(spec: ModelSpec, tensorSpecs: Map<string, TensorSpec>, constants: Map<string, Tensor>): void {
+function checkGraph(spec: ModelSpec, tensorSpecs: Map<string, TensorSpec>, constants: ConstantTensors, checkValues: boolean): void {
   for (const t of spec.tensors) checkTensorSpec(t);
   const input = tensorSpecs.get(spec.input);
   if (!input || constants.has(spec.input) || input.dtype === 'uint8') throw new DnnSpecError('the input must be a declared int8 or int32 (token ids) activation', `input ${spec.input}`);
-  const available = new Set([spec.input, ...constants.keys()]);
+  const available = new Set([spec.input, ...constants.names()]);
   spec.nodes.forEach((node, i) => {
     const where = `node ${i + 1} (${node.op})`;
     for (const name of node.inputs) if (!available.has(name)) throw new DnnSpecError(`input ${name} is not computed before this node`, where);
@@ -139,11 +202,27 @@ function checkGraph(spec: ModelSpec, tensorSpecs: Map<string, TensorSpec>, const
     const shapes = node.inputs.map((n) => tensorSpecs.get(n)!.shape);
     const inferred = inferOutputShape(node, `${i + 1}`, shapes, out.shape);
     if (inferred.join(',') !== out.shape.join(',')) throw new DnnSpecError(`declared shape ${JSON.stringify(out.shape)} but the operator gives ${JSON.stringify(inferred)}`, where);
-    checkValueBounds(node, where, tensorSpecs, constants);
+    if (checkValues) checkValueBounds(node, where, tensorSpecs, constants);
+    checkVmFit(node, where, tensorSpecs);
     available.add(node.output);
   });
   if (!spec.nodes.some((n) => n.output === spec.output)) throw new DnnSpecError('is not produced by any node', `output ${spec.output}`);
   for (const t of spec.tensors) if (!available.has(t.name)) throw new DnnSpecError('is neither a constant, the input nor a node output', `tensor ${t.name}`);
+}
+
+/**
+ * A node must run in the VM as a dispute would run it: its tensors inside the address space and its
+ * kernel inside the game's step bound. Refused here, no accepted package can fail in a dispute.
+ */
+function checkVmFit(node: NodeSpec, where: string, tensorSpecs: Map<string, TensorSpec>): void {
+  nodeStartLayout({ tensorSpecs }, node);
+  const steps = nodeStepBound(node, tensorSpecs);
+  if (steps > MAX_NODE_STEPS)
+    throw new DnnSpecError(`its kernel may take up to ${steps.toExponential(3)} VM steps, past the dispute step bound 2^40: split it into smaller nodes`, where, {
+      field: 'steps',
+      value: steps,
+      limit: '<= 2^40',
+    });
 }
 
 /** Zero points by dtype, and the guest's tensor size limit (docs/dnn-spec.md section 2). */
@@ -169,7 +248,7 @@ function resolveAttrs(node: NodeSpec, where: string): Record<string, number> {
   return attrs;
 }
 
-function checkOperands(node: NodeSpec, where: string, tensorSpecs: Map<string, TensorSpec>, constants: Map<string, Tensor>): void {
+function checkOperands(node: NodeSpec, where: string, tensorSpecs: Map<string, TensorSpec>, constants: ConstantLookup): void {
   const { dtypes, constants: mustBeConstant } = OPERANDS[node.op];
   node.inputs.forEach((name, i) => {
     const dtype = tensorSpecs.get(name)!.dtype;
@@ -185,8 +264,9 @@ export function specHash(model: DnnModel): Uint8Array {
   return keccak256(model.specBytes);
 }
 
+/** The blob's root, from the constants' roots (checked against the bytes when the package was loaded). */
 export function weightsRoot(model: DnnModel): Uint8Array {
-  return merkleRootOfBytes(model.weights);
+  return model.weightsTree.root();
 }
 
 /** keccak256(specHash ‖ weightsRoot): what the registry stores for a model. */
@@ -195,9 +275,4 @@ export function modelRoot(model: DnnModel): Uint8Array {
   both.set(specHash(model), 0);
   both.set(weightsRoot(model), 32);
   return keccak256(both);
-}
-
-/** Content ids of the two package files, for pinning (docs/dnn-spec.md section 1). */
-export function packageCids(model: DnnModel): { spec: string; weights: string } {
-  return { spec: rawCid(model.specBytes), weights: rawCid(model.weights) };
 }

@@ -3,8 +3,8 @@
  * and where each tensor sits. The guest kernels read exactly this; the dispute contracts check
  * these regions' subtree roots against the graph phase.
  */
-import { OPS, DTYPE_CODE, type NodeSpec } from './spec';
-import { paddedSize, tensorBytes, type Tensor } from './tensor';
+import { OPS, DTYPE_CODE, DTYPE_SIZE, type NodeSpec } from './spec';
+import { elementCount, paddedSize } from './tensor';
 import type { DnnModel } from './model';
 import { DnnSpecError } from './errors';
 
@@ -14,16 +14,18 @@ export const DESCRIPTOR_SIZE = 32;
 export const PARAMS_HEADER_SIZE = 16;
 const ADDRESS_LIMIT = 2 ** 32;
 
+/** Where a tensor sits in the VM: its bytes at `address`, zero up to `paddedSize`. */
 export interface MemoryRegion {
   tensor: string;
   address: number;
   paddedSize: number;
-  /** the bytes written at `address` (all zero for the output) */
-  bytes: Uint8Array;
+  /** the tensor's own byte length (dtype size × elements) */
+  byteLength: number;
 }
 
 export interface NodeStartLayout {
-  params: MemoryRegion;
+  /** the node-parameter block, with its bytes */
+  params: MemoryRegion & { bytes: Uint8Array };
   inputs: MemoryRegion[];
   output: MemoryRegion;
 }
@@ -33,23 +35,25 @@ function descriptor(view: DataView, off: number, address: number, dtype: keyof t
   words.forEach((w, i) => view.setInt32(off + 4 * i, w | 0, true));
 }
 
-/** Layout for running `node` with its inputs taken from `values` (constants and earlier outputs). */
-export function nodeStartLayout(model: DnnModel, node: NodeSpec, values: ReadonlyMap<string, Tensor>): NodeStartLayout {
+/**
+ * The layout of `node` (of a loaded model): it depends on the tensors' shapes and dtypes only, so
+ * it is known before any value is, and the same for every task.
+ */
+export function nodeStartLayout(model: Pick<DnnModel, 'tensorSpecs'>, node: NodeSpec): NodeStartLayout {
   let cursor = TENSOR_BASE;
-  const place = (name: string, bytes: Uint8Array, byteLength: number): MemoryRegion => {
+  const place = (name: string): MemoryRegion => {
+    const t = model.tensorSpecs.get(name)!;
+    const byteLength = elementCount(t.shape) * DTYPE_SIZE[t.dtype];
     const size = paddedSize(byteLength);
     const address = Math.ceil(cursor / size) * size;
-    if (address + size > ADDRESS_LIMIT) throw new DnnSpecError('tensors do not fit in the VM address space', `tensor ${name}`);
+    if (address + size > ADDRESS_LIMIT)
+      throw new DnnSpecError(`tensors do not fit in the VM address space: ${name} would end at ${address + size}, past 2^32`, `node ${node.output} (${node.op})`);
     cursor = address + size;
-    return { tensor: name, address, paddedSize: size, bytes };
+    return { tensor: name, address, paddedSize: size, byteLength };
   };
-  const inputs = node.inputs.map((name) => {
-    const bytes = tensorBytes(values.get(name)!);
-    return place(name, bytes, bytes.length);
-  });
+  const inputs = node.inputs.map(place);
   const outSpec = model.tensorSpecs.get(node.output)!;
-  const outLength = outSpec.shape.reduce((a, b) => a * b, 1);
-  const output = place(node.output, new Uint8Array(0), outLength);
+  const output = place(node.output);
 
   const attrNames: readonly string[] = OPS[node.op].attrs;
   const size = PARAMS_HEADER_SIZE + DESCRIPTOR_SIZE * (1 + inputs.length) + 4 * attrNames.length;
@@ -68,5 +72,5 @@ export function nodeStartLayout(model: DnnModel, node: NodeSpec, values: Readonl
     if (v === undefined || v !== (v | 0)) throw new DnnSpecError(`attribute ${a} is ${v}: not a node of a loaded model`, `node ${node.output} (${node.op})`);
     view.setInt32(attrOff + 4 * k, v, true);
   });
-  return { params: { tensor: '#params', address: NODE_PARAMS_ADDR, paddedSize: paddedSize(size), bytes }, inputs, output };
+  return { params: { tensor: '#params', address: NODE_PARAMS_ADDR, paddedSize: paddedSize(size), byteLength: size, bytes }, inputs, output };
 }

@@ -7,7 +7,8 @@
 import { DnnShapeError, DnnSpecError } from './errors';
 import { isqrt, rq, RQ_SHIFT_MAX, RQ_SHIFT_MIN } from './intmath';
 import { INT32_MAX, type NodeSpec, type TensorSpec } from './spec';
-import { elementCount, type Tensor } from './tensor';
+import type { ConstantLookup } from './constants';
+import { elementCount } from './tensor';
 
 export type Attrs = Record<string, number>;
 
@@ -146,7 +147,7 @@ export const SOFTMAX_EXP_ONE = 2 ** 20;
  * hold an element, and for every accumulator and rq result a worst case (over all int8 inputs)
  * inside int32. rq is monotone in |acc|, so rq(worst |acc|) bounds every result.
  */
-export function checkValueBounds(node: NodeSpec, where: string, specs: ReadonlyMap<string, TensorSpec>, constants: ReadonlyMap<string, Tensor>): void {
+export function checkValueBounds(node: NodeSpec, where: string, specs: ReadonlyMap<string, TensorSpec>, constants: ConstantLookup): void {
   const fail = (msg: string, field: string, value: number, limit: string): never => {
     throw new DnnSpecError(msg, where, { field, value, limit });
   };

@@ -49,6 +49,8 @@ export interface AttrRule {
 }
 
 export const INT32_MAX = 2 ** 31 - 1;
+/** The largest spec file (.dnn.json) anything reads: it lists tensors and nodes, never their values. */
+export const MAX_SPEC_BYTES = 16 << 20;
 /** The guest's limit on one tensor (its descriptor check), so no size computation overflows. */
 export const MAX_TENSOR_BYTES = 2 ** 28;
 export const WINDOW_MAX = 2 ** 16;

@@ -26,3 +26,18 @@ export class ModelRegistrationMissing extends ModelError {
     super(`no ModelRegistered event in transaction ${txHash}`);
   }
 }
+
+export type PackageFileField = 'graphCid' | 'weightsCid' | 'vmImageCid';
+
+/** A package file whose bytes are not what its CID names, or that does not load as part of a package. */
+export class PackageFileInvalidError extends ModelError {
+  override name = 'PackageFileInvalidError';
+  constructor(
+    readonly field: PackageFileField,
+    readonly cid: string,
+    reason: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`the file given as ${field} (${cid}) ${reason}`, options);
+  }
+}

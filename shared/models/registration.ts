@@ -8,7 +8,10 @@ import type { ContractTransactionReceipt, Signer } from 'ethers';
 import type { IModelRegistry, ModelRegistry } from '../../build/types';
 import { dnnDisputeGraph } from '../dispute/dnnGraph';
 import { graphCommitment, type DisputeGraph } from '../dispute/graph';
-import { packageCids, weightsRoot, type DnnModel } from '../dnn/model';
+import { weightsRoot, type DnnModel } from '../dnn/model';
+import { weightsChunks } from '../dnn/weights';
+import { fileCid } from '../ipfs/cid';
+import { FileCidBuilder } from '../ipfs/unixfs/fileCidBuilder';
 import type { KernelImage } from '../dnn/guest/kernelImage';
 import { mine } from '../market/tasks';
 import { ModelRegistrationMissing } from './errors';
@@ -23,9 +26,24 @@ export interface PreparedModel {
   spec: IModelRegistry.ModelSpecStruct & { graphSpecHash: string; weightsRoot: string; vmImageRoot: string };
 }
 
-export function prepareModelRegistration(model: DnnModel, kernelImage: KernelImage, fee = 0n): PreparedModel {
+/** The CIDs of a package's two files (what `ipfs add --cid-version 1` gives), the blob read in chunks. */
+export function packageCids(model: DnnModel): PackageCids {
+  const weights = new FileCidBuilder();
+  for (const piece of weightsChunks(model.weights)) weights.update(piece);
+  return { spec: fileCid(model.specBytes), weights: weights.digest() };
+}
+
+export interface PackageCids {
+  spec: string;
+  weights: string;
+}
+
+/**
+ * The registry entry of a loaded package. `cids` are its files' CIDs: a caller that fetched or hashed
+ * the files by CID passes them (a multi-GB blob is not hashed again); otherwise they are computed.
+ */
+export function prepareModelRegistration(model: DnnModel, kernelImage: KernelImage, fee = 0n, cids: PackageCids = packageCids(model)): PreparedModel {
   const graph = dnnDisputeGraph(model, kernelImage.elf);
-  const cids = packageCids(model);
   return {
     model,
     graph,

@@ -1,4 +1,4 @@
-/** The pinner's record handler (pin jobs from the pin queue) and the dependencies of a function's environment. */
+/** The pinner's record handler (pin and verify-package jobs from the pin queue) and the dependencies of a function's environment. */
 import { JsonRpcProvider } from 'ethers';
 import { ModelRegistry__factory } from '../../build/types';
 import type { BatchRecord } from '../aws/batch';
@@ -9,7 +9,9 @@ import { logLine } from '../dispatch/log';
 import { openIpfsStore } from '../ipfs/store';
 import { jobSchema } from '../schemas/jobs';
 import { awsConfigOf, ipfsConfigOf, type ServiceEnv } from '../service/config';
-import { pinModel, type PinDeps } from './pinModel';
+import { kernelService } from '../dnn/guest/kernelFile';
+import { PackageRecordStore } from './packageRecords';
+import { pinModel, verifyPackage, type PinDeps } from './pinModel';
 import { PinStatusStore } from './status';
 
 export class PinJobInvalidError extends Error {
@@ -29,9 +31,15 @@ export function pinJobHandler(deps: PinDeps): (record: BatchRecord) => Promise<v
     }
     const parsed = jobSchema.safeParse(json);
     if (!parsed.success) throw new PinJobInvalidError(record.messageId, formatIssues(parsed.error.issues));
-    if (parsed.data.kind !== 'pin') throw new PinJobInvalidError(record.messageId, `kind is ${parsed.data.kind}`);
-    const status = await pinModel(deps, BigInt(parsed.data.modelId));
-    logLine('pinned', { modelId: status.modelId, eventId: parsed.data.eventId, files: status.files });
+    const job = parsed.data;
+    if (job.kind === 'verify-package') {
+      const verdict = await verifyPackage(deps, job, job.requestId);
+      logLine('package', { graphCid: job.graphCid, weightsCid: job.weightsCid, status: verdict.status, ...(verdict.error ? { error: verdict.error.message } : {}) });
+      return;
+    }
+    if (job.kind !== 'pin') throw new PinJobInvalidError(record.messageId, `kind is ${job.kind}`);
+    const status = await pinModel(deps, BigInt(job.modelId));
+    logLine('pinned', { modelId: status.modelId, eventId: job.eventId, files: status.files });
   };
 }
 
@@ -44,5 +52,7 @@ export async function pinDepsFromEnv(env: ServiceEnv): Promise<PinDeps> {
     registry: ModelRegistry__factory.connect(env.OPML_REGISTRY, provider),
     blobs: new BlobStore(s3, ipfs, { bucket: env.OPML_DATA_BUCKET, maxBytes: env.OPML_MAX_MODEL_BYTES }),
     statuses: new PinStatusStore(s3, env.OPML_VIEWS_BUCKET),
+    packages: new PackageRecordStore(s3, env.OPML_VIEWS_BUCKET),
+    kernel: kernelService(env.OPML_KERNEL_ELF),
   };
 }

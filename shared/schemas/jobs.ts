@@ -19,6 +19,11 @@ export const jobSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('finalize'), taskId: uint, windowEnd: uint, eventId }).strict(),
   /** Fetch a registered model's files, check them against the registry and pin them to S3 and IPFS (pinner). */
   z.object({ kind: z.literal('pin'), modelId: uint, eventId }).strict(),
+  /**
+   * Verify an uploaded (graph, weights) pair as one model package and pin it (pinner), for the API's
+   * POST /models/packages: not an event, so it names the request instead.
+   */
+  z.object({ kind: z.literal('verify-package'), graphCid: z.string().min(1), weightsCid: z.string().min(1), requestId: z.string().min(1) }).strict(),
 ]);
 export type Job = z.infer<typeof jobSchema>;
 export type JobKind = Job['kind'];
@@ -30,10 +35,12 @@ export type JobKind = Job['kind'];
  */
 export function jobGroupOf(job: Job): string {
   if (job.kind === 'pin') return `model-${job.modelId}`;
+  if (job.kind === 'verify-package') return `package-${job.weightsCid}`;
   return job.kind === 'finalize' ? `task-${job.taskId}-finalize` : `task-${job.taskId}`;
 }
 
 /** The same event dispatched twice to the same queue is one message (SQS FIFO deduplication). */
 export function jobDeduplicationIdOf(job: Job): string {
+  if (job.kind === 'verify-package') return `${job.kind}:${job.requestId}`;
   return `${job.kind}:${job.eventId}`;
 }

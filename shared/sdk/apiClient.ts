@@ -13,14 +13,21 @@ import {
   modelDetailResponseSchema,
   postInputResponseSchema,
   postModelResponseSchema,
-  postModelUploadResponseSchema,
+  packageRecordSchema,
+  postUploadCompleteResponseSchema,
+  postUploadPartsResponseSchema,
+  postUploadResponseSchema,
+  uploadSessionSchema,
   postTaskResponseSchema,
   providerDetailResponseSchema,
   statsResponseSchema,
   taskDetailResponseSchema,
   type ListTasksQuery,
   type PostInputRequest,
-  type PostModelUploadRequest,
+  type PostPackageRequest,
+  type PostUploadCompleteRequest,
+  type PostUploadPartsRequest,
+  type PostUploadRequest,
 } from '../api/schemas';
 import { ApiError } from './errors';
 
@@ -33,7 +40,7 @@ export type ProviderDetail = z.infer<typeof providerDetailResponseSchema>;
 export type Stats = z.infer<typeof statsResponseSchema>;
 
 export interface ApiClientOptions {
-  /** Per-request limit; model uploads pin to S3 and IPFS, so this is generous. */
+  /** Per-request limit (file bytes never go through the API, so requests are small). */
   timeoutMs?: number;
 }
 
@@ -75,8 +82,29 @@ export class OpmlApiClient {
     return this.json('GET', `/tasks/${taskId}`, taskDetailResponseSchema);
   }
 
-  uploadModel(body: PostModelUploadRequest): Promise<z.infer<typeof postModelUploadResponseSchema>> {
-    return this.json('POST', '/models/uploads', postModelUploadResponseSchema, body);
+  postUpload(body: PostUploadRequest): Promise<z.infer<typeof postUploadResponseSchema>> {
+    return this.json('POST', '/uploads', postUploadResponseSchema, body);
+  }
+
+  getUpload(uploadId: string): Promise<z.infer<typeof uploadSessionSchema>> {
+    return this.json('GET', `/uploads/${encodeURIComponent(uploadId)}`, uploadSessionSchema);
+  }
+
+  postUploadParts(uploadId: string, body: PostUploadPartsRequest): Promise<z.infer<typeof postUploadPartsResponseSchema>> {
+    return this.json('POST', `/uploads/${encodeURIComponent(uploadId)}/parts`, postUploadPartsResponseSchema, body);
+  }
+
+  completeUpload(uploadId: string, body: PostUploadCompleteRequest): Promise<z.infer<typeof postUploadCompleteResponseSchema>> {
+    return this.json('POST', `/uploads/${encodeURIComponent(uploadId)}/complete`, postUploadCompleteResponseSchema, body);
+  }
+
+  /** Submits two uploaded files for verification as one package; the record, verifying or verified. */
+  postPackage(body: PostPackageRequest): Promise<z.infer<typeof packageRecordSchema>> {
+    return this.json('POST', '/models/packages', packageRecordSchema, body);
+  }
+
+  getPackage(graphCid: string, weightsCid: string): Promise<z.infer<typeof packageRecordSchema>> {
+    return this.json('GET', `/models/packages/${graphCid}/${weightsCid}`, packageRecordSchema);
   }
 
   postModel(signedTransaction: string): Promise<z.infer<typeof postModelResponseSchema>> {

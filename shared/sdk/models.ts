@@ -1,19 +1,25 @@
 /**
  * Model owners: import an ONNX file into an int8 package (calibrated on representative inputs), and
- * register a package through the API (upload and pin, then the owner's own signed registerModel).
+ * register a package of any size through the API (upload to S3, verification and pinning by the
+ * service, then the owner's own signed registerModel).
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { homedir } from 'node:os';
 import { basename, extname, join, resolve } from 'node:path';
 import { CHARLM, charlmCorpus } from '../dnn/datasets/charlm';
 import { mnistTrain } from '../dnn/datasets/mnist';
-import { readModelFiles, writeModelFiles } from '../dnn/files';
+import { writeModelFiles } from '../dnn/files';
 import { weightsRoot, type DnnModel } from '../dnn/model';
 import type { CalibrationSample } from '../dnn/onnx/calibrate';
 import { toHex } from '../dnn/tensor';
+import type { PackageRecord } from '../api/schemas';
+import { scanPackage } from '../models/scanPackage';
+import type { OpmlApiClient } from './apiClient';
 import { requireApi, requireSigner, type OpmlContext } from './context';
 import { SdkError } from './errors';
 import { pngToMnist } from './inputs';
 import { signOffline } from './requester';
+import { uploadFile, type UploadProgress, type UploadResult } from './upload';
 
 /** The shipped packages (models/<name>.dnn.json + .dnn.bin). */
 export const MODELS_DIR = resolve(__dirname, '..', '..', 'models');
@@ -101,23 +107,74 @@ export interface RegisteredModel {
   txHash: string;
   spec: { graphSpecHash: string; weightsRoot: string; vmImageRoot: string; graphCid: string; weightsCid: string; vmImageCid: string; fee: string };
   nodes: number;
+  /** Per file: sent now, resumed from an earlier run, or already stored by the API. */
+  uploads: { graph: UploadResult; weights: UploadResult };
 }
 
-/** Uploads the package (the API pins it and computes the registry spec), checks the weights root, signs registerModel, submits. */
-export async function registerModelPackage(ctx: OpmlContext, base: string, fee: bigint): Promise<RegisteredModel> {
+export type RegisterProgress =
+  | { stage: 'hashing'; bytesDone: number; bytesTotal: number }
+  | ({ stage: 'uploading'; file: 'graph' | 'weights' } & UploadProgress)
+  | { stage: 'verifying'; bytesVerified: number; bytesTotal: number | undefined }
+  | { stage: 'registering' };
+
+export interface RegisterOptions {
+  fee: bigint;
+  onProgress?: (p: RegisterProgress) => void;
+  /** Stops an upload between parts; run again to resume. */
+  signal?: AbortSignal;
+  /** Where upload journals live (default ~/.cache/opml/uploads, or $XDG_CACHE_HOME/opml/uploads). */
+  journalDir?: string;
+  /** Parts in flight at once (default 4). */
+  concurrency?: number;
+  /** Parts' size in bytes (at least 5 MiB; default the API's). */
+  partSize?: number;
+  /** How long to wait for the service's verification of the package (default 30 minutes). */
+  verifyTimeoutMs?: number;
+  /** Between polls of the package record (default 1 s). */
+  pollMs?: number;
+}
+
+export function defaultJournalDir(): string {
+  return join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'opml', 'uploads');
+}
+
+/** Waits for the pinner's verdict on the package: its record once verified; ModelPackageError if rejected. */
+async function verifiedPackage(api: OpmlApiClient, graphCid: string, weightsCid: string, o: RegisterOptions): Promise<PackageRecord> {
+  const deadline = Date.now() + (o.verifyTimeoutMs ?? 30 * 60_000);
+  for (let record = await api.postPackage({ graphCid, weightsCid }); ; record = await api.getPackage(graphCid, weightsCid)) {
+    if (record.status === 'verified') return record;
+    if (record.status === 'rejected') throw new ModelPackageError(`the service rejected the package: ${record.error?.message ?? 'no reason given'}`);
+    o.onProgress?.({ stage: 'verifying', bytesVerified: record.bytesVerified ?? 0, bytesTotal: record.weightsBytes });
+    if (Date.now() > deadline) throw new ModelPackageError(`the service has not verified the package within ${Math.round((o.verifyTimeoutMs ?? 1_800_000) / 1000)} s (${record.bytesVerified ?? 0} bytes checked): run the command again later, the uploads are kept`);
+    await new Promise((r) => setTimeout(r, o.pollMs ?? 1000));
+  }
+}
+
+/**
+ * Registers a package of any size through the API: hashes it locally (CIDs, tensor roots), uploads
+ * both files to S3 by presigned multipart upload (resumable), waits until the service has verified
+ * and pinned them, checks that what it verified is the package held here, signs registerModel with
+ * exactly those fields and submits it.
+ */
+export async function registerModelPackage(ctx: OpmlContext, base: string, options: RegisterOptions): Promise<RegisteredModel> {
   const api = requireApi(ctx);
   const signer = requireSigner(ctx);
-  const model = readModelFiles(base);
-  const uploaded = await api.uploadModel({
-    graph: new TextDecoder().decode(model.specBytes),
-    weightsBase64: Buffer.from(model.weights).toString('base64'),
-    fee: fee.toString(),
-  });
-  const spec = uploaded.spec;
-  // The owner signs what it registers: the weights it holds must be the ones the API pinned.
-  const ownRoot = toHex(weightsRoot(model));
-  if (spec.weightsRoot.toLowerCase() !== ownRoot) throw new ModelPackageError(`the API computed weightsRoot ${spec.weightsRoot}, the package's is ${ownRoot}: use another --api`);
-  const tx = await ctx.contracts.registry.connect(signer).registerModel.populateTransaction({ ...spec, fee: BigInt(spec.fee) });
-  const registered = await api.postModel(await signOffline(ctx, tx));
-  return { modelId: BigInt(registered.modelId), txHash: registered.txHash, spec, nodes: uploaded.nodes };
+  const local = await scanPackage(base, (bytesDone, bytesTotal) => options.onProgress?.({ stage: 'hashing', bytesDone, bytesTotal }));
+  try {
+    const common = { api, journalDir: options.journalDir ?? defaultJournalDir(), concurrency: options.concurrency, partSize: options.partSize, signal: options.signal };
+    const graph = await uploadFile({ ...common, file: local.specFile, cid: local.graphCid, size: local.specBytes, onProgress: (p) => options.onProgress?.({ stage: 'uploading', file: 'graph', ...p }) });
+    const weights = await uploadFile({ ...common, file: local.weightsFile, cid: local.weightsCid, size: local.weightsBytes, onProgress: (p) => options.onProgress?.({ stage: 'uploading', file: 'weights', ...p }) });
+    const record = await verifiedPackage(api, local.graphCid, local.weightsCid, options);
+    const registry = record.registry!;
+    // The owner signs what it registers: the package the service verified must be the one held here.
+    const ownRoot = toHex(weightsRoot(local.model));
+    if (registry.weightsRoot.toLowerCase() !== ownRoot) throw new ModelPackageError(`the service verified weightsRoot ${registry.weightsRoot}, the package's is ${ownRoot}: use another --api`);
+    options.onProgress?.({ stage: 'registering' });
+    const spec = { ...registry, fee: options.fee.toString() };
+    const tx = await ctx.contracts.registry.connect(signer).registerModel.populateTransaction({ ...registry, fee: options.fee });
+    const registered = await api.postModel(await signOffline(ctx, tx));
+    return { modelId: BigInt(registered.modelId), txHash: registered.txHash, spec, nodes: record.nodes ?? local.model.spec.nodes.length, uploads: { graph, weights } };
+  } finally {
+    local.model.weights.close();
+  }
 }

@@ -64,7 +64,7 @@ export async function registerModel(f: DisputeFixture, s: HasGraph): Promise<big
   const receipt = await mine(
     f.m.registry.connect(f.admin).registerModel({
       graphSpecHash: graphCommitment(s.graph),
-      weightsRoot: hex(merkleRootOfBytes(s.graph.weightsBlob)),
+      weightsRoot: hex(s.graph.weightsTree.root()),
       vmImageRoot: hex(loadElf(s.graph.image).memory.root()),
       graphCid: 'bafy-graph',
       weightsCid: 'bafy-weights',

@@ -7,10 +7,12 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { keccak256 } from '../../shared/vm/keccak';
-import { paddedSize } from '../../shared/vm/merkle';
+import { merkleRootOfBytes, paddedSize } from '../../shared/vm/merkle';
 import { NODE_PARAMS_ADDR, TENSOR_BASE } from '../../shared/dnn/nodeLayout';
 import { buildGuest } from '../../scripts/build-guest';
 import { SLOT_SOURCE, WEIGHT_SOURCE, type DisputeGraph, type DisputeNode, type InputRef } from '../../shared/dispute/graph';
+import { BytesWeights } from '../../shared/dnn/weights';
+import { WeightsTree } from '../../shared/dnn/weightsTree';
 
 const SUM8_OP = 900;
 const INT8 = 1;
@@ -64,7 +66,9 @@ export function syntheticGraph(elements: number, weights: Int8Array[], picks: In
     return { params, outputAddress, outputSize: size, inputs: refs };
   });
   const spec = new TextEncoder().encode(JSON.stringify({ format: 'sum8-test', elements, picks, params: NODE_PARAMS_ADDR }));
-  return { graph: { specHash: keccak256(spec), outputSlot: nodes.length, weightsBlob: blob, image: sum8Image(), nodes }, elements, weights, picks };
+  const regions = weights.map((_, m) => ({ offset: m * size, size, root: merkleRootOfBytes(blob.subarray(m * size, (m + 1) * size)) }));
+  const graph = { specHash: keccak256(spec), outputSlot: nodes.length, weights: new BytesWeights(blob), weightsTree: new WeightsTree(regions, blob.length), image: sum8Image(), nodes };
+  return { graph, elements, weights, picks };
 }
 
 function sum8(inputs: Int8Array[]): Int8Array {

@@ -14,6 +14,7 @@ import { nodeStartState, runNodeInVm } from '../../shared/dnn/guest/runNode';
 import { buildModel, type DnnModel, type TensorDraft } from '../../shared/dnn/model';
 import { NODE_PARAMS_ADDR } from '../../shared/dnn/nodeLayout';
 import { seededRandom } from '../../shared/dnn/random';
+import { nodeStepBound } from '../../shared/dnn/stepBound';
 import { broadcastShape, windowOut } from '../../shared/dnn/shapes';
 import type { OpName } from '../../shared/dnn/spec';
 import { allocTensor, tensorBytes, tensorRoot, toHex, type Tensor } from '../../shared/dnn/tensor';
@@ -73,15 +74,18 @@ function oneNodeModel(op: OpName, operands: Operand[], outShape: number[], attrs
 
 /** Native and VM run of the model's only node: same bytes, same root. Returns the VM steps. */
 function expectSameInVm(model: DnnModel, input: Tensor): number {
-  const values = new Map(model.constants);
-  values.set(model.spec.input, input);
-  const native = runNode(model, model.spec.nodes[0], values);
+  const native = runNode(model, model.spec.nodes[0], new Map([[model.spec.input, input]]));
   const vm = runNodeInVm(model, 1, new Map([[model.spec.input, input]]), { elf });
   expect(Buffer.from(tensorBytes(vm.output)).toString('hex')).toBe(Buffer.from(tensorBytes(native)).toString('hex'));
   expect(toHex(vm.outputRoot)).toBe(toHex(tensorRoot(native)));
+  // The import-time bound holds at every shape class this file runs (docs/dnn-spec.md, "Step bound").
+  expect(vm.steps).toBeLessThanOrEqual(nodeStepBound(model.spec.nodes[0], model.tensorSpecs));
   // Nothing but the output region is written: the parameter block and inputs keep their roots.
-  for (const region of [vm.layout.params, ...vm.layout.inputs])
-    expect(toHex(vm.memory.subtreeRoot(region.address, region.paddedSize))).toBe(toHex(merkleRootOfBytes(region.bytes)));
+  expect(toHex(vm.memory.subtreeRoot(vm.layout.params.address, vm.layout.params.paddedSize))).toBe(toHex(merkleRootOfBytes(vm.layout.params.bytes)));
+  for (const region of vm.layout.inputs) {
+    const t = model.constants.get(region.tensor) ?? input;
+    expect(toHex(vm.memory.subtreeRoot(region.address, region.paddedSize))).toBe(toHex(tensorRoot(t)));
+  }
   return vm.steps;
 }
 

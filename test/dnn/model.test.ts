@@ -10,7 +10,8 @@ import { readModelFiles } from '../../shared/dnn/files';
 import { graphStateRoot } from '../../shared/dnn/graphState';
 import { quantizeInput } from '../../shared/dnn/io';
 import { rawCid } from '../../shared/dnn/cid';
-import { loadModel, modelRoot, packageCids, specHash, weightsRoot, type DnnModel } from '../../shared/dnn/model';
+import { loadModel, modelRoot, specHash, weightsRoot, type DnnModel } from '../../shared/dnn/model';
+import { weightsBytes } from '../../shared/dnn/weights';
 import { nodeStartLayout, NODE_PARAMS_ADDR, TENSOR_BASE } from '../../shared/dnn/nodeLayout';
 import { OPS } from '../../shared/dnn/spec';
 import { allocTensor, paddedSize, tensorBytes, tensorRoot, toHex, type Tensor } from '../../shared/dnn/tensor';
@@ -21,6 +22,7 @@ import { Memory } from '../../shared/vm/memory';
 
 const MODELS = join(__dirname, '..', '..', 'models');
 const mlp = readModelFiles(join(MODELS, 'mnist-mlp'));
+const mlpBlob = weightsBytes(mlp.weights);
 const digits = mnistTest();
 
 function expectSpecError(f: () => unknown, where: string): void {
@@ -50,15 +52,15 @@ describe('model package', () => {
       expect(t.offset! % size).toBe(0);
       expect(t.offset).toBe(end);
       end += size;
-      expect(toHex(merkleRootOfBytes(mlp.weights.subarray(t.offset!, t.offset! + t.byteLength!)))).toBe(t.root);
+      expect(toHex(merkleRootOfBytes(mlpBlob.subarray(t.offset!, t.offset! + t.byteLength!)))).toBe(t.root);
     }
-    expect(end).toBe(mlp.weights.length);
+    expect(end).toBe(mlpBlob.length);
   });
 
   it('model root commits to spec hash and weights root', () => {
     const both = new Uint8Array([...specHash(mlp), ...weightsRoot(mlp)]);
     expect(toHex(modelRoot(mlp))).toBe(toHex(keccak256(both)));
-    const other = loadModel(editedSpec(mlp, (s) => (s.name = 'renamed')), mlp.weights);
+    const other = loadModel(editedSpec(mlp, (s) => (s.name = 'renamed')), mlpBlob);
     expect(toHex(modelRoot(other))).not.toBe(toHex(modelRoot(mlp)));
   });
 
@@ -71,20 +73,20 @@ describe('model package', () => {
   });
 
   it('rejects tampered weights, layouts, graphs and schemas with DnnSpecError', () => {
-    const flipped = mlp.weights.slice();
+    const flipped = mlpBlob.slice();
     flipped[100] ^= 1;
     expectSpecError(() => loadModel(mlp.specBytes, flipped), 'tensor');
-    expectSpecError(() => loadModel(mlp.specBytes, mlp.weights.subarray(0, mlp.weights.length - 32)), 'weights');
-    expectSpecError(() => loadModel(new TextEncoder().encode('{"format":'), mlp.weights), 'spec');
-    expectSpecError(() => loadModel(editedSpec(mlp, (s) => (s.tensors[0].dtype = 'float32')), mlp.weights), 'spec.tensors.0.dtype');
-    expectSpecError(() => loadModel(editedSpec(mlp, (s) => (s.nodes[0].inputs[0] = 'nowhere')), mlp.weights), 'node 1');
-    expectSpecError(() => loadModel(editedSpec(mlp, (s) => s.nodes.reverse()), mlp.weights), 'node 1');
-    expectSpecError(() => loadModel(editedSpec(mlp, (s) => (s.tensors.find((t: any) => t.name === s.output).shape = [1, 11])), mlp.weights), 'node 2');
+    expectSpecError(() => loadModel(mlp.specBytes, mlpBlob.subarray(0, mlpBlob.length - 32)), 'weights');
+    expectSpecError(() => loadModel(new TextEncoder().encode('{"format":'), mlpBlob), 'spec');
+    expectSpecError(() => loadModel(editedSpec(mlp, (s) => (s.tensors[0].dtype = 'float32')), mlpBlob), 'spec.tensors.0.dtype');
+    expectSpecError(() => loadModel(editedSpec(mlp, (s) => (s.nodes[0].inputs[0] = 'nowhere')), mlpBlob), 'node 1');
+    expectSpecError(() => loadModel(editedSpec(mlp, (s) => s.nodes.reverse()), mlpBlob), 'node 1');
+    expectSpecError(() => loadModel(editedSpec(mlp, (s) => (s.tensors.find((t: any) => t.name === s.output).shape = [1, 11])), mlpBlob), 'node 2');
     const swapped = editedSpec(mlp, (s) => {
       const consts = s.tensors.filter((t: any) => t.offset !== undefined);
       [consts[0].offset, consts[1].offset] = [consts[1].offset, consts[0].offset];
     });
-    expectSpecError(() => loadModel(swapped, mlp.weights), 'tensor');
+    expectSpecError(() => loadModel(swapped, mlpBlob), 'tensor');
   });
 });
 
@@ -125,10 +127,9 @@ describe('canonical node layout in VM memory', () => {
   it('every node: tensor roots equal the subtree roots of their regions', () => {
     const input = quantizeInput(mlp, digits.images[3]);
     const run = runModel(mlp, input, { keepNodeOutputs: true });
-    const values = new Map<string, Tensor>(mlp.constants);
-    values.set(mlp.spec.input, input);
+    const values = new Map<string, Tensor>([[mlp.spec.input, input]]);
     mlp.spec.nodes.forEach((node, j) => {
-      const layout = nodeStartLayout(mlp, node, values);
+      const layout = nodeStartLayout(mlp, node);
       const memory = new Memory();
       memory.writeBytes(layout.params.address, layout.params.bytes);
       const regions = [...layout.inputs, layout.output];
@@ -139,8 +140,9 @@ describe('canonical node layout in VM memory', () => {
         end = r.address + r.paddedSize;
       }
       for (const r of layout.inputs) {
-        memory.writeBytes(r.address, r.bytes);
-        expect(toHex(memory.subtreeRoot(r.address, r.paddedSize))).toBe(toHex(tensorRoot(values.get(r.tensor)!)));
+        const t = mlp.constants.get(r.tensor) ?? values.get(r.tensor)!;
+        memory.writeBytes(r.address, tensorBytes(t));
+        expect(toHex(memory.subtreeRoot(r.address, r.paddedSize))).toBe(toHex(tensorRoot(t)));
       }
       expect(toHex(memory.subtreeRoot(layout.params.address, layout.params.paddedSize))).toBe(toHex(merkleRootOfBytes(layout.params.bytes)));
       // What the guest kernel must leave behind: the native output bytes in the output region.

@@ -79,7 +79,7 @@ describe('attributes: explicit defaults and ranges', () => {
     const model = conv({});
     const attrs = model.spec.nodes[0].attrs;
     expect(attrs).toEqual({ strideH: 1, strideW: 1, padTop: 0, padLeft: 0, padBottom: 0, padRight: 0, dilationH: 1, dilationW: 1, group: 1, relu: 0 });
-    const layout = nodeStartLayout(model, model.spec.nodes[0], new Map([...model.constants, ['in0', allocTensor('int8', [1, 2, 5, 5])]]));
+    const layout = nodeStartLayout(model, model.spec.nodes[0]);
     const view = new DataView(layout.params.bytes.buffer);
     const attrOff = 16 + 32 * 5;
     expect(OPS.Conv2d.attrs.map((_, k) => view.getInt32(attrOff + 4 * k, true))).toEqual([1, 1, 0, 0, 0, 0, 1, 1, 1, 0]);
@@ -185,9 +185,7 @@ describe('pools, rq rows, tables and operand dtypes', () => {
 describe('packages at the edge of the bounds: native = VM', () => {
   const elf = buildKernelImage().elf;
   const same = (model: DnnModel, input: Tensor) => {
-    const values = new Map(model.constants);
-    values.set(model.spec.input, input);
-    const native = runNode(model, model.spec.nodes[0], values);
+    const native = runNode(model, model.spec.nodes[0], new Map([[model.spec.input, input]]));
     const vm = runNodeInVm(model, 1, new Map([[model.spec.input, input]]), { elf });
     expect(Buffer.from(tensorBytes(vm.output)).toString('hex')).toBe(Buffer.from(tensorBytes(native)).toString('hex'));
   };

@@ -9,6 +9,8 @@ import { checkDisputeContracts } from '../../shared/dispute/trust';
 import { Player } from '../../shared/dispute/player';
 import { DISPUTE_VERSION } from '../../shared/dispute/spec';
 import { VM_VERSION } from '../../shared/vm/spec';
+import { BytesWeights } from '../../shared/dnn/weights';
+import { WeightsTree } from '../../shared/dnn/weightsTree';
 
 jest.setTimeout(120_000);
 
@@ -60,7 +62,7 @@ describe('players refuse unknown contracts', () => {
       await chain.provider.send('anvil_setCode', [address, code]);
     }
   };
-  const act = () => new Player('challenger', m.dispute!.contract, chain.wallets[1], 1n, { specHash: new Uint8Array(32), outputSlot: 1, weightsBlob: new Uint8Array(32), image: new Uint8Array(), nodes: [] }, []).act();
+  const act = () => new Player('challenger', m.dispute!.contract, chain.wallets[1], 1n, { specHash: new Uint8Array(32), outputSlot: 1, weights: new BytesWeights(new Uint8Array(32)), weightsTree: new WeightsTree([{ offset: 0, size: 32, root: new Uint8Array(32) }], 32), image: new Uint8Array(), nodes: [] }, []).act();
 
   it('accepts the deployed pair', async () => {
     await expect(checkDisputeContracts(m.dispute!.contract, chain.provider)).resolves.toMatchObject({ verifierCodeHash: m.dispute!.verifierCodeHash });

@@ -1,85 +1,71 @@
 /**
- * Models: uploading a package (checked with the loader's strict bounds, its registry spec computed,
- * graph, weights and the guest kernel image pinned to S3 and IPFS), relaying the owner's signed
- * registerModel once its files are pinned and its roots recomputed from them, and reading models.
+ * Models: submitting an uploaded (graph, weights) pair for verification as one package (the pinner
+ * streams the files from S3, checks every root and bound, and pins them), reading that record,
+ * relaying the owner's signed registerModel once its package is verified and the registry fields it
+ * signs are the verified ones, and reading models.
  */
-import { DnnError } from '../../dnn/errors';
-import { kernelImageFromElf } from '../../dnn/guest/kernelImage';
-import { loadModel, type DnnModel } from '../../dnn/model';
-import { BlobNotFoundError } from '../../blobs/blobStore';
-import { prepareModelRegistration, type PreparedModel } from '../../models/registration';
+import { randomUUID } from 'node:crypto';
+import { objectSize } from '../../aws/s3';
+import { sendMessages } from '../../aws/sqs';
+import { BLOB_PREFIX } from '../../blobs/blobStore';
+import { MAX_SPEC_BYTES } from '../../dnn/spec';
+import { PackageRecordStore } from '../../pinning/packageRecords';
+import { jobDeduplicationIdOf, jobGroupOf, type Job } from '../../schemas/jobs';
 import { registeredModel } from '../chainReads';
-import { ApiError, InvalidRequestError, PayloadTooLargeError } from '../errors';
-import { created, ok, parseJsonBody, route, type Route } from '../router';
+import { ApiError, InvalidRequestError, NotFoundError, PayloadTooLargeError } from '../errors';
+import { accepted, created, ok, parseJsonBody, route, type Route } from '../router';
 import {
   modelParamsSchema,
   modelViewSchema,
+  packageParamsSchema,
   postModelRequestSchema,
-  postModelUploadRequestSchema,
+  postPackageRequestSchema,
   type ModelDetailResponse,
-  type ModelSpecJson,
   type ModelView,
+  type PackageRecord,
   type PostModelResponse,
-  type PostModelUploadResponse,
 } from '../schemas';
 import { apiServices, type ApiServices } from '../services';
 import { broadcast, decodeSignedCall, eventOf, RECEIPT_WAIT_MS, simulate, waitForReceipt } from '../transactions';
 import { allViews } from '../viewList';
-import { bodyLimitOf, TRANSACTION_BODY_BYTES } from './limits';
+import { TRANSACTION_BODY_BYTES } from './limits';
 
-const SPEC_FIELDS = ['graphSpecHash', 'weightsRoot', 'vmImageRoot', 'graphCid', 'weightsCid', 'vmImageCid'] as const;
+const REGISTRY_FIELDS = ['graphSpecHash', 'weightsRoot', 'vmImageRoot', 'graphCid', 'weightsCid', 'vmImageCid'] as const;
 
-function specJson(p: PreparedModel): ModelSpecJson {
-  const s = p.spec;
-  return {
-    graphSpecHash: s.graphSpecHash,
-    weightsRoot: s.weightsRoot,
-    vmImageRoot: s.vmImageRoot,
-    graphCid: String(s.graphCid),
-    weightsCid: String(s.weightsCid),
-    vmImageCid: String(s.vmImageCid),
-    fee: BigInt(s.fee).toString(),
-  };
+/** A verification that has not reported for this long is taken as lost (its job dead-lettered) and sent again. */
+export const STALE_VERIFICATION_MS = 30 * 60_000;
+
+const records = (s: ApiServices): PackageRecordStore => new PackageRecordStore(s.s3, s.env.OPML_VIEWS_BUCKET);
+
+/** Both files must be uploaded; the graph must be small enough to be a spec. */
+async function checkUploaded(s: ApiServices, graphCid: string, weightsCid: string): Promise<void> {
+  const [graphBytes, weightsBytes] = await Promise.all([graphCid, weightsCid].map((cid) => objectSize(s.s3, s.env.OPML_DATA_BUCKET, `${BLOB_PREFIX}${cid}`)));
+  if (graphBytes === undefined) throw new InvalidRequestError(`${graphCid} is not uploaded: POST /uploads the .dnn.json first`, 'graphCid');
+  if (weightsBytes === undefined) throw new InvalidRequestError(`${weightsCid} is not uploaded: POST /uploads the .dnn.bin first`, 'weightsCid');
+  if (graphBytes > MAX_SPEC_BYTES) throw new PayloadTooLargeError(graphBytes, MAX_SPEC_BYTES, `the graph file ${graphCid}`);
 }
 
-/** The package loaded with every check of the DNN loader; its faults are 400s naming `field`. */
-function loadPackage(graph: Uint8Array, weights: Uint8Array, field: string): DnnModel {
-  try {
-    return loadModel(graph, weights);
-  } catch (e) {
-    if (e instanceof DnnError) throw new InvalidRequestError(`the model package is invalid: ${e.message}`, field);
-    throw e;
-  }
+/**
+ * The package's record; a new verification job when there is none, the last one was rejected (the
+ * owner uploaded again) or it went quiet. 200 with a verified record, 202 while verifying.
+ */
+export async function submitPackage(s: ApiServices, graphCid: string, weightsCid: string): Promise<{ fresh: boolean; record: PackageRecord }> {
+  const current = await records(s).read(graphCid, weightsCid);
+  const quiet = (r: PackageRecord) => Date.now() - Date.parse(r.verifiedAt ?? r.requestedAt) > STALE_VERIFICATION_MS;
+  if (current && (current.status === 'verified' || (current.status === 'verifying' && !quiet(current)))) return { fresh: false, record: current };
+  await checkUploaded(s, graphCid, weightsCid);
+  if (!s.env.OPML_PIN_QUEUE_URL) throw new ApiError(500, 'Internal', 'this service has no pin queue (OPML_PIN_QUEUE_URL), so packages cannot be verified');
+  const record: PackageRecord = { graphCid, weightsCid, status: 'verifying', requestId: randomUUID(), requestedAt: new Date().toISOString() };
+  await records(s).write(record);
+  const job: Job = { kind: 'verify-package', graphCid, weightsCid, requestId: record.requestId };
+  await sendMessages(s.sqs, s.env.OPML_PIN_QUEUE_URL, [{ body: JSON.stringify(job), groupId: jobGroupOf(job), deduplicationId: jobDeduplicationIdOf(job) }]);
+  return { fresh: true, record };
 }
 
-export async function uploadModel(s: ApiServices, graphText: string, weights: Uint8Array, fee: bigint): Promise<PostModelUploadResponse> {
-  const graph = new TextEncoder().encode(graphText);
-  const size = graph.length + weights.length;
-  if (size > s.env.OPML_MAX_MODEL_BYTES) throw new PayloadTooLargeError(size, s.env.OPML_MAX_MODEL_BYTES, 'graph and weights together');
-  if (fee >= 1n << 88n) throw new InvalidRequestError('fee must fit in 88 bits (uint88)', 'fee');
-  const model = loadPackage(graph, weights, 'graph');
-  const kernel = await s.kernel();
-  const prepared = prepareModelRegistration(model, kernel, fee);
-  const spec = specJson(prepared);
-  const stored = await Promise.all([s.blobs.put(model.specBytes), s.blobs.put(model.weights), s.blobs.put(kernel.elf)]);
-  // The registry keeps single-block CIDs; a file past one IPFS chunk gets another CID from IPFS.
-  const named = [spec.graphCid, spec.weightsCid, spec.vmImageCid];
-  const fields = ['graph', 'weightsBase64', 'vmImage'];
-  stored.forEach((cid, i) => {
-    if (cid !== named[i]) throw new InvalidRequestError(`${fields[i]} is stored as ${cid} but the registry spec names ${named[i]}: files over 256 KiB cannot be registered`, fields[i]);
-  });
-  return { spec, nodes: prepared.graph.nodes.length };
-}
-
-/** Fetches a spec's file by CID; a missing one is a 400 telling the caller to upload first. */
-async function pinnedFile(s: ApiServices, cid: string, field: string): Promise<Uint8Array> {
-  try {
-    return await s.blobs.get(cid);
-  } catch (e) {
-    if (e instanceof BlobNotFoundError || (e instanceof Error && e.name === 'IpfsInvalidCidError'))
-      throw new InvalidRequestError(`${cid} is not stored here: POST /models/uploads the package first`, field);
-    throw e;
-  }
+export async function packageStatus(s: ApiServices, graphCid: string, weightsCid: string): Promise<PackageRecord> {
+  const record = await records(s).read(graphCid, weightsCid);
+  if (!record) throw new NotFoundError(`package ${graphCid} + ${weightsCid} was never submitted: POST /models/packages`);
+  return record;
 }
 
 export async function relayRegisterModel(s: ApiServices, signedTransaction: string): Promise<PostModelResponse> {
@@ -90,18 +76,17 @@ export async function relayRegisterModel(s: ApiServices, signedTransaction: stri
     functions: ['registerModel'],
     contractName: 'ModelRegistry',
   });
-  const raw = call.args[0] as Record<(typeof SPEC_FIELDS)[number], string> & { fee: bigint };
+  const raw = call.args[0] as Record<(typeof REGISTRY_FIELDS)[number], string> & { fee: bigint };
   const field = 'signedTransaction.spec';
-  const [graph, weights, elf] = await Promise.all([
-    pinnedFile(s, raw.graphCid, `${field}.graphCid`),
-    pinnedFile(s, raw.weightsCid, `${field}.weightsCid`),
-    pinnedFile(s, raw.vmImageCid, `${field}.vmImageCid`),
-  ]);
-  const prepared = prepareModelRegistration(loadPackage(graph, weights, `${field}.graphCid`), kernelImageFromElf(elf), raw.fee);
-  const expected = specJson(prepared);
-  for (const name of SPEC_FIELDS)
-    if (String(raw[name]).toLowerCase() !== expected[name].toLowerCase())
-      throw new InvalidRequestError(`${name} is ${raw[name]} but the pinned files give ${expected[name]}: take the spec POST /models/uploads returned`, `${field}.${name}`);
+  const record = await records(s).read(raw.graphCid, raw.weightsCid);
+  if (!record || record.status !== 'verified' || !record.registry) {
+    const state = record ? `is ${record.status}${record.error ? ` (${record.error.message})` : ''}` : 'was never submitted';
+    throw new InvalidRequestError(`the package ${raw.graphCid} + ${raw.weightsCid} ${state}: registration waits until POST /models/packages reports it verified`, `${field}.graphCid`);
+  }
+  for (const name of REGISTRY_FIELDS)
+    if (String(raw[name]).toLowerCase() !== record.registry[name].toLowerCase())
+      throw new InvalidRequestError(`${name} is ${raw[name]} but the verified package gives ${record.registry[name]}: sign the fields GET /models/packages returned`, `${field}.${name}`);
+  if (raw.fee >= 1n << 88n) throw new InvalidRequestError('fee must fit in 88 bits (uint88)', `${field}.fee`);
   await simulate(s.provider, call);
   const txHash = await broadcast(s.provider, call);
   const receipt = await waitForReceipt(s.provider, call, txHash, RECEIPT_WAIT_MS);
@@ -139,11 +124,20 @@ export async function listModels(s: ApiServices): Promise<ModelView[]> {
 export const modelRoutes: Route[] = [
   route({
     method: 'POST',
-    path: '/models/uploads',
-    maxBodyBytes: bodyLimitOf('OPML_MAX_MODEL_BYTES'),
+    path: '/models/packages',
+    maxBodyBytes: TRANSACTION_BODY_BYTES,
     async handle(req) {
-      const body = parseJsonBody(req, postModelUploadRequestSchema);
-      return created(await uploadModel(await apiServices(), body.graph, Buffer.from(body.weightsBase64, 'base64'), BigInt(body.fee)));
+      const body = parseJsonBody(req, postPackageRequestSchema);
+      const { record } = await submitPackage(await apiServices(), body.graphCid, body.weightsCid);
+      return record.status === 'verified' ? ok(record) : accepted(record);
+    },
+  }),
+  route({
+    method: 'GET',
+    path: '/models/packages/{graphCid}/{weightsCid}',
+    params: packageParamsSchema,
+    async handle(req) {
+      return ok(await packageStatus(await apiServices(), req.params.graphCid, req.params.weightsCid));
     },
   }),
   route({

@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { importModelFile, readModel, registerModelPackage, resolveModelPackage } from '../../sdk';
 import { closeContext, contextOf, outputOf } from '../globals';
 import { formatTokens, parseTokens, UsageError } from '../output';
+import { ProgressBar } from '../progressBar';
 
 function parseShape(text: string): number[] {
   const dims = text.split(',').map((d) => Number(d.trim()));
@@ -31,23 +32,58 @@ export function modelCommands(program: Command): void {
       });
       const input = m.tensorSpecs.get(m.spec.input)!;
       out.result(
-        { name: m.spec.name, base, files: [`${base}.dnn.json`, `${base}.dnn.bin`], nodes: m.spec.nodes.length, input: { dtype: input.dtype, shape: input.shape }, weightsBytes: m.weights.length },
+        { name: m.spec.name, base, files: [`${base}.dnn.json`, `${base}.dnn.bin`], nodes: m.spec.nodes.length, input: { dtype: input.dtype, shape: input.shape }, weightsBytes: m.weights.byteLength },
         [`wrote ${base}.dnn.json and ${base}.dnn.bin: ${m.spec.nodes.length} int8 nodes, input ${input.dtype} [${input.shape}]`, `register it with \`opml model register ${base}\``],
       );
     });
 
   model
     .command('register <dirOrName>')
-    .description('upload a package through the API (pinned to S3 and IPFS) and register it with your signed transaction')
+    .description('upload a package of any size to S3 through the API (resumable), wait until the service verified and pinned it, and register it with your signed transaction')
     .option('--fee <tokens>', 'fee per task paid to you', '0')
+    .option('--concurrency <n>', 'parts uploaded at once', '4')
+    .option('--part-size <MiB>', 'upload part size in MiB (at least 5)')
     .action(async (dirOrName: string, opts, cmd: Command) => {
       const fee = parseTokens(opts.fee, '--fee');
+      const concurrency = parsePositive(opts.concurrency, '--concurrency');
+      const partSize = opts.partSize === undefined ? undefined : parsePositive(opts.partSize, '--part-size') * 2 ** 20;
       const base = resolveModelPackage(dirOrName);
       const ctx = await contextOf(cmd, { signer: true, api: true });
+      const out = outputOf(cmd);
+      const stop = new AbortController();
+      const interrupt = () => stop.abort();
+      process.once('SIGINT', interrupt);
+      let bar: ProgressBar | undefined;
+      let stage = '';
       try {
-        const r = await registerModelPackage(ctx, base, fee);
-        outputOf(cmd).result(r, [`model ${r.modelId} registered (tx ${r.txHash}): ${r.nodes} nodes, fee ${formatTokens(fee)}`, `graph ${r.spec.graphCid}`, `weights ${r.spec.weightsCid}`]);
+        const r = await registerModelPackage(ctx, base, {
+          fee,
+          concurrency,
+          partSize,
+          signal: stop.signal,
+          onProgress(p) {
+            const label = p.stage === 'uploading' ? `uploading ${p.file}` : p.stage;
+            if (label !== stage) {
+              bar?.done();
+              stage = label;
+              bar = new ProgressBar(label.padEnd(17), process.stderr, !out.json);
+              if (p.stage === 'registering') out.note('registering: signing registerModel and sending it through the API');
+            }
+            if (p.stage === 'hashing') bar!.update(p.bytesDone, p.bytesTotal);
+            if (p.stage === 'uploading') bar!.update(p.bytesDone, p.bytesTotal, `parts ${p.partsDone}/${p.partsTotal}${p.partsResumed > 0 ? ` (${p.partsResumed} resumed)` : ''}`);
+            if (p.stage === 'verifying') bar!.update(p.bytesVerified, p.bytesTotal);
+          },
+        });
+        bar?.done();
+        const sent = (u: typeof r.uploads.graph) => (u.alreadyStored ? 'already stored' : `${u.partsSent} parts sent${u.partsResumed > 0 ? `, ${u.partsResumed} resumed` : ''}`);
+        out.result(r, [
+          `model ${r.modelId} registered (tx ${r.txHash}): ${r.nodes} nodes, fee ${formatTokens(fee)}`,
+          `graph ${r.spec.graphCid} (${sent(r.uploads.graph)})`,
+          `weights ${r.spec.weightsCid} (${sent(r.uploads.weights)})`,
+        ]);
       } finally {
+        bar?.done();
+        process.off('SIGINT', interrupt);
         closeContext(ctx);
       }
     });
@@ -68,4 +104,9 @@ export function modelCommands(program: Command): void {
         closeContext(ctx);
       }
     });
+}
+
+function parsePositive(text: string, what: string): number {
+  if (!/^[1-9]\d*$/.test(text)) throw new UsageError(`${what} "${text}" is not a positive whole number`);
+  return Number(text);
 }

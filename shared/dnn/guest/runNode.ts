@@ -11,7 +11,7 @@ import { Status } from '../../vm/spec';
 import type { DnnModel } from '../model';
 import { nodeStartLayout, type NodeStartLayout } from '../nodeLayout';
 import type { NodeSpec } from '../spec';
-import { tensorFromBytes, type Tensor } from '../tensor';
+import { tensorBytes, tensorFromBytes, tensorRoot, type Tensor } from '../tensor';
 import { DnnVmKernelError, DnnVmNodeError } from './errors';
 import { buildKernelImage } from './kernelImage';
 
@@ -46,24 +46,18 @@ function nodeAt(model: DnnModel, nodeIndex: number): NodeSpec {
   return model.spec.nodes[nodeIndex - 1];
 }
 
-/** Constants from the model, activations from `nodeInputs` (the task input and earlier outputs by name). */
-function nodeValues(model: DnnModel, nodeIndex: number, node: NodeSpec, nodeInputs: ReadonlyMap<string, Tensor>): Map<string, Tensor> {
-  const values = new Map<string, Tensor>();
-  for (const name of node.inputs) {
-    const t = model.constants.get(name) ?? nodeInputs.get(name);
-    if (!t) throw new DnnVmNodeError(`input ${name} was not supplied`, nodeIndex);
-    values.set(name, t);
-  }
-  return values;
-}
-
-/** The canonical start memory of node `nodeIndex` (1-based), ready for a Machine at `entry`. */
+/** The canonical start memory of node `nodeIndex` (1-based), ready for a Machine at `entry`: constants from the model, activations from `nodeInputs` (the task input and earlier outputs by name). */
 export function nodeStartState(model: DnnModel, nodeIndex: number, nodeInputs: ReadonlyMap<string, Tensor>, elf: Uint8Array = buildKernelImage().elf): NodeStartState {
   const node = nodeAt(model, nodeIndex);
-  const layout = nodeStartLayout(model, node, nodeValues(model, nodeIndex, node, nodeInputs));
+  const layout = nodeStartLayout(model, node);
   const image = loadElf(elf);
   image.memory.writeBytes(layout.params.address, layout.params.bytes);
-  for (const region of layout.inputs) image.memory.writeBytes(region.address, region.bytes);
+  for (const region of layout.inputs) {
+    const t = model.constants.get(region.tensor) ?? nodeInputs.get(region.tensor);
+    if (!t) throw new DnnVmNodeError(`input ${region.tensor} was not supplied`, nodeIndex);
+    const root = model.constants.has(region.tensor) ? model.weightsTree.node(model.tensorSpecs.get(region.tensor)!.offset!, region.paddedSize) : tensorRoot(t);
+    image.memory.mapRegion(region.address, tensorBytes(t), root);
+  }
   return { memory: image.memory, entry: image.entry, layout };
 }
 

@@ -69,45 +69,82 @@ interface Placed {
 
 const alignUp = (n: number, a: number) => Math.ceil(n / a) * a;
 
-/** One model resident in one instance of the kernel module. */
+/**
+ * Constants up to this many bytes live in linear memory for the runner's life; a larger model's
+ * constants are read into one arena node by node (a wasm32 memory stops at 4 GiB, and a worker
+ * must not hold every large model it serves in memory).
+ */
+export const RESIDENT_CONSTANT_BYTES = 256 << 20;
+
+/** One model in one instance of the kernel module. */
 export class WasmModelRunner {
   private readonly runNodeAt: (params: number) => number;
   private readonly memory: WasmMemory;
   private mem8: Uint8Array;
+  /** Activations (and, for a resident model, every constant) at fixed addresses. */
   private readonly placed = new Map<string, Placed>();
+  /** Per node, where its constants go when they are read for it (streamed models only). */
+  private readonly arenaPlaces: Map<string, Placed>[] = [];
   private readonly paramAddresses: number[] = [];
+  readonly resident: boolean;
 
   constructor(private readonly model: DnnModel) {
     const { exports } = new WebAssembly.Instance(kernelModule());
     this.runNodeAt = exports.run_node as (params: number) => number;
     this.memory = exports.memory as WasmMemory;
     let cursor = alignUp((exports.__heap_base as { value: number }).value, ALIGN);
-    for (const [name, spec] of model.tensorSpecs) {
+    const place = (target: Map<string, Placed>, name: string, at: number): number => {
+      const spec = model.tensorSpecs.get(name)!;
       const byteLength = elementCount(spec.shape) * DTYPE_SIZE[spec.dtype];
-      this.placed.set(name, { address: cursor, byteLength, dtype: spec.dtype, shape: [...spec.shape] });
-      cursor = alignUp(cursor + byteLength, ALIGN);
+      target.set(name, { address: at, byteLength, dtype: spec.dtype, shape: [...spec.shape] });
+      return alignUp(at + byteLength, ALIGN);
+    };
+    let constantBytes = 0;
+    for (const name of model.constants.names()) constantBytes += model.tensorSpecs.get(name)!.byteLength!;
+    this.resident = constantBytes <= RESIDENT_CONSTANT_BYTES;
+    for (const name of model.tensorSpecs.keys()) if (this.resident || !model.constants.has(name)) cursor = place(this.placed, name, cursor);
+    if (!this.resident) {
+      const arena = cursor;
+      for (const node of model.spec.nodes) {
+        const places = new Map<string, Placed>();
+        let end = arena;
+        for (const name of new Set(node.inputs)) if (model.constants.has(name)) end = place(places, name, end);
+        this.arenaPlaces.push(places);
+        cursor = Math.max(cursor, end);
+      }
     }
-    const blocks = model.spec.nodes.map((node) => {
-      const block = this.paramBlock(node);
+    const blocks = model.spec.nodes.map((node, j) => {
+      const block = this.paramBlock(node, this.arenaPlaces[j]);
       this.paramAddresses.push(cursor);
       cursor = alignUp(cursor + block.length, ALIGN);
       return block;
     });
     const pages = Math.ceil((cursor + TAIL_SLACK) / PAGE) - this.memory.buffer.byteLength / PAGE;
-    if (pages > 0) this.memory.grow(pages);
+    if (pages > 0) {
+      try {
+        this.memory.grow(pages);
+      } catch (e) {
+        throw new DnnWasmUnavailable(WASM_KERNELS_PATH, `model ${model.spec.name} needs ${cursor} bytes of linear memory (${(e as Error).message})`);
+      }
+    }
     this.mem8 = new Uint8Array(this.memory.buffer);
-    for (const [name, t] of model.constants) this.mem8.set(tensorBytes(t), this.placed.get(name)!.address);
+    if (this.resident) for (const name of model.constants.names()) this.readConstant(this.placed.get(name)!, name);
     blocks.forEach((b, j) => this.mem8.set(b, this.paramAddresses[j]));
   }
 
+  /** A constant's bytes straight from the weights into linear memory (no copy in between). */
+  private readConstant(p: Placed, name: string): void {
+    this.model.weights.readInto(this.model.tensorSpecs.get(name)!.offset!, this.mem8.subarray(p.address, p.address + p.byteLength));
+  }
+
   /** The node-parameter block of docs/dnn-spec.md section 8, pointing at this instance's addresses. */
-  private paramBlock(node: DnnModel['spec']['nodes'][number]): Uint8Array {
+  private paramBlock(node: DnnModel['spec']['nodes'][number], arena: ReadonlyMap<string, Placed> | undefined): Uint8Array {
     const attrNames: readonly string[] = OPS[node.op].attrs;
     const bytes = new Uint8Array(PARAMS_HEADER_SIZE + DESCRIPTOR_SIZE * (1 + node.inputs.length) + 4 * attrNames.length);
     const view = new DataView(bytes.buffer);
     const words = (off: number, ws: number[]) => ws.forEach((w, i) => view.setInt32(off + 4 * i, w | 0, true));
     const descriptor = (off: number, name: string) => {
-      const p = this.placed.get(name)!;
+      const p = arena?.get(name) ?? this.placed.get(name)!;
       const zp = this.model.tensorSpecs.get(name)!.zeroPoint;
       words(off, [p.address, DTYPE_CODE[p.dtype], p.shape.length, zp, ...[0, 1, 2, 3].map((i) => p.shape[i] ?? 1)]);
     };
@@ -123,8 +160,9 @@ export class WasmModelRunner {
     this.mem8.set(tensorBytes(t), this.placed.get(name)!.address);
   }
 
-  /** Runs node `index` (0-based) on whatever its input regions hold. */
+  /** Runs node `index` (0-based) on whatever its input regions hold (a streamed model's constants read first). */
   runNode(index: number): void {
+    if (!this.resident) for (const [name, p] of this.arenaPlaces[index]) this.readConstant(p, name);
     const code = this.runNodeAt(this.paramAddresses[index]);
     if (code !== 0) throw new DnnWasmKernelError(index + 1, this.model.spec.nodes[index].op, code);
   }

@@ -12,6 +12,7 @@ const ROLE_OF: Record<Job['kind'], 'provider' | 'challenger' | 'either' | 'none'
   verify: 'challenger',
   dispute: 'either',
   pin: 'none',
+  'verify-package': 'none',
 };
 
 export async function handleJob(ctx: WorkerContext, job: Job, progress: Progress): Promise<JobResult> {
@@ -27,6 +28,7 @@ export async function handleJob(ctx: WorkerContext, job: Job, progress: Progress
     case 'finalize':
       return runFinalize(ctx, job);
     case 'pin':
-      return { state: 'skipped', reason: 'pin jobs belong to the pinner function' };
+    case 'verify-package':
+      return { state: 'skipped', reason: `${job.kind} jobs belong to the pinner function` };
   }
 }
