@@ -11,9 +11,8 @@
  *   snapshots share them with the live tree.
  */
 import { hashPairWords } from './keccak';
-import { chunkRoot } from './keccakWasm';
 import { VMMerkleRegionInvalid } from './errors';
-import { fromWords, ZERO_WORDS } from './merkle';
+import { fromWords, merkleRootOfBytes, ZERO_WORDS } from './merkle';
 import { LEAF_SHIFT, LEAF_SIZE, MERKLE_PROOF_SIZE, TREE_DEPTH } from './spec';
 
 export const PAGE_SHIFT = 12;
@@ -293,7 +292,7 @@ export class Memory {
     for (const p of this.dirtyPages) {
       this.dirty[p] = 0;
       this.writable[p] = 0;
-      pageRoots.set(p, chunkRoot(this.page(p)));
+      pageRoots.set(p, new Uint32Array(merkleRootOfBytes(this.page(p)).buffer));
       changed.push(p);
     }
     this.dirtyPages = [];
