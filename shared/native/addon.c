@@ -34,23 +34,23 @@ typedef struct {
   unsigned in_flight;
 } addon_state;
 
-#define CHECK(call)                                  \
-  do {                                               \
-    if ((call) != napi_ok) return throw_last(env);  \
-  } while (0)
-
-static napi_value throw_last(napi_env env) {
-  const napi_extended_error_info *info = NULL;
-  napi_get_last_error_info(env, &info);
+/* Throws the failed call's N-API error unless an exception is already pending; false if it failed. */
+static bool ok(napi_env env, napi_status status) {
+  if (status == napi_ok) return true;
   bool pending = false;
   napi_is_exception_pending(env, &pending);
-  if (!pending) napi_throw_error(env, "OPML_NATIVE", info && info->error_message ? info->error_message : "N-API call failed");
-  return NULL;
+  if (!pending) {
+    const napi_extended_error_info *info = NULL;
+    napi_get_last_error_info(env, &info);
+    napi_throw_error(env, "OPML_NATIVE", info && info->error_message ? info->error_message : "N-API call failed");
+  }
+  return false;
 }
 
-static napi_value throw_range(napi_env env, const char *message) {
+/* Throws a RangeError; false, for `return refuse(env, ...)` in the checks. */
+static bool refuse(napi_env env, const char *message) {
   napi_throw_range_error(env, "OPML_NATIVE_RANGE", message);
-  return NULL;
+  return false;
 }
 
 /* The bytes of a typed array, DataView or ArrayBuffer (a WebAssembly.Memory's buffer included). */
@@ -59,35 +59,31 @@ static napi_status view_bytes(napi_env env, napi_value value, uint8_t **data, si
   napi_status s = napi_is_typedarray(env, value, &is);
   if (s == napi_ok && is) {
     napi_typedarray_type type;
-    size_t count, offset;
-    napi_value buffer;
-    void *base;
-    s = napi_get_typedarray_info(env, value, &type, &count, &base, &buffer, &offset);
-    if (s != napi_ok) return s;
+    size_t count;
+    s = napi_get_typedarray_info(env, value, &type, &count, (void **)data, NULL, NULL);
     size_t element = type == napi_int8_array || type == napi_uint8_array || type == napi_uint8_clamped_array ? 1
                      : type == napi_int16_array || type == napi_uint16_array                                ? 2
                      : type == napi_int32_array || type == napi_uint32_array || type == napi_float32_array ? 4
                                                                                                                : 8;
-    *data = base;
     *size = count * element;
-    return napi_ok;
+    return s;
   }
-  if ((s = napi_is_dataview(env, value, &is)) == napi_ok && is) {
-    napi_value buffer;
-    size_t offset;
-    return napi_get_dataview_info(env, value, size, (void **)data, &buffer, &offset);
-  }
+  if ((s = napi_is_dataview(env, value, &is)) == napi_ok && is) return napi_get_dataview_info(env, value, size, (void **)data, NULL, NULL);
   if ((s = napi_is_arraybuffer(env, value, &is)) == napi_ok && is) return napi_get_arraybuffer_info(env, value, (void **)data, size);
   return napi_invalid_arg;
 }
 
-static napi_status get_u64(napi_env env, napi_value value, uint64_t *out) {
+/* A JavaScript number that counts bytes: a whole number from 0 to 2^53. */
+static bool as_count(double d, uint64_t *out) {
+  if (!(d >= 0 && d <= 9007199254740992.0) || d != (double)(uint64_t)d) return false;
+  *out = (uint64_t)d;
+  return true;
+}
+
+static napi_status get_count(napi_env env, napi_value value, uint64_t *out) {
   double d;
   napi_status s = napi_get_value_double(env, value, &d);
-  if (s != napi_ok) return s;
-  if (!(d >= 0 && d <= 9007199254740992.0) || d != (double)(uint64_t)d) return napi_invalid_arg;
-  *out = (uint64_t)d;
-  return napi_ok;
+  return s != napi_ok ? s : as_count(d, out) ? napi_ok : napi_invalid_arg;
 }
 
 /*
@@ -95,61 +91,64 @@ static napi_status get_u64(napi_env env, napi_value value, uint64_t *out) {
  * Float64Array of (offset, size) pairs relative to the region, or undefined; `out` at least
  * 32·(1 + captures) bytes, root first. r->captures is malloc'd (free it).
  */
-static napi_value read_region(napi_env env, napi_value *args, region *r) {
+static bool read_region(napi_env env, napi_value *args, region *r) {
   uint8_t *data, *out;
   size_t size, out_size;
   uint64_t offset, height;
-  if (view_bytes(env, args[0], &data, &size) != napi_ok) return throw_range(env, "data must be a typed array, DataView or ArrayBuffer");
-  if (get_u64(env, args[1], &offset) != napi_ok || get_u64(env, args[2], &r->length) != napi_ok || get_u64(env, args[3], &height) != napi_ok) {
-    return throw_range(env, "offset, length and height must be non-negative integers");
+  if (view_bytes(env, args[0], &data, &size) != napi_ok) return refuse(env, "data must be a typed array, DataView or ArrayBuffer");
+  if (get_count(env, args[1], &offset) != napi_ok || get_count(env, args[2], &r->length) != napi_ok || get_count(env, args[3], &height) != napi_ok) {
+    return refuse(env, "offset, length and height must be non-negative integers");
   }
-  if (offset > size || r->length > size - offset) return throw_range(env, "region lies outside its buffer");
-  if (height > MERKLE_MAX_HEIGHT || r->length > ((uint64_t)NODE_BYTES << height)) return throw_range(env, "region longer than its tree");
+  if (offset > size || r->length > size - offset) return refuse(env, "region lies outside its buffer");
+  if (height > MERKLE_MAX_HEIGHT || r->length > ((uint64_t)NODE_BYTES << height)) return refuse(env, "region longer than its tree");
   r->data = data + offset;
   r->height = (unsigned)height;
 
   napi_valuetype type;
-  CHECK(napi_typeof(env, args[4], &type));
+  if (!ok(env, napi_typeof(env, args[4], &type))) return false;
   double *pairs = NULL;
   size_t pair_values = 0;
   if (type != napi_undefined) {
     bool is;
     napi_typedarray_type kind = napi_int8_array;
     void *base = NULL;
-    CHECK(napi_is_typedarray(env, args[4], &is));
-    if (is) CHECK(napi_get_typedarray_info(env, args[4], &kind, &pair_values, &base, NULL, NULL));
-    if (!is || kind != napi_float64_array || pair_values % 2 != 0) return throw_range(env, "captures must be a Float64Array of (offset, size) pairs");
+    if (!ok(env, napi_is_typedarray(env, args[4], &is))) return false;
+    if (is && !ok(env, napi_get_typedarray_info(env, args[4], &kind, &pair_values, &base, NULL, NULL))) return false;
+    if (!is || kind != napi_float64_array || pair_values % 2 != 0) return refuse(env, "captures must be a Float64Array of (offset, size) pairs");
     pairs = base;
   }
   r->capture_count = pair_values / 2;
   if (view_bytes(env, args[5], &out, &out_size) != napi_ok || out_size < NODE_BYTES * (1 + r->capture_count)) {
-    return throw_range(env, "out must be a typed array of 32 bytes per root");
+    return refuse(env, "out must be a typed array of 32 bytes per root");
   }
   r->root = out;
   r->captures = malloc((r->capture_count ? r->capture_count : 1) * sizeof *r->captures);
-  if (r->captures == NULL) return throw_range(env, "out of memory");
+  if (r->captures == NULL) return refuse(env, "out of memory");
   for (size_t i = 0; i < r->capture_count; i++) {
-    double o = pairs[2 * i], s = pairs[2 * i + 1];
+    uint64_t offset_in_region, size_of_capture;
     merkle_capture *c = &r->captures[i];
-    if (!(o >= 0 && s >= 0 && o <= 9007199254740992.0 && s <= 9007199254740992.0) || !merkle_capture_valid((uint64_t)o, (uint64_t)s, r->height, &c->level) ||
-        o != (double)(uint64_t)o) {
+    if (!as_count(pairs[2 * i], &offset_in_region) || !as_count(pairs[2 * i + 1], &size_of_capture) ||
+        !merkle_capture_valid(offset_in_region, size_of_capture, r->height, &c->level)) {
       free(r->captures);
-      return throw_range(env, "a capture is not an aligned power-of-two sub-region of the region's tree");
+      return refuse(env, "a capture is not an aligned power-of-two sub-region of the region's tree");
     }
-    c->offset = (uint64_t)o;
+    c->offset = offset_in_region;
     c->root = out + NODE_BYTES * (1 + i);
   }
-  return (napi_value)1;
+  return true;
 }
 
 /* regionRoots(data, offset, length, height, captures, out): on the calling thread. */
 static napi_value region_roots(napi_env env, napi_callback_info info) {
   size_t argc = 6;
   napi_value args[6];
-  CHECK(napi_get_cb_info(env, info, &argc, args, NULL, NULL));
-  if (argc != 6) return throw_range(env, "regionRoots takes 6 arguments");
   region r;
-  if (read_region(env, args, &r) == NULL) return NULL;
+  if (!ok(env, napi_get_cb_info(env, info, &argc, args, NULL, NULL))) return NULL;
+  if (argc != 6) {
+    refuse(env, "regionRoots takes 6 arguments");
+    return NULL;
+  }
+  if (!read_region(env, args, &r)) return NULL;
   hash_region(&r);
   free(r.captures);
   return NULL;
@@ -195,25 +194,30 @@ static void complete_async_job(napi_env env, napi_value unused, void *context, v
 static napi_value hash_async(napi_env env, napi_callback_info info) {
   size_t argc = 7;
   napi_value args[7];
-  CHECK(napi_get_cb_info(env, info, &argc, args, NULL, NULL));
   napi_valuetype type = napi_undefined;
-  if (argc == 7) CHECK(napi_typeof(env, args[6], &type));
-  if (type != napi_function) return throw_range(env, "hashAsync takes 7 arguments, the last a callback");
+  if (!ok(env, napi_get_cb_info(env, info, &argc, args, NULL, NULL)) || (argc == 7 && !ok(env, napi_typeof(env, args[6], &type)))) return NULL;
+  if (type != napi_function) {
+    refuse(env, "hashAsync takes 7 arguments, the last a callback");
+    return NULL;
+  }
   addon_state *state = started(env);
   if (state == NULL) return NULL;
   async_job *job = calloc(1, sizeof *job);
-  if (job == NULL) return throw_range(env, "out of memory");
-  if (read_region(env, args, &job->r) == NULL) {
+  if (job == NULL) {
+    refuse(env, "out of memory");
+    return NULL;
+  }
+  if (!read_region(env, args, &job->r)) {
     free(job);
     return NULL;
   }
   job->state = state;
   job->task.run = run_async_job;
-  if (napi_create_reference(env, args[0], 1, &job->data) != napi_ok || napi_create_reference(env, args[5], 1, &job->out) != napi_ok ||
-      napi_create_reference(env, args[6], 1, &job->done) != napi_ok) {
+  if (!ok(env, napi_create_reference(env, args[0], 1, &job->data)) || !ok(env, napi_create_reference(env, args[5], 1, &job->out)) ||
+      !ok(env, napi_create_reference(env, args[6], 1, &job->done))) {
     free(job->r.captures);
     free(job);
-    return throw_last(env);
+    return NULL;
   }
   if (state->in_flight++ == 0) napi_ref_threadsafe_function(env, state->completions);
   pool_submit(state->workers, &job->task);
@@ -275,51 +279,63 @@ static void finalize_batch(napi_env env, void *data, void *hint) {
 static napi_value new_batch(napi_env env, napi_callback_info info) {
   (void)info;
   root_batch *b = calloc(1, sizeof *b);
-  if (b == NULL) return throw_range(env, "out of memory");
+  if (b == NULL) {
+    refuse(env, "out of memory");
+    return NULL;
+  }
   pthread_mutex_init(&b->lock, NULL);
   pthread_cond_init(&b->done, NULL);
   napi_value handle;
-  if (napi_create_external(env, b, finalize_batch, NULL, &handle) != napi_ok) {
+  if (!ok(env, napi_create_external(env, b, finalize_batch, NULL, &handle))) {
     finalize_batch(env, b, NULL);
-    return throw_last(env);
+    return NULL;
   }
   return handle;
 }
 
-static napi_value get_batch(napi_env env, napi_value value, root_batch **b) {
+static bool get_batch(napi_env env, napi_value value, root_batch **b) {
   napi_valuetype type;
-  CHECK(napi_typeof(env, value, &type));
-  if (type != napi_external) return throw_range(env, "not a batch");
-  CHECK(napi_get_value_external(env, value, (void **)b));
-  return (napi_value)1;
+  if (!ok(env, napi_typeof(env, value, &type))) return false;
+  if (type != napi_external) return refuse(env, "not a batch");
+  return ok(env, napi_get_value_external(env, value, (void **)b));
 }
 
 /* batchAdd(batch, data, offset, length): the root of those bytes padded to their tree. */
 static napi_value batch_add(napi_env env, napi_callback_info info) {
   size_t argc = 4;
   napi_value args[4];
-  CHECK(napi_get_cb_info(env, info, &argc, args, NULL, NULL));
   root_batch *b;
-  if (argc != 4) return throw_range(env, "batchAdd takes 4 arguments");
-  if (get_batch(env, args[0], &b) == NULL) return NULL;
   uint8_t *data;
   size_t size;
   uint64_t offset, length;
-  if (view_bytes(env, args[1], &data, &size) != napi_ok) return throw_range(env, "data must be a typed array, DataView or ArrayBuffer");
-  if (get_u64(env, args[2], &offset) != napi_ok || get_u64(env, args[3], &length) != napi_ok || offset > size || length > size - offset) {
-    return throw_range(env, "region lies outside its buffer");
+  if (!ok(env, napi_get_cb_info(env, info, &argc, args, NULL, NULL))) return NULL;
+  if (argc != 4) {
+    refuse(env, "batchAdd takes 4 arguments");
+    return NULL;
+  }
+  if (!get_batch(env, args[0], &b)) return NULL;
+  if (view_bytes(env, args[1], &data, &size) != napi_ok || get_count(env, args[2], &offset) != napi_ok || get_count(env, args[3], &length) != napi_ok ||
+      offset > size || length > size - offset) {
+    refuse(env, "data must be a typed array, DataView or ArrayBuffer holding the region");
+    return NULL;
   }
   addon_state *state = started(env);
   if (state == NULL) return NULL;
   if (b->count == b->capacity) {
     size_t capacity = b->capacity ? 2 * b->capacity : 64;
     batch_job **jobs = realloc(b->jobs, capacity * sizeof *jobs);
-    if (jobs == NULL) return throw_range(env, "out of memory");
+    if (jobs == NULL) {
+      refuse(env, "out of memory");
+      return NULL;
+    }
     b->jobs = jobs;
     b->capacity = capacity;
   }
   batch_job *job = malloc(sizeof *job + length);
-  if (job == NULL) return throw_range(env, "out of memory");
+  if (job == NULL) {
+    refuse(env, "out of memory");
+    return NULL;
+  }
   memcpy(job->bytes, data + offset, length);
   job->r = (region){.data = job->bytes, .length = length, .height = merkle_tree_height(length), .captures = NULL, .capture_count = 0, .root = job->root};
   job->batch = b;
@@ -336,13 +352,19 @@ static napi_value batch_add(napi_env env, napi_callback_info info) {
 static napi_value batch_drain(napi_env env, napi_callback_info info) {
   size_t argc = 2;
   napi_value args[2];
-  CHECK(napi_get_cb_info(env, info, &argc, args, NULL, NULL));
   root_batch *b;
-  if (argc != 2) return throw_range(env, "batchDrain takes 2 arguments");
-  if (get_batch(env, args[0], &b) == NULL) return NULL;
   uint8_t *out;
   size_t out_size;
-  if (view_bytes(env, args[1], &out, &out_size) != napi_ok || out_size < NODE_BYTES * b->count) return throw_range(env, "out must hold 32 bytes per root");
+  if (!ok(env, napi_get_cb_info(env, info, &argc, args, NULL, NULL))) return NULL;
+  if (argc != 2) {
+    refuse(env, "batchDrain takes 2 arguments");
+    return NULL;
+  }
+  if (!get_batch(env, args[0], &b)) return NULL;
+  if (view_bytes(env, args[1], &out, &out_size) != napi_ok || out_size < NODE_BYTES * b->count) {
+    refuse(env, "out must hold 32 bytes per root");
+    return NULL;
+  }
   batch_wait(b);
   for (size_t i = 0; i < b->count; i++) memcpy(out + NODE_BYTES * i, b->jobs[i]->root, NODE_BYTES);
   batch_clear(b);
@@ -359,18 +381,21 @@ static void stop_workers(void *data) {
 
 static addon_state *started(napi_env env) {
   addon_state *state;
-  if (napi_get_instance_data(env, (void **)&state) != napi_ok) return throw_last(env), NULL;
-  if (state->workers != NULL) return state;
   napi_value name;
-  if (napi_create_string_utf8(env, "opml-native hash completions", NAPI_AUTO_LENGTH, &name) != napi_ok ||
-      napi_create_threadsafe_function(env, NULL, NULL, name, 0, 1, NULL, NULL, NULL, complete_async_job, &state->completions) != napi_ok ||
-      napi_unref_threadsafe_function(env, state->completions) != napi_ok) {
-    return throw_last(env), NULL;
+  if (!ok(env, napi_get_instance_data(env, (void **)&state))) return NULL;
+  if (state->workers != NULL) return state;
+  /* The channel is referenced (keeps the event loop alive) only while jobs are in flight. */
+  if (!ok(env, napi_create_string_utf8(env, "opml-native hash completions", NAPI_AUTO_LENGTH, &name)) ||
+      !ok(env, napi_create_threadsafe_function(env, NULL, NULL, name, 0, 1, NULL, NULL, NULL, complete_async_job, &state->completions)) ||
+      !ok(env, napi_unref_threadsafe_function(env, state->completions))) {
+    return NULL;
   }
   state->workers = pool_start(pool_cpu_count());
-  if (state->workers == NULL) return throw_range(env, "cannot start the hashing threads"), NULL;
-  if (napi_add_env_cleanup_hook(env, stop_workers, state) != napi_ok) return throw_last(env), NULL;
-  return state;
+  if (state->workers == NULL) {
+    refuse(env, "cannot start the hashing threads");
+    return NULL;
+  }
+  return ok(env, napi_add_env_cleanup_hook(env, stop_workers, state)) ? state : NULL;
 }
 
 static void free_state(napi_env env, void *data, void *hint) {
@@ -388,13 +413,15 @@ static napi_status export_function(napi_env env, napi_value exports, const char 
 NAPI_MODULE_INIT() {
   addon_state *state = calloc(1, sizeof *state);
   napi_value kernel, threads;
-  if (state == NULL || napi_set_instance_data(env, state, free_state, NULL) != napi_ok ||
-      napi_create_string_utf8(env, keccak_has_avx2() ? "avx2" : "portable", NAPI_AUTO_LENGTH, &kernel) != napi_ok ||
-      napi_set_named_property(env, exports, "kernel", kernel) != napi_ok || napi_create_uint32(env, pool_cpu_count(), &threads) != napi_ok ||
-      napi_set_named_property(env, exports, "threads", threads) != napi_ok || export_function(env, exports, "regionRoots", region_roots) != napi_ok ||
-      export_function(env, exports, "hashAsync", hash_async) != napi_ok || export_function(env, exports, "newBatch", new_batch) != napi_ok ||
-      export_function(env, exports, "batchAdd", batch_add) != napi_ok || export_function(env, exports, "batchDrain", batch_drain) != napi_ok) {
-    return throw_last(env);
+  if (state == NULL) {
+    refuse(env, "out of memory");
+    return NULL;
   }
-  return exports;
+  bool exported = ok(env, napi_set_instance_data(env, state, free_state, NULL)) &&
+                  ok(env, napi_create_string_utf8(env, keccak_has_avx2() ? "avx2" : "portable", NAPI_AUTO_LENGTH, &kernel)) &&
+                  ok(env, napi_set_named_property(env, exports, "kernel", kernel)) && ok(env, napi_create_uint32(env, pool_cpu_count(), &threads)) &&
+                  ok(env, napi_set_named_property(env, exports, "threads", threads)) && ok(env, export_function(env, exports, "regionRoots", region_roots)) &&
+                  ok(env, export_function(env, exports, "hashAsync", hash_async)) && ok(env, export_function(env, exports, "newBatch", new_batch)) &&
+                  ok(env, export_function(env, exports, "batchAdd", batch_add)) && ok(env, export_function(env, exports, "batchDrain", batch_drain));
+  return exported ? exports : NULL;
 }

@@ -217,6 +217,23 @@ describe('the native hasher on larger regions', () => {
   });
 });
 
+describe('the native addon under its checks', () => {
+  // nativeHasher.ts checks every argument first; the addon's own checks keep a wrong call from
+  // reading or writing outside its buffers all the same.
+  const addon = require(NATIVE_HASHER_PATH) as Record<string, (...args: unknown[]) => unknown>;
+  const data = new Uint8Array(100);
+  const out = new Uint8Array(32);
+
+  it('throws instead of reading outside the buffer or writing outside out', () => {
+    expect(() => addon.regionRoots(data, 90, 20, 7, undefined, out)).toThrow('outside its buffer');
+    expect(() => addon.regionRoots(data, 0, 100, 1, undefined, out)).toThrow('longer than its tree');
+    expect(() => addon.regionRoots(data, 0, 100, 7, new Float64Array([0, 64]), out)).toThrow('32 bytes per root');
+    expect(() => addon.regionRoots(data, 0, 100, 7, new Float64Array([32, 64]), new Uint8Array(64))).toThrow('not an aligned');
+    expect(() => addon.regionRoots('bytes', 0, 1, 0, undefined, out)).toThrow('typed array');
+    expect(() => addon.batchAdd({}, data, 0, 1)).toThrow('not a batch');
+  });
+});
+
 describe('loading the native hasher', () => {
   let dir: string;
   beforeAll(() => (dir = mkdtempSync(join(tmpdir(), 'opml-native-'))));
