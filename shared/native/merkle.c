@@ -28,23 +28,21 @@ __attribute__((constructor)) static void compute_zero_hashes(void) {
   }
 }
 
-const uint8_t *merkle_zero_hash(unsigned level) { return zero_hashes[level]; }
-
 unsigned merkle_tree_height(uint64_t length) {
   unsigned height = 0;
   while (height < MERKLE_MAX_HEIGHT && ((uint64_t)NODE_BYTES << height) < length) height++;
   return height;
 }
 
-int merkle_capture_valid(uint64_t offset, uint64_t size, unsigned height, unsigned *level) {
-  if (size < NODE_BYTES || (size & (size - 1)) != 0 || offset % size != 0) return 0;
+bool merkle_capture_valid(uint64_t offset, uint64_t size, unsigned height, unsigned *level) {
+  if (size < NODE_BYTES || (size & (size - 1)) != 0 || offset % size != 0) return false;
   unsigned l = (unsigned)__builtin_ctzll(size) - 5;
-  if (l > height || offset + size > ((uint64_t)NODE_BYTES << height)) return 0;
+  if (l > height || offset + size > ((uint64_t)NODE_BYTES << height)) return false;
   *level = l;
-  return 1;
+  return true;
 }
 
-static int is_node(const uint8_t *a, const uint8_t *b) {
+static bool is_node(const uint8_t *a, const uint8_t *b) {
   /* The first word decides for almost every non-zero node; memcmp only confirms a match. */
   uint64_t x, y;
   memcpy(&x, a, 8);
@@ -229,12 +227,12 @@ void merkle_region_roots(const uint8_t *data, uint64_t length, unsigned height, 
   }
   /* Past the last block: each level's pending node pairs with what rises from below (the carry)
    * or with a zero hash; a carry with no pending node pairs with a zero hash. */
-  int carrying = 0;
+  bool carrying = false;
   uint64_t index = blocks;
   for (unsigned level = levels; level < height; level++) {
     if (index & 1) {
       hash_nodes(pending[level], carrying ? node : zero_hashes[level], level, node);
-      carrying = 1;
+      carrying = true;
     } else if (carrying) {
       hash_nodes(node, zero_hashes[level], level, node);
     }

@@ -6,6 +6,7 @@
 #ifndef OPML_MERKLE_H
 #define OPML_MERKLE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -20,9 +21,6 @@ typedef struct {
   uint8_t *root;
 } merkle_capture;
 
-/* Z[level] for level <= MERKLE_MAX_HEIGHT. */
-const uint8_t *merkle_zero_hash(unsigned level);
-
 /* Levels above the leaves of the smallest tree holding `length` bytes (0 up to 32 bytes). */
 unsigned merkle_tree_height(uint64_t length);
 
@@ -36,6 +34,6 @@ void merkle_region_roots(const uint8_t *data, uint64_t length, unsigned height, 
 
 /* Whether a sub-region of `size` bytes at `offset` is a capture of a region of height `height`;
  * sets *level when it is. */
-int merkle_capture_valid(uint64_t offset, uint64_t size, unsigned height, unsigned *level);
+bool merkle_capture_valid(uint64_t offset, uint64_t size, unsigned height, unsigned *level);
 
 #endif
