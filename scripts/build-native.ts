@@ -51,11 +51,15 @@ function nodeHeaders(): string {
   );
 }
 
-export function buildNative(out: string = NATIVE_HASHER_PATH): { path: string; bytes: number; sha256: string } {
+/**
+ * Builds the addon to `out`; `defines` (NAME or NAME=VALUE) are for tests, e.g.
+ * OPML_PORTABLE_KECCAK for the kernel that CPUs without AVX2 run.
+ */
+export function buildNative(out: string = NATIVE_HASHER_PATH, defines: readonly string[] = []): { path: string; bytes: number; sha256: string } {
   const compiler = process.env.CC || 'cc';
   mkdirSync(dirname(out), { recursive: true });
   const partial = `${out}.partial`;
-  const args = [...CFLAGS, `-I${nodeHeaders()}`, ...SOURCES, ...PLATFORM_LDFLAGS, '-o', partial];
+  const args = [...CFLAGS, ...defines.map((d) => `-D${d}`), `-I${nodeHeaders()}`, ...SOURCES, ...PLATFORM_LDFLAGS, '-o', partial];
   const r = spawnSync(compiler, args, { cwd: ROOT, encoding: 'utf8' });
   if (r.status !== 0) {
     rmSync(partial, { force: true });

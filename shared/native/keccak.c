@@ -1,19 +1,18 @@
-/* The pair kernels of keccak.h: the permutation of keccakf1600.h over two lane types. */
+/*
+ * The pair kernels of keccak.h: the permutation of keccakf1600.h over two lane types. The AVX2
+ * kernel exists on x86-64 only; OPML_PORTABLE_KECCAK leaves it out there too, so that a test can
+ * check the kernel other CPUs run on this one.
+ */
 #include "keccak.h"
 
 #include <string.h>
 
+#if defined(__x86_64__) && !defined(OPML_PORTABLE_KECCAK)
+#define AVX2_KERNEL 1
+#endif
+
 #define KECCAK_LANE uint64_t
 #define KECCAK_PERMUTE(args) static void keccakf1600(args)
-#include "keccakf1600.h"
-#undef KECCAK_LANE
-#undef KECCAK_PERMUTE
-
-/* Four states side by side: lane i of state k is a[i][k]. */
-typedef uint64_t lane4 __attribute__((vector_size(32)));
-
-#define KECCAK_LANE lane4
-#define KECCAK_PERMUTE(args) __attribute__((target("avx2"))) static void keccakf1600x4(args)
 #include "keccakf1600.h"
 #undef KECCAK_LANE
 #undef KECCAK_PERMUTE
@@ -38,6 +37,16 @@ void keccak_pair(const uint8_t *pair, uint8_t *out) {
   memcpy(out, a, NODE_BYTES);
 }
 
+#ifdef AVX2_KERNEL
+/* Four states side by side: lane i of state k is a[i][k]. */
+typedef uint64_t lane4 __attribute__((vector_size(32)));
+
+#define KECCAK_LANE lane4
+#define KECCAK_PERMUTE(args) __attribute__((target("avx2"))) static void keccakf1600x4(args)
+#include "keccakf1600.h"
+#undef KECCAK_LANE
+#undef KECCAK_PERMUTE
+
 __attribute__((target("avx2"))) static void keccak_pair4_avx2(const uint8_t *const pairs[4], uint8_t *const out[4]) {
   lane4 a[25] = {0};
   for (int i = 0; i < 8; i++) {
@@ -59,12 +68,17 @@ __attribute__((constructor)) static void detect_cpu(void) {
 }
 
 bool keccak_has_avx2(void) { return has_avx2; }
+#else
+bool keccak_has_avx2(void) { return false; }
+#endif
 
 void keccak_pair4(const uint8_t *const pairs[4], uint8_t *const out[4]) {
+#ifdef AVX2_KERNEL
   if (has_avx2) {
     keccak_pair4_avx2(pairs, out);
     return;
   }
+#endif
   /* Hash into a buffer first: an output may overlap a later input. */
   uint8_t nodes[4][NODE_BYTES];
   for (int k = 0; k < 4; k++) keccak_pair(pairs[k], nodes[k]);

@@ -1,8 +1,9 @@
 /**
  * The region hashers against each other and against two independent models: the native addon
- * (built by `npm run build:native`, which `npm test` runs first), the WebAssembly hasher, a tree
- * built level by level with the plain JavaScript keccak256 (shared/vm/keccak.ts), and the naive
- * tree of ./naiveTree.ts.
+ * (built by `npm run build:native`, which `npm test` runs first), the same addon built with the
+ * portable kernel only (what CPUs without AVX2 run, built here into a temporary folder), the
+ * WebAssembly hasher, a tree built level by level with the plain JavaScript keccak256
+ * (shared/vm/keccak.ts), and the naive tree of ./naiveTree.ts.
  */
 import fc from 'fast-check';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -14,6 +15,7 @@ import { MerkleCaptureInvalid, MerkleRegionOutsideBuffer, MerkleTreeTooSmall, Na
 import { treeHeight, zeroHash, type MerkleRegion, type RegionHasher } from '../../shared/vm/merkleRegion';
 import { loadNativeHasher, NATIVE_HASHER_PATH } from '../../shared/vm/nativeHasher';
 import { wasmHasher } from '../../shared/vm/wasmHasher';
+import { buildNative } from '../../scripts/build-native';
 import { NaiveTree } from './naiveTree';
 import { regionBytes } from './regionBytes';
 
@@ -22,8 +24,14 @@ const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 const loaded = loadNativeHasher();
 if (loaded === undefined) throw new Error(`${NATIVE_HASHER_PATH} is not built: run \`npm run build:native\` first (npm test does)`);
 const native: RegionHasher = loaded;
+
+const portableDir = mkdtempSync(join(tmpdir(), 'opml-native-portable-'));
+afterAll(() => rmSync(portableDir, { recursive: true, force: true }));
+const portable = loadNativeHasher(buildNative(join(portableDir, 'opml-native.node'), ['OPML_PORTABLE_KECCAK']).path)!;
+
 const hashers: [string, RegionHasher][] = [
-  ['native', native],
+  [native.name, native],
+  [portable.name, portable],
   ['wasm', wasmHasher],
 ];
 
@@ -58,6 +66,7 @@ describe('the process hasher', () => {
   it('is the native addon in this checkout (npm test builds it), unless OPML_NATIVE_HASH=0', () => {
     expect(hasher.name).toBe(process.env[NATIVE_HASH_SWITCH] === '0' ? 'wasm' : native.name);
     expect(native.name).toMatch(/^native-(avx2|portable)$/);
+    expect(portable.name).toBe('native-portable');
   });
 
   it('is WebAssembly when OPML_NATIVE_HASH=0', () => {
