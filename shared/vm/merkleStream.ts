@@ -62,6 +62,12 @@ interface ChunkJob {
   roots?: RegionRoots;
 }
 
+function addTo<K>(map: Map<K, number[]>, key: K, id: number): void {
+  const ids = map.get(key);
+  if (ids === undefined) map.set(key, [id]);
+  else ids.push(id);
+}
+
 export class MerkleStream {
   private readonly hasher: RegionHasher;
   private readonly chunkSize: number;
@@ -105,13 +111,8 @@ export class MerkleStream {
     const treeBytes = 32 * 2 ** (options.length === undefined ? MAX_TREE_HEIGHT : treeHeight(options.length));
     this.captures.forEach((capture, id) => {
       checkCapture(capture, treeBytes);
-      if (capture.size <= this.chunkSize) {
-        const chunk = Math.floor(capture.offset / this.chunkSize);
-        this.capturesByChunk.set(chunk, [...(this.capturesByChunk.get(chunk) ?? []), id]);
-      } else {
-        const node = `${captureLevel(capture)}:${capture.offset / capture.size}`;
-        this.capturesByNode.set(node, [...(this.capturesByNode.get(node) ?? []), id]);
-      }
+      if (capture.size <= this.chunkSize) addTo(this.capturesByChunk, Math.floor(capture.offset / this.chunkSize), id);
+      else addTo(this.capturesByNode, `${captureLevel(capture)}:${capture.offset / capture.size}`, id);
     });
     this.captured = new Array<Uint8Array | undefined>(this.captures.length);
   }
