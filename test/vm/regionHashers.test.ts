@@ -210,10 +210,16 @@ describe.each(hashers)('the %s region hasher', (_, h) => {
 });
 
 describe('the native hasher on larger regions', () => {
+  const bytes = new Uint8Array((3 << 20) + 4321);
+  for (let i = 0; i < bytes.length; i += 4096) bytes[i] = (i >>> 12) & 255 || 1;
+  bytes.fill(0x5c, 1 << 20, (1 << 20) + 70000);
+
+  it('matches the JavaScript keccak tree on 1 MiB of dense bytes', () => {
+    const mib = Uint8Array.from({ length: 1 << 20 }, (_, i) => (i * 2654435761) >>> 23);
+    expect(hex(native.regionRoot(mib, 0, mib.length, 15))).toBe(hex(referenceRoot(mib, 15)));
+  });
+
   it('matches WebAssembly on 1 MiB and a few MiB with zero runs and an unaligned tail', async () => {
-    const bytes = new Uint8Array((3 << 20) + 4321);
-    for (let i = 0; i < bytes.length; i += 4096) bytes[i] = (i >>> 12) & 255 || 1;
-    bytes.fill(0x5c, 1 << 20, (1 << 20) + 70000);
     for (const n of [1 << 20, bytes.length]) {
       const height = treeHeight(n);
       expect(hex(native.regionRoot(bytes, 0, n, height))).toBe(hex(wasmHasher.regionRoot(bytes, 0, n, height)));
