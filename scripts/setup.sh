@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# One-time setup on a fresh Debian machine: system packages, npm packages, contracts, guest programs.
+# One-time setup on a fresh Debian machine: system packages, npm packages, contracts, guest programs,
+# the WebAssembly kernels and the native Merkle hasher.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need_apt=()
 command -v clang >/dev/null || need_apt+=(clang)
+command -v cc >/dev/null || need_apt+=(gcc)
 command -v ld.lld >/dev/null || need_apt+=(lld)
 command -v qemu-riscv32 >/dev/null || need_apt+=(qemu-user)
 command -v chromium >/dev/null || need_apt+=(chromium)
@@ -21,4 +23,5 @@ npm install --no-fund --no-audit
 npm run build:contracts
 if [ -f scripts/build-guest.ts ]; then npm run build:guest; fi
 npm run build:wasm
+npm run build:native
 echo "setup: done"

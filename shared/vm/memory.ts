@@ -16,9 +16,8 @@
  *   neither a copy nor a hash of them, and neither do its snapshots.
  */
 import { hashPairWords } from './keccak';
-import { chunkRoot } from './keccakWasm';
 import { VMMerkleRegionInvalid, VMRegionRootMismatch } from './errors';
-import { fromWords, ZERO_WORDS } from './merkle';
+import { fromWords, merkleRootOfBytes, ZERO_WORDS } from './merkle';
 import { LEAF_SHIFT, LEAF_SIZE, MERKLE_PROOF_SIZE, TREE_DEPTH } from './spec';
 
 export const PAGE_SHIFT = 12;
@@ -41,6 +40,9 @@ export const DIR_SHIFT = 22;
 const DIR_PAGES = 1 << (DIR_SHIFT - PAGE_SHIFT);
 const ZERO_DIR_U8: Uint8Array[] = new Array<Uint8Array>(DIR_PAGES).fill(ZERO_PAGE);
 const ZERO_DIR_I32: Int32Array[] = new Array<Int32Array>(DIR_PAGES).fill(ZERO_PAGE_I32);
+
+/** A page's root as the tree caches it: 8 little-endian words. */
+const pageRoot = (page: Uint8Array): Uint32Array => new Uint32Array(merkleRootOfBytes(page).buffer);
 
 /** Z[level] as a word array (never mutated). */
 const zeroNode = (level: number): Uint32Array => ZERO_WORDS.subarray(8 * level, 8 * level + 8);
@@ -239,7 +241,7 @@ export class Memory {
     for (let p = region.firstPage; p < region.firstPage + region.pageCount; p++) {
       const page = this.page(p);
       if (page === ZERO_PAGE) continue;
-      this.levels[0].set(p, chunkRoot(page));
+      this.levels[0].set(p, pageRoot(page));
       changed.push(p);
     }
     const given = this.levels[region.level].get(region.index)!;
@@ -377,7 +379,7 @@ export class Memory {
     for (const p of this.dirtyPages) {
       this.dirty[p] = 0;
       this.writable[p] = 0;
-      pageRoots.set(p, chunkRoot(this.page(p)));
+      pageRoots.set(p, pageRoot(this.page(p)));
       changed.push(p);
     }
     this.dirtyPages = [];

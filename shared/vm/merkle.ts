@@ -4,7 +4,8 @@
  * subtrees. These helpers work on bytes; shared/vm/memory.ts keeps the incremental tree.
  */
 import { hashPairWords } from './keccak';
-import { chunkRoot } from './keccakWasm';
+import { hasher } from './hasher';
+import { treeHeight } from './merkleRegion';
 import { LEAF_SHIFT, LEAF_SIZE, MERKLE_PROOF_SIZE, PROOF_HEADER_SIZE, TREE_DEPTH } from './spec';
 
 /** Copies bytes into little-endian 32-bit words (the form the hasher reads). */
@@ -96,7 +97,8 @@ export function paddedSize(length: number): number {
 /**
  * Root of `bytes` zero-padded to paddedSize(bytes.length): exactly the root of the subtree that
  * holds these bytes in VM memory at an address aligned to that size (how tensor roots are made).
+ * Hashed where the bytes lie by the process's hasher (./hasher.ts).
  */
 export function merkleRootOfBytes(bytes: Uint8Array): Uint8Array {
-  return fromWords(chunkRoot(bytes));
+  return hasher.regionRoot(bytes, 0, bytes.length, treeHeight(bytes.length));
 }

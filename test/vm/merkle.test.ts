@@ -13,6 +13,7 @@ import {
 } from '../../shared/vm/merkle';
 import { MERKLE_PROOF_SIZE, TREE_DEPTH } from '../../shared/vm/spec';
 import { NaiveTree } from './naiveTree';
+import { regionBytes } from './regionBytes';
 
 const hex = (b: Uint8Array) => '0x' + Buffer.from(b).toString('hex');
 
@@ -125,23 +126,6 @@ function referenceRoot(bytes: Uint8Array): Uint8Array {
   }
   return level;
 }
-
-/**
- * Bytes of the given length, random except for zeroed runs at some granularity, so the hasher's
- * zero-subtree shortcuts (single pairs, pairs of pairs, whole blocks) meet real data beside them.
- */
-const regionBytes = (maxLength: number) =>
-  fc
-    .tuple(fc.nat({ max: maxLength }), fc.uint8Array({ minLength: 64, maxLength: 64 }), fc.constantFrom(0, 32, 64, 128, 4096), fc.nat())
-    .map(([length, seed, zeroRun, pattern]) => {
-      const bytes = Uint8Array.from({ length }, (_, i) => seed[i % 64] ^ ((i * 2654435761) >>> 24));
-      if (zeroRun > 0) {
-        for (let run = 0; run * zeroRun < length; run++) {
-          if ((pattern >>> run % 31) & 1) bytes.fill(0, run * zeroRun, (run + 1) * zeroRun);
-        }
-      }
-      return bytes;
-    });
 
 /** This repo's lib settings do not declare WebAssembly; Node provides it. */
 const { WebAssembly: Wasm } = globalThis as unknown as { WebAssembly: { Memory: new (d: { initial: number }) => WasmMemory } };
