@@ -13,8 +13,7 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
-import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { open, stat } from 'node:fs/promises';
 import { S3PreconditionFailedError, S3RequestError, S3UploadNotFoundError } from './errors';
 
 /** S3's limits: parts of at least 5 MiB except the last, at most 10,000 parts, 5 GiB a part. */
@@ -100,26 +99,36 @@ export async function completeMultipartUpload(
 export async function putFileObject(s3: S3Client, bucket: string, key: string, file: string): Promise<void> {
   const { size } = await stat(file);
   const plan = partPlan(size);
+  const handle = await open(file, 'r');
+  // Each piece read into memory (one part at most): a stream body makes the SDK send it aws-chunked
+  // with a trailing checksum, which not every S3 implementation decodes.
+  const piece = async (start: number, end: number): Promise<Buffer> => {
+    const body = Buffer.alloc(end - start);
+    await handle.read(body, 0, body.length, start);
+    return body;
+  };
   try {
     if (plan.partCount === 1) {
-      await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: createReadStream(file), ContentLength: size, ContentType: 'application/octet-stream' }));
+      try {
+        await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: await piece(0, size), ContentType: 'application/octet-stream' }));
+      } catch (e) {
+        throw new S3RequestError('PutObject', bucket, key, e);
+      }
       return;
     }
-  } catch (e) {
-    throw new S3RequestError('PutObject', bucket, key, e);
-  }
-  const uploadId = await createMultipartUpload(s3, bucket, key);
-  const parts: { partNumber: number; etag: string }[] = [];
-  for (let partNumber = 1; partNumber <= plan.partCount; partNumber++) {
-    const { start, end } = partRange(plan, size, partNumber);
-    try {
-      const out = await s3.send(
-        new UploadPartCommand({ Bucket: bucket, Key: key, UploadId: uploadId, PartNumber: partNumber, Body: createReadStream(file, { start, end: end - 1 }), ContentLength: end - start }),
-      );
-      parts.push({ partNumber, etag: out.ETag ?? '' });
-    } catch (e) {
-      throw new S3RequestError('UploadPart', bucket, key, e);
+    const uploadId = await createMultipartUpload(s3, bucket, key);
+    const parts: { partNumber: number; etag: string }[] = [];
+    for (let partNumber = 1; partNumber <= plan.partCount; partNumber++) {
+      const { start, end } = partRange(plan, size, partNumber);
+      try {
+        const out = await s3.send(new UploadPartCommand({ Bucket: bucket, Key: key, UploadId: uploadId, PartNumber: partNumber, Body: await piece(start, end) }));
+        parts.push({ partNumber, etag: out.ETag ?? '' });
+      } catch (e) {
+        throw new S3RequestError('UploadPart', bucket, key, e);
+      }
     }
+    await completeMultipartUpload(s3, bucket, key, uploadId, parts, false);
+  } finally {
+    await handle.close();
   }
-  await completeMultipartUpload(s3, bucket, key, uploadId, parts, false);
 }

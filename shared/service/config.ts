@@ -57,7 +57,8 @@ export const serviceEnvSchema = z.object({
   /** The built guest kernel ELF (build/guest/dnn-kernels.elf), packaged with the functions. */
   OPML_KERNEL_ELF: z.string().min(1).default('build/guest/dnn-kernels.elf'),
   OPML_MAX_INPUT_BYTES: int(1 << 20),
-  OPML_MAX_MODEL_BYTES: int(6 << 20),
+  /** The largest model file (a weights blob) an upload may declare: they go to S3 directly, 32 GiB by default. */
+  OPML_MAX_MODEL_BYTES: int(32 * 2 ** 30),
 });
 export type ServiceEnv = z.infer<typeof serviceEnvSchema>;
 

@@ -200,7 +200,7 @@ export async function startLocalStack(options: LocalStackOptions = {}, onProgres
       OPML_KERNEL_ELF: join(ROOT, 'build', 'guest', 'dnn-kernels.elf'),
       OPML_DASHBOARD_DIR: join(ROOT, 'build', 'dashboard'),
       OPML_MAX_INPUT_BYTES: String(1 << 20),
-      OPML_MAX_MODEL_BYTES: String(6 << 20),
+      OPML_MAX_MODEL_BYTES: String(32 * 2 ** 30),
     };
 
     let apiUrl: string;

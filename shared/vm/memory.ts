@@ -42,7 +42,10 @@ const ZERO_DIR_U8: Uint8Array[] = new Array<Uint8Array>(DIR_PAGES).fill(ZERO_PAG
 const ZERO_DIR_I32: Int32Array[] = new Array<Int32Array>(DIR_PAGES).fill(ZERO_PAGE_I32);
 
 /** A page's root as the tree caches it: 8 little-endian words. */
-const pageRoot = (page: Uint8Array): Uint32Array => new Uint32Array(merkleRootOfBytes(page).buffer);
+const pageRoot = (page: Uint8Array): Uint32Array => {
+  const root = merkleRootOfBytes(page);
+  return new Uint32Array(root.buffer, root.byteOffset, 8);
+};
 
 /** Z[level] as a word array (never mutated). */
 const zeroNode = (level: number): Uint32Array => ZERO_WORDS.subarray(8 * level, 8 * level + 8);

@@ -58,7 +58,7 @@ async function chainEventCount(name: 'TaskClaimed' | 'TaskCommitted', taskId: bi
 
 it('serves an honest and a forged task through the API, survives a killed worker and restarted servers, and indexes the result', async () => {
   const owner = await connectOpml({ provider: stack.provider, apiUrl: stack.apiUrl, signer: stack.parties.modelOwner });
-  const { modelId } = await registerModelPackage(owner, join(MODELS, 'mnist-mlp'), TOKEN);
+  const { modelId } = await registerModelPackage(owner, join(MODELS, 'mnist-mlp'), { fee: TOKEN });
   const requester = await connectOpml({ provider: stack.provider, apiUrl: stack.apiUrl, signer: stack.parties.requester });
 
   // Tasks are routed to the two providers by id; submit until each has one.

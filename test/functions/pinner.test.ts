@@ -9,7 +9,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { awsClients, type AwsClients } from '../../shared/aws/config';
-import { ensureBucket } from '../../shared/aws/s3';
+import { ensureBucket, putObject } from '../../shared/aws/s3';
 import { createQueueWithDlq, receiveMessages, sendMessages, type QueuePair } from '../../shared/aws/sqs';
 import { BlobStore } from '../../shared/blobs/blobStore';
 import { readModelFiles } from '../../shared/dnn/files';
@@ -20,7 +20,9 @@ import type { IpfsStore } from '../../shared/ipfs/store';
 import { deployMarket, type DeployedMarket } from '../../shared/market/deploy';
 import { prepareModelRegistration, registerModel, type PreparedModel } from '../../shared/models/registration';
 import { PinStatusStore } from '../../shared/pinning/status';
-import type { Job } from '../../shared/schemas/jobs';
+import { jobDeduplicationIdOf, jobGroupOf, type Job } from '../../shared/schemas/jobs';
+import { weightsBytes } from '../../shared/dnn/weights';
+import { PackageRecordStore } from '../../shared/pinning/packageRecords';
 import { handler as pinnerHandler } from '../../functions/pinner';
 import { startLocalChain, type LocalChain } from '../helpers/chain';
 import { startLocalAws, type LocalAws } from '../helpers/servers';
@@ -83,8 +85,7 @@ afterAll(async () => {
 
 const model = (name: string) => readModelFiles(resolve(__dirname, '..', '..', 'models', name));
 const pinJob = (modelId: bigint, n: number): Job => ({ kind: 'pin', modelId: modelId.toString(), eventId: `0x${n.toString(16).padStart(64, '0')}:0` });
-const send = (jobs: Job[]) =>
-  sendMessages(clients.sqs, queue.url, jobs.map((j) => ({ body: JSON.stringify(j), groupId: `model-${(j as { modelId: string }).modelId}`, deduplicationId: `pin:${j.eventId}` })));
+const send = (jobs: Job[]) => sendMessages(clients.sqs, queue.url, jobs.map((j) => ({ body: JSON.stringify(j), groupId: jobGroupOf(j), deduplicationId: jobDeduplicationIdOf(j) })));
 
 async function register(prepared: PreparedModel['spec']): Promise<bigint> {
   return (await registerModel(m.registry, chain.signers[1]!, prepared)).modelId;
@@ -97,8 +98,8 @@ describe('pinner function', () => {
   it('verifies models held in one store only and pins all three files to both', async () => {
     inS3 = prepareModelRegistration(model('mnist-mlp'), kernel);
     inIpfs = prepareModelRegistration(model('mnist-cnn'), kernel);
-    for (const bytes of [inS3.model.specBytes, inS3.model.weights, kernel.elf]) await blobs.s3Store.put(bytes);
-    for (const bytes of [inIpfs.model.specBytes, inIpfs.model.weights]) await ipfs.add(bytes);
+    for (const bytes of [inS3.model.specBytes, weightsBytes(inS3.model.weights), kernel.elf]) await blobs.s3Store.put(bytes);
+    for (const bytes of [inIpfs.model.specBytes, weightsBytes(inIpfs.model.weights)]) await ipfs.add(bytes);
     s3Model = await register(inS3.spec);
     ipfsModel = await register(inIpfs.spec);
     expect(await blobs.where(inS3.spec.weightsCid)).toEqual({ s3: true, ipfs: false });
@@ -121,7 +122,7 @@ describe('pinner function', () => {
         { field: 'vmImageCid', cid: p.spec.vmImageCid, s3: true, ipfs: true },
       ]);
       // What each store now serves is the registered content.
-      expect(Buffer.from(await blobs.s3Store.get(p.spec.weightsCid)).equals(Buffer.from(p.model.weights))).toBe(true);
+      expect(Buffer.from(await blobs.s3Store.get(p.spec.weightsCid)).equals(Buffer.from(weightsBytes(p.model.weights)))).toBe(true);
       expect(Buffer.from(await ipfs.get(p.spec.graphCid)).equals(Buffer.from(p.model.specBytes))).toBe(true);
     }
     expect(await fileCid(await ipfs.get(kernel.cid))).toBe(kernel.cid);
@@ -135,8 +136,8 @@ describe('pinner function', () => {
     expect({ ...after, at: null }).toEqual({ ...before, at: null });
   });
 
-  it('refuses a model whose weights blob is not the one weightsRoot commits to, by field, and dead-letters the job', async () => {
-    const weights = Uint8Array.from(inIpfs.model.weights);
+  it('refuses a model whose weights blob is not the package its graph describes, by field, and dead-letters the job', async () => {
+    const weights = Uint8Array.from(weightsBytes(inIpfs.model.weights));
     weights[weights.length - 1] ^= 0x5a;
     const swappedCid = await blobs.s3Store.put(weights);
     const swapped = await register({ ...inIpfs.spec, weightsCid: swappedCid });
@@ -144,12 +145,12 @@ describe('pinner function', () => {
     const direct = await pinnerHandler(sqsEventOf([{ messageId: 'swapped', receiptHandle: 'r', body: JSON.stringify(pinJob(swapped, 4)), receiveCount: 1, groupId: `model-${swapped}` }], queue.url));
     expect(direct).toEqual({ batchItemFailures: [{ itemIdentifier: 'swapped' }] });
     const status = await statuses.read(swapped);
-    expect(status).toMatchObject({ verified: false, error: { name: 'ModelCommitmentMismatch', field: 'weightsRoot' } });
-    expect(status!.error!.message).toContain(inIpfs.spec.weightsRoot);
+    expect(status).toMatchObject({ verified: false, error: { name: 'PackageFileInvalidError', field: 'weightsCid' } });
+    expect(status!.error!.message).toMatch(new RegExp(`${swappedCid}.*root does not match the weights blob`));
     // The bad blob is not spread to IPFS.
     expect(await blobs.where(swappedCid)).toEqual({ s3: true, ipfs: false });
     const failure = logs.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l.event === 'record-failed' && l.messageId === 'swapped');
-    expect(failure).toMatchObject({ consumer: 'pinner', error: { name: 'ModelCommitmentMismatch' } });
+    expect(failure).toMatchObject({ consumer: 'pinner', error: { name: 'PackageFileInvalidError' } });
 
     // Through the queue: retried by visibility timeout, then moved to the dead-letter queue.
     await send([pinJob(swapped, 5)]);
@@ -185,5 +186,48 @@ describe('pinner function', () => {
     expect(response).toEqual({ batchItemFailures: [{ itemIdentifier: 'infer' }] });
     const failure = logs.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l.event === 'record-failed' && l.messageId === 'infer');
     expect(failure).toMatchObject({ error: { name: 'PinJobInvalidError', message: expect.stringContaining('kind is infer') } });
+  });
+  describe('verify-package jobs (POST /models/packages)', () => {
+    const packages = () => new PackageRecordStore(clients.s3, VIEWS);
+    const submit = async (graphCid: string, weightsCid: string, requestId: string) => {
+      await packages().write({ graphCid, weightsCid, status: 'verifying', requestId, requestedAt: new Date().toISOString() });
+      const job: Job = { kind: 'verify-package', graphCid, weightsCid, requestId };
+      return pinnerHandler(sqsEventOf([{ messageId: requestId, receiptHandle: 'r', body: JSON.stringify(job), receiveCount: 1, groupId: jobGroupOf(job) }], queue.url));
+    };
+
+    it('verifies an uploaded pair, records the registry fields and pins both files and the kernel to IPFS', async () => {
+      const p = prepareModelRegistration(model('charlm'), kernel);
+      const [graphCid, weightsCid] = [await blobs.s3Store.put(p.model.specBytes), await blobs.s3Store.put(weightsBytes(p.model.weights))];
+      expect(await submit(graphCid, weightsCid, 'ok-1')).toEqual({ batchItemFailures: [] });
+      const record = await packages().read(graphCid, weightsCid);
+      expect(record).toMatchObject({ status: 'verified', nodes: p.graph.nodes.length, weightsBytes: p.model.weights.byteLength });
+      const { fee: _, ...fields } = { ...p.spec, graphCid: String(p.spec.graphCid), weightsCid: String(p.spec.weightsCid), vmImageCid: String(p.spec.vmImageCid) };
+      expect(record!.registry).toEqual(fields);
+      for (const cid of [graphCid, weightsCid, kernel.cid]) expect(await blobs.where(cid)).toEqual({ s3: true, ipfs: true });
+    });
+
+    it('rejects bytes that are not their CID, naming the file, and deletes them so the right file can be uploaded', async () => {
+      const p = prepareModelRegistration(model('mnist-cnn'), kernel);
+      const graphCid = await blobs.s3Store.put(p.model.specBytes);
+      const weightsCid = String(p.spec.weightsCid);
+      const wrong = Uint8Array.from(weightsBytes(p.model.weights));
+      wrong[7] ^= 1;
+      // An upload under the right key with the wrong bytes (what a client that bypasses the part checks could leave).
+      await putObject(clients.s3, DATA, blobs.s3Store.key(weightsCid), wrong);
+      expect(await submit(graphCid, weightsCid, 'bad-bytes')).toEqual({ batchItemFailures: [] });
+      const record = await packages().read(graphCid, weightsCid);
+      expect(record).toMatchObject({ status: 'rejected', error: { name: 'PackageFileInvalidError', field: 'weightsCid', message: expect.stringContaining(`(${weightsCid}) holds other bytes`) } });
+      expect((await blobs.where(weightsCid)).s3).toBe(false);
+    });
+
+    it('rejects a graph file that is not a spec, and a request a newer one replaced is skipped', async () => {
+      const graphCid = await blobs.s3Store.put(new TextEncoder().encode('{"format": "not-a-model"}'));
+      const weightsCid = await blobs.s3Store.put(new Uint8Array(64));
+      await submit(graphCid, weightsCid, 'not-a-spec');
+      expect(await packages().read(graphCid, weightsCid)).toMatchObject({ status: 'rejected', error: { field: 'graphCid', message: expect.stringContaining('is not a model spec') } });
+      const stale: Job = { kind: 'verify-package', graphCid, weightsCid, requestId: 'older' };
+      expect(await pinnerHandler(sqsEventOf([{ messageId: 'stale', receiptHandle: 'r', body: JSON.stringify(stale), receiveCount: 1, groupId: jobGroupOf(stale) }], queue.url))).toEqual({ batchItemFailures: [] });
+      expect(await packages().read(graphCid, weightsCid)).toMatchObject({ requestId: 'not-a-spec', status: 'rejected' });
+    });
   });
 });

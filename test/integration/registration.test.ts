@@ -12,7 +12,6 @@ import { mine, taskIdOf } from '../../shared/market/tasks';
 import { dnnDisputeGraph, dnnSlotTensors } from '../../shared/dispute/dnnGraph';
 import { graphCommitment, graphStateAt } from '../../shared/dispute/graph';
 import { Player } from '../../shared/dispute/player';
-import { packageCids } from '../../shared/dnn/model';
 import { mnistTest } from '../../shared/dnn/datasets/mnist';
 import { readModelFiles } from '../../shared/dnn/files';
 import { buildKernelImage } from '../../shared/dnn/guest/kernelImage';
@@ -23,6 +22,8 @@ import { merkleRootOfBytes } from '../../shared/vm/merkle';
 import { assertModelDefensible, assertTaskDefensible } from '../../shared/models/defensible';
 import { ModelCommitmentMismatch } from '../../shared/models/errors';
 import { prepareModelRegistration, registerModel, type PreparedModel } from '../../shared/models/registration';
+import { weightsBytes } from '../../shared/dnn/weights';
+import { fileCid } from '../../shared/ipfs/cid';
 
 jest.setTimeout(300_000);
 
@@ -53,9 +54,9 @@ it('stores the dispute graph commitment, the weights and image roots and the pac
   const { model, spec } = prepared;
   expect(spec.graphSpecHash).toBe(graphCommitment(dnnDisputeGraph(model, kernel.elf)));
   expect(spec.graphSpecHash).not.toBe(keccak256(model.specBytes));
-  expect(spec.weightsRoot).toBe(hex(merkleRootOfBytes(model.weights)));
+  expect(spec.weightsRoot).toBe(hex(merkleRootOfBytes(weightsBytes(model.weights))));
   expect(spec.vmImageRoot).toBe(hex(loadElf(kernel.elf).memory.root()));
-  expect([spec.graphCid, spec.weightsCid, spec.vmImageCid]).toEqual([packageCids(model).spec, packageCids(model).weights, kernel.cid]);
+  expect([spec.graphCid, spec.weightsCid, spec.vmImageCid]).toEqual([fileCid(model.specBytes), fileCid(weightsBytes(model.weights)), kernel.cid]);
   expect(spec.fee).toBe(3n);
 });
 

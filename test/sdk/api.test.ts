@@ -58,7 +58,7 @@ it('takes contract addresses from GET /health', async () => {
 });
 
 it('registers a shipped package through upload and a signed registerModel', async () => {
-  const registered = await registerModelPackage(asOwner, resolveModelPackage('mnist-mlp'), TOKEN);
+  const registered = await registerModelPackage(asOwner, resolveModelPackage('mnist-mlp'), { fee: TOKEN });
   modelId = registered.modelId;
   expect(modelId).toBe(1n);
   const onChain = await readModel(asOwner, modelId);

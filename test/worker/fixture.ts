@@ -27,6 +27,7 @@ import { jobDeduplicationIdOf, jobGroupOf, type Job } from '../../shared/schemas
 import { merkleRootOfBytes } from '../../shared/vm/merkle';
 import { startLocalChain, type LocalChain } from '../helpers/chain';
 import { startLocalAws, type LocalAws } from '../helpers/servers';
+import { weightsBytes } from '../../shared/dnn/weights';
 
 export const TOKEN = 10n ** 18n;
 export const DATA_BUCKET = 'opml-data';
@@ -73,7 +74,7 @@ export async function startWorkerMarket(): Promise<WorkerMarket> {
   // The files go where workers fetch them, under the CIDs the registry records.
   for (const [bytes, cid] of [
     [model.specBytes, prepared.spec.graphCid],
-    [model.weights, prepared.spec.weightsCid],
+    [weightsBytes(model.weights), prepared.spec.weightsCid],
     [kernel.elf, prepared.spec.vmImageCid],
   ] as const) {
     const stored = await blobs.put(bytes);

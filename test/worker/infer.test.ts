@@ -3,7 +3,7 @@
  * the right output, a redelivered job changes nothing, finalize waits for the window, a poison
  * message ends in the dead-letter queue. Also measures the worker's overhead over bare inference.
  */
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sendMessages, receiveMessages } from '../../shared/aws/sqs';
@@ -11,7 +11,6 @@ import { dnnSlotTensors } from '../../shared/dispute/dnnGraph';
 import { TASK_STATUS } from '../../shared/market/tasks';
 import { parseWorkerEnv } from '../../worker-image/src/config';
 import { FinalizeNotYetError, runFinalize } from '../../worker-image/src/jobs/finalize';
-import { DiskBlobCache } from '../../worker-image/src/modelCache';
 import { measureInferOverhead } from '../../worker-image/src/overhead';
 import { registerModel } from '../../shared/models/registration';
 import { startWorker, type RunningWorker } from '../../worker-image/src/worker';
@@ -85,15 +84,6 @@ it('refuses to work for a model whose registered commitment its files do not giv
   const end = await finalState(t.taskId, 'infer');
   expect(end).toMatchObject({ state: 'failed', errorName: 'ModelCommitmentMismatch' });
   expect(TASK_STATUS[Number((await w.m.market.getTask(t.taskId)).status)]).toBe('Open');
-});
-
-it('refetches a model file whose cached copy no longer matches its CID', async () => {
-  const files = new DiskBlobCache(join(cacheDir, 'check-blobs'), w.blobs);
-  const cid = w.prepared.spec.weightsCid;
-  expect(Buffer.from(await files.get(cid)).equals(Buffer.from(w.prepared.model.weights))).toBe(true);
-  await writeFile(join(cacheDir, 'check-blobs', cid), 'corrupted');
-  expect(Buffer.from(await files.get(cid)).equals(Buffer.from(w.prepared.model.weights))).toBe(true);
-  expect(Buffer.from(await readFile(join(cacheDir, 'check-blobs', cid))).equals(Buffer.from(w.prepared.model.weights))).toBe(true);
 });
 
 it('leaves a poison message to the dead-letter queue and keeps serving', async () => {

@@ -31,7 +31,9 @@ export const workerEnvSchema = serviceEnvSchema
     OPML_WORKER_VISIBILITY_SECONDS: z.coerce.number().int().min(3).max(43_200).default(60),
     /** Long-poll wait per receive (SQS allows up to 20). */
     OPML_WORKER_WAIT_SECONDS: z.coerce.number().int().min(0).max(20).default(20),
-    /** Prepared models kept in memory (each holds its weights and dispute graph). */
+    /** Bytes of model weights the cache folder may hold; least recently used models are evicted past it. */
+    OPML_WORKER_CACHE_BYTES: z.coerce.number().int().min(1 << 20).default(20 * 2 ** 30),
+    /** Prepared models kept in memory (their dispute graphs; weights are read from the cache files by offset). */
     OPML_WORKER_MODEL_CACHE_SIZE: z.coerce.number().int().min(1).default(4),
     /** How long a dispute job waits for the other side's move before acknowledging. */
     OPML_WORKER_DISPUTE_WAIT_SECONDS: z.coerce.number().int().min(0).max(600).default(5),

@@ -12,7 +12,8 @@ import type { WorkerContext } from './context';
 import { handleJob } from './jobs/handleJob';
 import { stdoutLogger, type Logger } from './log';
 import { runLoop } from './loop';
-import { DiskBlobCache, ModelCache } from './modelCache';
+import { ModelCache, PackageFileCache } from './modelCache';
+import { constantsResident } from '../../shared/dnn/wasm/wasmBackend';
 import { SlotStore, slotTensors } from './slots';
 import { allocTensor, type Tensor } from '../../shared/dnn/tensor';
 import type { PreparedModel } from '../../shared/models/registration';
@@ -57,9 +58,16 @@ export async function startWorker(env: WorkerEnv, log: Logger = stdoutLogger): P
   const context: WorkerContext = {
     role: env.OPML_WORKER_ROLE,
     chain,
-    models: new ModelCache(chain.registry, new DiskBlobCache(join(env.OPML_WORKER_CACHE_DIR, 'blobs'), blobs), env.OPML_WORKER_MODEL_CACHE_SIZE, (prepared) =>
-      // One run on a zero input: the executor's code and buffers are warm before the first task on the model.
-      void slotTensors(prepared, zeroInput(prepared), backend),
+    models: new ModelCache(
+      chain.registry,
+      new PackageFileCache(join(env.OPML_WORKER_CACHE_DIR, 'models'), blobs, env.OPML_WORKER_CACHE_BYTES),
+      env.OPML_WORKER_MODEL_CACHE_SIZE,
+      (prepared) => {
+        // One run on a zero input warms the executor's code and buffers before the first task. A model
+        // whose weights are streamed per node has nothing to keep warm, and one run would read them all.
+        if (constantsResident(prepared.model)) void slotTensors(prepared, zeroInput(prepared), backend);
+      },
+      (modelId, load) => log('model-loaded', { modelId: modelId.toString(), from: load.from, seconds: Number(load.seconds.toFixed(3)), weightsBytes: load.prepared.model.weights.byteLength }),
     ),
     blobs,
     slots: new SlotStore(join(env.OPML_WORKER_CACHE_DIR, 'slots'), env.OPML_MARKET),

@@ -8,7 +8,7 @@ import { serviceEnvSchema } from '../../service/config';
 const JSON_OVERHEAD = 64 * 1024;
 
 /** The largest body carrying `variable` bytes as base64 inside JSON. */
-export function bodyLimitOf(variable: 'OPML_MAX_INPUT_BYTES' | 'OPML_MAX_MODEL_BYTES'): () => number {
+export function bodyLimitOf(variable: 'OPML_MAX_INPUT_BYTES'): () => number {
   return () => {
     const bytes = serviceEnvSchema.shape[variable].parse(process.env[variable]);
     return Math.ceil(bytes / 3) * 4 + JSON_OVERHEAD;

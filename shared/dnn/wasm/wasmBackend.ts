@@ -76,6 +76,13 @@ const alignUp = (n: number, a: number) => Math.ceil(n / a) * a;
  */
 export const RESIDENT_CONSTANT_BYTES = 256 << 20;
 
+/** Whether the model's constants stay in linear memory (else each run reads a node's constants as it goes). */
+export function constantsResident(model: DnnModel): boolean {
+  let bytes = 0;
+  for (const name of model.constants.names()) bytes += model.tensorSpecs.get(name)!.byteLength!;
+  return bytes <= RESIDENT_CONSTANT_BYTES;
+}
+
 /** One model in one instance of the kernel module. */
 export class WasmModelRunner {
   private readonly runNodeAt: (params: number) => number;
@@ -99,9 +106,7 @@ export class WasmModelRunner {
       target.set(name, { address: at, byteLength, dtype: spec.dtype, shape: [...spec.shape] });
       return alignUp(at + byteLength, ALIGN);
     };
-    let constantBytes = 0;
-    for (const name of model.constants.names()) constantBytes += model.tensorSpecs.get(name)!.byteLength!;
-    this.resident = constantBytes <= RESIDENT_CONSTANT_BYTES;
+    this.resident = constantsResident(model);
     for (const name of model.tensorSpecs.keys()) if (this.resident || !model.constants.has(name)) cursor = place(this.placed, name, cursor);
     if (!this.resident) {
       const arena = cursor;
