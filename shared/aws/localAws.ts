@@ -16,6 +16,8 @@ export interface LocalAws {
   config: AwsConfig;
   /** Restarts S3 on the same port and folder (its objects survive), as a server restart would. */
   restartS3(): Promise<void>;
+  /** Takes S3 off the network until restartS3 (what a client sees when S3 is unreachable). */
+  stopS3(): Promise<void>;
   /**
    * Takes SQS off the network for `downMs` and brings it back on the same port with its queues and messages
    * (SQS itself is durable: what a client sees is an endpoint that refuses connections for a while).
@@ -89,7 +91,7 @@ export async function startLocalAws(): Promise<LocalAws> {
     await s3.run();
     return s3;
   };
-  let s3 = await startS3();
+  let s3: S3rver | undefined = await startS3();
   const sqsPort = await freePort();
   // One request handler (and so one in-memory service) across restarts of the listening server.
   const { requestHandler } = createRequestHandler({ port: sqsPort, hostname: '127.0.0.1', emulateQueueCreationLifecycle: false });
@@ -113,8 +115,12 @@ export async function startLocalAws(): Promise<LocalAws> {
       sqsEndpoint: `http://127.0.0.1:${sqsPort}`,
     },
     async restartS3() {
-      await s3.close();
+      await s3?.close();
       s3 = await startS3();
+    },
+    async stopS3() {
+      await s3?.close();
+      s3 = undefined;
     },
     async restartSqs(downMs = 0) {
       await closeSqs(sqs);
@@ -122,7 +128,7 @@ export async function startLocalAws(): Promise<LocalAws> {
       sqs = await listenSqs();
     },
     async stop() {
-      await s3.close();
+      await s3?.close();
       await closeSqs(sqs);
       await rm(directory, { recursive: true, force: true });
     },

@@ -1,13 +1,15 @@
 /**
  * The HTTP API end to end on real servers: anvil with the market and the real dispute game, s3rver and
  * local SQS, the embedded IPFS store, the indexer and view consumer, and the Lambda handlers of
- * functions/api behind the local HTTP server. Model upload and registration, inputs, tasks signed by
- * the requester's wallet, status with output and dispute progress, the read routes, and refusals.
+ * functions/api behind the local HTTP server. Model files uploaded by presigned multipart upload,
+ * verified as a package by the pinner and registered, inputs, tasks signed by the requester's wallet,
+ * status with output and dispute progress, the read routes, and refusals.
  */
 import { mkdtemp, rm, writeFile, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { ZeroAddress, Wallet, type HDNodeWallet, type TransactionRequest } from 'ethers';
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { awsClients, type AwsClients } from '../../shared/aws/config';
@@ -50,13 +52,20 @@ import {
   listTasksResponseSchema,
   modelDetailResponseSchema,
   postInputResponseSchema,
-  postModelUploadResponseSchema,
+  packageRecordSchema,
+  postUploadResponseSchema,
   providerDetailResponseSchema,
   statsResponseSchema,
   taskDetailResponseSchema,
   type ModelSpecJson,
 } from '../../shared/api/schemas';
 import * as tasksFn from '../../functions/api/tasks';
+import * as uploadsFn from '../../functions/api/uploads';
+import { handler as pinnerHandler } from '../../functions/pinner';
+import { uploadRoutes } from '../../shared/api/routes/uploads';
+import { OpmlApiClient } from '../../shared/sdk/apiClient';
+import { uploadFile } from '../../shared/sdk/upload';
+import { runSqsLambda } from '../functions/lambda';
 import * as modelsFn from '../../functions/api/models';
 import * as inputsFn from '../../functions/api/inputs';
 import * as providersFn from '../../functions/api/providers';
@@ -71,7 +80,7 @@ const TOKEN = 10n ** 18n;
 const DATA_BUCKET = 'api-data';
 const VIEWS_BUCKET = 'api-views';
 const MAX_INPUT_BYTES = 4096;
-const MAX_MODEL_BYTES = 512 * 1024;
+const MAX_MODEL_BYTES = 64 << 20;
 const MODEL_FEE = TOKEN;
 const BOUNTY = 20n * TOKEN;
 const MLP = resolve(__dirname, '..', '..', 'models', 'mnist-mlp');
@@ -85,6 +94,7 @@ let tmp: string;
 let admin: HDNodeWallet, owner: HDNodeWallet, requester: HDNodeWallet, provider: HDNodeWallet, challenger: HDNodeWallet;
 let indexer: Indexer;
 let eventsQueueUrl: string;
+let pinQueueUrl: string;
 const failures: RecordFailure[] = [];
 
 const model = readModelFiles(MLP);
@@ -117,6 +127,7 @@ beforeAll(async () => {
 
   const events = await createQueueWithDlq(clients.sqs, { name: 'api-events', fifo: true, visibilityTimeoutSeconds: 5, maxReceiveCount: 5 });
   eventsQueueUrl = events.url;
+  pinQueueUrl = (await createQueueWithDlq(clients.sqs, { name: 'api-pin', fifo: true, visibilityTimeoutSeconds: 30, maxReceiveCount: 5 })).url;
   const game = m.dispute!.game;
   indexer = new Indexer(
     chain.provider,
@@ -146,11 +157,13 @@ beforeAll(async () => {
     OPML_MAX_INPUT_BYTES: String(MAX_INPUT_BYTES),
     OPML_MAX_MODEL_BYTES: String(MAX_MODEL_BYTES),
     OPML_DASHBOARD_DIR: dashboard,
+    OPML_PIN_QUEUE_URL: pinQueueUrl,
   });
   api = await startLocalApi(
     routeTable([
       [taskRoutes, tasksFn.handler],
       [modelRoutes, modelsFn.handler],
+      [uploadRoutes, uploadsFn.handler],
       [inputRoutes, inputsFn.handler],
       [providerRoutes, providersFn.handler],
       [statsRoutes, statsFn.handler],
@@ -249,46 +262,79 @@ describe('HTTP API on the local stack', () => {
     });
   });
 
-  it('uploads the MNIST MLP package and pins graph, weights and kernel image by their IPFS CIDs', async () => {
-    const graph = readFileSync(`${MLP}.dnn.json`);
-    const weights = readFileSync(`${MLP}.dnn.bin`);
-    const r = await call('POST', '/models/uploads', { graph: graph.toString('utf8'), weightsBase64: weights.toString('base64'), fee: MODEL_FEE.toString() });
-    expect(r.status).toBe(201);
-    ({ spec } = postModelUploadResponseSchema.parse(r.body));
-    expect(r.body.nodes).toBe(model.spec.nodes.length);
-    const elf = readFileSync(process.env.OPML_KERNEL_ELF!);
-    expect([spec.graphCid, spec.weightsCid, spec.vmImageCid]).toEqual([await fileCid(graph), await fileCid(weights), await fileCid(elf)]);
-    expect(spec.weightsRoot).toBe(hex(merkleRootOfBytes(weights)));
-    expect(spec.fee).toBe(MODEL_FEE.toString());
-    for (const [cid, bytes] of [
-      [spec.graphCid, graph],
-      [spec.weightsCid, weights],
-    ] as const) {
-      const blob = await call('GET', `/blobs/${cid}`);
+  it('uploads the MNIST MLP files by presigned multipart upload, straight to S3', async () => {
+    const client = new OpmlApiClient(api.url);
+    const journalDir = join(tmp, 'journals');
+    for (const file of [`${MLP}.dnn.json`, `${MLP}.dnn.bin`]) {
+      const bytes = readFileSync(file);
+      const started = await call('POST', '/uploads', { cid: fileCid(bytes), size: bytes.length });
+      expect(started.status).toBe(201);
+      const session = postUploadResponseSchema.parse(started.body);
+      expect(session).toMatchObject({ stored: false, upload: { cid: fileCid(bytes), size: bytes.length, partCount: 1 } });
+      const sent = await uploadFile({ api: client, file, cid: fileCid(bytes), size: bytes.length, journalDir });
+      expect(sent).toMatchObject({ alreadyStored: false, partsSent: 1 });
+      // Stored under its CID: a second upload of the same file sends nothing.
+      expect((await call('POST', '/uploads', { cid: fileCid(bytes), size: bytes.length })).body).toEqual({ stored: true, cid: fileCid(bytes), size: bytes.length });
+      const blob = await call('GET', `/blobs/${fileCid(bytes)}`);
       expect(blob.status).toBe(200);
       expect(blob.headers.get('content-type')).toBe('application/octet-stream');
       expect(Buffer.from(blob.bytes).equals(bytes)).toBe(true);
     }
   });
 
-  it('refuses invalid packages and oversized uploads', async () => {
-    const graph = readFileSync(`${MLP}.dnn.json`, 'utf8');
-    const weights = readFileSync(`${MLP}.dnn.bin`);
-    const cut = await call('POST', '/models/uploads', { graph, weightsBase64: weights.subarray(0, 1000).toString('base64') });
-    expectError(cut, 400, 'InvalidRequest', 'graph', /weights blob is 1000 bytes/);
-    expectError(await call('POST', '/models/uploads', { graph, weightsBase64: 'not base64!' }), 400, 'InvalidRequest', 'weightsBase64');
-    expectError(await call('POST', '/models/uploads', { graph: 42, weightsBase64: '' }), 400, 'InvalidRequest', 'graph');
-    const big = Buffer.alloc(MAX_MODEL_BYTES).toString('base64');
-    expectError(await call('POST', '/models/uploads', { graph, weightsBase64: big }), 413, 'PayloadTooLarge');
+  it('verifies the uploaded pair as a package through the pinner, with its registry fields', async () => {
+    const [graph, weights, elf] = [readFileSync(`${MLP}.dnn.json`), readFileSync(`${MLP}.dnn.bin`), readFileSync(process.env.OPML_KERNEL_ELF!)];
+    const files = { graphCid: fileCid(graph), weightsCid: fileCid(weights) };
+    const submitted = await call('POST', '/models/packages', files);
+    expect(submitted.status).toBe(202);
+    expect(packageRecordSchema.parse(submitted.body)).toMatchObject({ ...files, status: 'verifying' });
+    // Submitted again while verifying: the same request, not a second job.
+    expect((await call('POST', '/models/packages', files)).body.requestId).toBe(submitted.body.requestId);
+    expect(await runSqsLambda(clients.sqs, pinQueueUrl, pinnerHandler)).toMatchObject({ records: 1, failed: [] });
+    const record = packageRecordSchema.parse((await call('GET', `/models/packages/${files.graphCid}/${files.weightsCid}`)).body);
+    expect(record).toMatchObject({ status: 'verified', nodes: model.spec.nodes.length, weightsBytes: weights.length });
+    spec = { ...record.registry!, fee: MODEL_FEE.toString() };
+    expect([spec.graphCid, spec.weightsCid, spec.vmImageCid]).toEqual([files.graphCid, files.weightsCid, fileCid(elf)]);
+    expect(spec.weightsRoot).toBe(hex(merkleRootOfBytes(weights)));
+    expect((await call('POST', '/models/packages', files)).status).toBe(200);
   });
 
-  it('registers the model from a transaction the owner signed, after checking it against the pinned files', async () => {
+  it('refuses bad uploads and packages of files it does not hold', async () => {
+    const bytes = readFileSync(`${MLP}.dnn.bin`);
+    expectError(await call('POST', '/uploads', { cid: 'Qmnotbase32', size: 10 }), 400, 'InvalidRequest', 'cid');
+    expectError(await call('POST', '/uploads', { cid: fileCid(new Uint8Array(3)), size: MAX_MODEL_BYTES + 1 }), 413, 'PayloadTooLarge');
+    expectError(await call('POST', '/uploads', { cid: fileCid(bytes), size: bytes.length + 1 }), 409, 'Conflict', undefined, /holds 134848 bytes/);
+    expectError(await call('POST', '/uploads/not-an-upload/parts', { parts: [{ partNumber: 1, md5Base64: 'AAAAAAAAAAAAAAAAAAAAAA==' }] }), 404, 'NotFound');
+    const other = new Uint8Array(6 << 20).fill(7);
+    const started = postUploadResponseSchema.parse((await call('POST', '/uploads', { cid: fileCid(other), size: other.length, partSize: 5 << 20 })).body);
+    if (started.stored) throw new Error('expected a new upload');
+    const { uploadId, partCount } = started.upload;
+    expect(partCount).toBe(2);
+    expectError(await call('POST', `/uploads/${uploadId}/parts`, { parts: [{ partNumber: 3, md5Base64: 'AAAAAAAAAAAAAAAAAAAAAA==' }] }), 400, 'InvalidRequest', 'parts.0.partNumber');
+    expectError(await call('POST', `/uploads/${uploadId}/complete`, { parts: [{ partNumber: 1, etag: 'x' }] }), 400, 'InvalidRequest', 'parts', /part 2 of 2 is missing/);
+    // Parts that hold other than the declared size: the object is discarded, not kept under the CID.
+    const client = new OpmlApiClient(api.url);
+    const etags = [];
+    for (const [n, body] of [[1, other.subarray(0, 5 << 20)], [2, other.subarray(0, 10)]] as const) {
+      const md5Base64 = createHash('md5').update(body).digest('base64');
+      const [{ url }] = (await client.postUploadParts(uploadId, { parts: [{ partNumber: n, md5Base64 }] })).parts;
+      const put = await fetch(url, { method: 'PUT', body, headers: { 'content-md5': md5Base64 } });
+      etags.push({ partNumber: n, etag: put.headers.get('etag')! });
+    }
+    expectError(await call('POST', `/uploads/${uploadId}/complete`, { parts: etags }), 400, 'InvalidRequest', 'parts', /hold 5242890 bytes but the upload declared 6291456/);
+    expect((await call('POST', '/uploads', { cid: fileCid(other), size: other.length })).body.stored).toBe(false);
+    const never = fileCid(new TextEncoder().encode('never uploaded'));
+    expectError(await call('POST', '/models/packages', { graphCid: fileCid(readFileSync(`${MLP}.dnn.json`)), weightsCid: never }), 400, 'InvalidRequest', 'weightsCid', /POST \/uploads/);
+    expectError(await call('GET', `/models/packages/${never}/${never}`), 404, 'NotFound');
+  });
+
+  it('registers the model from a transaction the owner signed, once its package is verified with those fields', async () => {
     const encode = (s: ModelSpecJson): string => m.registry.interface.encodeFunctionData('registerModel', [s]);
     const forged = await call('POST', '/models', { signedTransaction: await sign(owner, m.addresses.registry, encode({ ...spec, weightsRoot: '0x' + '11'.repeat(32) })) });
-    expectError(forged, 400, 'InvalidRequest', 'signedTransaction.spec.weightsRoot', /pinned files give/);
-    const unknownCid = await fileCid(new TextEncoder().encode('never uploaded'));
+    expectError(forged, 400, 'InvalidRequest', 'signedTransaction.spec.weightsRoot', /verified package gives/);
+    const unknownCid = fileCid(new TextEncoder().encode('never uploaded'));
     const missing = await call('POST', '/models', { signedTransaction: await sign(owner, m.addresses.registry, encode({ ...spec, weightsCid: unknownCid })) });
-    expectError(missing, 400, 'InvalidRequest', 'signedTransaction.spec.weightsCid', /POST \/models\/uploads/);
+    expectError(missing, 400, 'InvalidRequest', 'signedTransaction.spec.graphCid', /was never submitted: registration waits/);
     const elsewhere = await call('POST', '/models', { signedTransaction: await sign(owner, m.addresses.market, encode(spec)) });
     expectError(elsewhere, 400, 'InvalidRequest', 'signedTransaction.to');
     expect(await m.registry.modelCount()).toBe(0n);
