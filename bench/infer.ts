@@ -97,13 +97,8 @@ async function poolThroughput(file: string, inputs: Tensor[]) {
   }
 }
 
-async function benchModel({ file, shape, samples, int64 }: BenchCase) {
-  const model = readModelFiles(join(MODELS, file));
-  const inputs = samples.map((d) => quantizeInput(model, d));
-  const backends = Object.fromEntries(BACKENDS.map((backend) => [backend, stats(timeEach(inputs, (x) => runModel(model, x, { backend })))]));
-  const best = BACKENDS.reduce((a, b) => (backends[b].medianMs < backends[a].medianMs ? b : a));
-  const kernels = stats(timeEach(inputs, (x) => kernelsOnly(model, x)));
-
+/** onnxruntime-node's float CPU inference of the model's ONNX file on the same samples, one thread. */
+async function onnxruntimeStats({ file, shape, samples, int64 }: BenchCase) {
   // Loaded here, not at the top, so the peak-memory children never map onnxruntime.
   const ort = await import('onnxruntime-node');
   const session = await ort.InferenceSession.create(new Uint8Array(readFileSync(join(MODELS, `${file}.onnx`))), { intraOpNumThreads: 1, interOpNumThreads: 1 });
@@ -117,7 +112,34 @@ async function benchModel({ file, shape, samples, int64 }: BenchCase) {
     onnxruntime.push(nowMs() - t0);
   }
   await session.release();
-  const o = stats(onnxruntime);
+  return stats(onnxruntime);
+}
+
+/**
+ * Native inference as a provider runs it (wasm kernels, every activation root) over onnxruntime on
+ * the same inputs, for the models named (mnist-mlp, mnist-cnn, charlm): the figure other benchmarks report.
+ */
+export async function withRootsOverOnnxruntime(files: readonly string[]): Promise<Record<string, { nativeMs: number; kernelsOnlyMs: number; onnxruntimeMs: number; ratio: number }>> {
+  const out: Record<string, { nativeMs: number; kernelsOnlyMs: number; onnxruntimeMs: number; ratio: number }> = {};
+  for (const c of (await cases()).filter((c) => files.includes(c.file))) {
+    const model = readModelFiles(join(MODELS, c.file));
+    const inputs = c.samples.map((d) => quantizeInput(model, d));
+    const native = stats(timeEach(inputs, (x) => runModel(model, x, { backend: 'wasm' })));
+    const kernels = stats(timeEach(inputs, (x) => kernelsOnly(model, x)));
+    const o = await onnxruntimeStats(c);
+    out[c.file] = { nativeMs: native.medianMs, kernelsOnlyMs: kernels.medianMs, onnxruntimeMs: o.medianMs, ratio: +(native.medianMs / o.medianMs).toFixed(2) };
+  }
+  return out;
+}
+
+async function benchModel({ file, shape, samples, int64 }: BenchCase) {
+  const model = readModelFiles(join(MODELS, file));
+  const inputs = samples.map((d) => quantizeInput(model, d));
+  const backends = Object.fromEntries(BACKENDS.map((backend) => [backend, stats(timeEach(inputs, (x) => runModel(model, x, { backend })))]));
+  const best = BACKENDS.reduce((a, b) => (backends[b].medianMs < backends[a].medianMs ? b : a));
+  const kernels = stats(timeEach(inputs, (x) => kernelsOnly(model, x)));
+
+  const o = await onnxruntimeStats({ file, shape, samples, int64 });
   return {
     model: file,
     nodes: model.spec.nodes.length,
@@ -189,8 +211,8 @@ async function main(): Promise<void> {
   console.log(JSON.stringify({ bench: 'infer', batch: 1, runs: RUNS, threads: 1, cores: availableParallelism(), models: results, vmWholeModel: vm, peakMemoryMiB }));
 }
 
-if (process.argv[2] === '--peak') peakChild(process.argv[3] as PeakKind, process.argv[4]);
-else
+if (require.main === module && process.argv[2] === '--peak') peakChild(process.argv[3] as PeakKind, process.argv[4]);
+else if (require.main === module)
   main().catch((e) => {
     console.error(e);
     process.exit(1);

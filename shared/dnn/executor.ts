@@ -11,7 +11,7 @@ import { graphStateRoot } from './graphState';
 import { KERNELS } from './kernels';
 import type { DnnModel } from './model';
 import { tensorRoot, type Tensor } from './tensor';
-import { merkleRootOfBytes } from '../vm/merkle';
+import { hasher } from '../vm/hasher';
 import { wasmKernelsAvailable, wasmRunner } from './wasm/wasmBackend';
 
 export type Backend = 'wasm' | 'ts';
@@ -53,12 +53,15 @@ export function runModel(model: DnnModel, input: Tensor, options: RunOptions = {
   if (backend === 'wasm') {
     const runner = wasmRunner(model);
     runner.write(model.spec.input, input);
+    // The native hasher roots each output on its own threads while the next node's kernel runs, so
+    // the graph state costs about one copy of the activations on this thread.
+    const roots = hasher.newRootBatch();
     model.spec.nodes.forEach((node, j) => {
       runner.runNode(j);
-      // Hashed straight from linear memory; copied out only where the caller keeps the tensor.
-      slots.push(merkleRootOfBytes(runner.view(node.output)));
+      roots.add(runner.view(node.output));
       if (options.keepNodeOutputs) nodeOutputs.push(runner.tensor(node.output));
     });
+    slots.push(...roots.drain());
     output = runner.tensor(model.spec.output);
   } else {
     const values = new Map<string, Tensor>([[model.spec.input, input]]);

@@ -37,21 +37,23 @@ export function inProcessInvoker(serviceEnv: Record<string, string>): Invoke & {
   const env = parseServiceEnv(serviceEnv);
   const { s3, sqs } = awsClients(awsConfigOf(env));
   const provider = new JsonRpcProvider(env.OPML_RPC_URL, undefined, { staticNetwork: true, batchMaxCount: 1, cacheTimeout: -1 });
-  const indexer = indexerOf(env, provider, s3, sqs);
-  const views = viewUpdater(new ViewStore(s3, env.OPML_VIEWS_BUCKET));
-  const dispatch = dispatcherFromEnv(env);
+  // Each function is built on its first invocation, as a cold start would: a stack that runs only
+  // some of them (the SDK tests' pinner) need not configure the others.
+  let indexer: ReturnType<typeof indexerOf> | undefined;
+  let views: ReturnType<typeof viewUpdater> | undefined;
+  let dispatch: ReturnType<typeof dispatcherFromEnv> | undefined;
   let pin: Promise<(record: BatchRecord) => Promise<void>> | undefined;
   const invoke = async (fn: EventFunction, event: unknown): Promise<unknown> => {
     switch (fn) {
       case 'indexer': {
-        const summary = await runIndexer(indexer);
+        const summary = await runIndexer((indexer ??= indexerOf(env, provider, s3, sqs)));
         logLine('indexer-run', { ...summary });
         return summary;
       }
       case 'views':
-        return handleSqsEvent(event, views, 'views');
+        return handleSqsEvent(event, (views ??= viewUpdater(new ViewStore(s3, env.OPML_VIEWS_BUCKET))), 'views');
       case 'dispatcher':
-        return handleSqsEvent(event, dispatch, 'dispatcher');
+        return handleSqsEvent(event, (dispatch ??= dispatcherFromEnv(env)), 'dispatcher');
       case 'pinner':
         pin ??= pinDepsFromEnv(env).then(pinJobHandler);
         return handleSqsEvent(event, await pin, 'pinner');
@@ -122,7 +124,10 @@ export interface EventSourceActivity {
 export interface EventSourceOptions {
   invoke: Invoke;
   sqs: SQSClient;
-  queues: Record<QueueFunction, string>;
+  /** The queue of each function to run a mapping for. */
+  queues: Partial<Record<QueueFunction, string>>;
+  /** Runs the indexer's schedule (default true); a stack without an indexer (the SDK tests') turns it off. */
+  indexer?: boolean;
   /** Milliseconds between indexer runs (after the previous one ends). */
   indexerIntervalMs?: number;
   /** Long-poll seconds per receive. */
@@ -145,7 +150,7 @@ export function startEventSources(options: EventSourceOptions): EventSources {
   const describe = (e: unknown) => (e instanceof Error ? `${e.name}: ${e.message}` : String(e));
 
   const schedule = (async () => {
-    while (!stopping) {
+    while (!stopping && options.indexer !== false) {
       try {
         await options.invoke('indexer', { source: 'aws.events', 'detail-type': 'Scheduled Event', detail: {} });
         indexerRuns++;

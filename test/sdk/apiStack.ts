@@ -1,7 +1,8 @@
 /**
  * The pieces the SDK and CLI tests run against: anvil with the market and the real dispute game,
  * s3rver, the embedded IPFS store, and the API's Lambda handlers behind the local HTTP server
- * (shared/api/localHttp.ts), configured through the service env as a deployed API would be.
+ * (shared/api/localHttp.ts), configured through the service env as a deployed API would be. The pinner
+ * runs on its queue through an SQS event source mapping, so uploaded packages get verified as on AWS.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -13,6 +14,8 @@ import { lambdaHandler } from '../../shared/api/router';
 import { closeApiServices } from '../../shared/api/services';
 import { awsClients } from '../../shared/aws/config';
 import { ensureBucket } from '../../shared/aws/s3';
+import { createQueueWithDlq } from '../../shared/aws/sqs';
+import { inProcessInvoker, startEventSources, type EventSources } from '../../shared/stack/eventSources';
 import { deployMarket, type DeployedMarket } from '../../shared/market/deploy';
 import { mine } from '../../shared/market/tasks';
 import { startLocalChain, type LocalChain } from '../helpers/chain';
@@ -39,8 +42,11 @@ export async function startApiStack(options: { accounts?: number; unbondingDelay
   const aws = await startLocalAws();
   const tmp = await mkdtemp(join(tmpdir(), 'sdk-api-'));
   let api: LocalApi | undefined;
+  let pinner: { sources: EventSources; close(): void } | undefined;
   const stop = async () => {
     await api?.stop();
+    await pinner?.sources.stop();
+    pinner?.close();
     await closeApiServices();
     await aws.stop();
     await chain.stop();
@@ -50,6 +56,7 @@ export async function startApiStack(options: { accounts?: number; unbondingDelay
     const clients = awsClients(aws.config);
     await ensureBucket(clients.s3, 'sdk-data');
     await ensureBucket(clients.s3, 'sdk-views');
+    const pinQueue = await createQueueWithDlq(clients.sqs, { name: 'sdk-pin', fifo: true, visibilityTimeoutSeconds: 60, maxReceiveCount: 5 });
     const market = await deployMarket(admin, { disputeGame: true, minStake: 100n * TOKEN, challengeBond: 10n * TOKEN, unbondingDelaySeconds: options.unbondingDelaySeconds ?? 600 });
     for (const w of wallets.slice(1)) await mine(market.token.connect(admin).mint(w.address, options.mint ?? 1_000n * TOKEN));
     const env: Record<string, string> = {
@@ -69,9 +76,12 @@ export async function startApiStack(options: { accounts?: number; unbondingDelay
       OPML_IPFS_PATH: join(tmp, 'ipfs'),
       OPML_KERNEL_ELF: resolve(__dirname, '..', '..', 'build', 'guest', 'dnn-kernels.elf'),
       OPML_CONFIRMATIONS: '0',
+      OPML_PIN_QUEUE_URL: pinQueue.url,
     };
     // The API's services read the service env once per cold start, as a Lambda does.
     Object.assign(process.env, env);
+    const invoke = inProcessInvoker(env);
+    pinner = { sources: startEventSources({ invoke, sqs: clients.sqs, queues: { pinner: pinQueue.url }, indexer: false }), close: invoke.close };
     api = await startLocalApi(routeTable([[ALL_ROUTES, lambdaHandler(ALL_ROUTES)]]));
     return { chain, aws, market, api, wallets, env, stop };
   } catch (e) {

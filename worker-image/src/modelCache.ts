@@ -108,6 +108,7 @@ export class PackageFileCache {
       if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
     }
     const bytes = await this.blobs.get(cid);
+    await mkdir(this.dir, { recursive: true });
     await writeFile(`${file}.${process.pid}.tmp`, bytes);
     await rename(`${file}.${process.pid}.tmp`, file);
     return bytes;

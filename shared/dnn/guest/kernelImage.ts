@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createHash } from 'node:crypto';
 import { loadElf } from '../../vm/elf';
-import { buildGuest } from '../../../scripts/build-guest';
+import { buildGuest } from '../../vm/guestToolchain';
 import { rawCid } from '../cid';
 
 export const KERNEL_IMAGE_NAME = 'dnn-kernels';

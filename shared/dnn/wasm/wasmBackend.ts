@@ -77,10 +77,10 @@ const alignUp = (n: number, a: number) => Math.ceil(n / a) * a;
 export const RESIDENT_CONSTANT_BYTES = 256 << 20;
 
 /** Whether the model's constants stay in linear memory (else each run reads a node's constants as it goes). */
-export function constantsResident(model: DnnModel): boolean {
+export function constantsResident(model: DnnModel, limitBytes = RESIDENT_CONSTANT_BYTES): boolean {
   let bytes = 0;
   for (const name of model.constants.names()) bytes += model.tensorSpecs.get(name)!.byteLength!;
-  return bytes <= RESIDENT_CONSTANT_BYTES;
+  return bytes <= limitBytes;
 }
 
 /** One model in one instance of the kernel module. */
@@ -95,7 +95,11 @@ export class WasmModelRunner {
   private readonly paramAddresses: number[] = [];
   readonly resident: boolean;
 
-  constructor(private readonly model: DnnModel) {
+  /** `residentConstantBytes`: the most constant bytes kept in linear memory (RESIDENT_CONSTANT_BYTES; tests lower it). */
+  constructor(
+    private readonly model: DnnModel,
+    options: { residentConstantBytes?: number } = {},
+  ) {
     const { exports } = new WebAssembly.Instance(kernelModule());
     this.runNodeAt = exports.run_node as (params: number) => number;
     this.memory = exports.memory as WasmMemory;
@@ -106,7 +110,7 @@ export class WasmModelRunner {
       target.set(name, { address: at, byteLength, dtype: spec.dtype, shape: [...spec.shape] });
       return alignUp(at + byteLength, ALIGN);
     };
-    this.resident = constantsResident(model);
+    this.resident = constantsResident(model, options.residentConstantBytes);
     for (const name of model.tensorSpecs.keys()) if (this.resident || !model.constants.has(name)) cursor = place(this.placed, name, cursor);
     if (!this.resident) {
       const arena = cursor;
