@@ -132,6 +132,9 @@ export async function startLocalApi(handlers: LocalApiHandlers, options: { port?
       else res.destroy();
     });
   });
+  // Longer than clients keep idle sockets (undici: 4 s), as API Gateway's is: the server never closes a
+  // socket a client is about to reuse, even when a long handler in this process delays its timers.
+  server.keepAliveTimeout = 65_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? 0, '127.0.0.1', () => resolve());

@@ -44,6 +44,14 @@ export interface ApiClientOptions {
   timeoutMs?: number;
 }
 
+const READ_ATTEMPTS = 3;
+
+/** fetch failed because the connection closed or reset, not because nothing listens or it timed out. */
+function connectionDropped(e: unknown): boolean {
+  const code = ((e as { cause?: { code?: string } }).cause ?? {}).code;
+  return code === 'ECONNRESET' || code === 'EPIPE' || code === 'UND_ERR_SOCKET';
+}
+
 export class OpmlApiClient {
   readonly baseUrl: string;
   private readonly timeoutMs: number;
@@ -149,16 +157,26 @@ export class OpmlApiClient {
   }
 
   private async request(method: string, path: string, body?: unknown): Promise<Response> {
-    let res: Response;
-    try {
-      res = await fetch(this.baseUrl + path, {
-        method,
-        headers: body === undefined ? {} : { 'content-type': 'application/json' },
-        body: body === undefined ? undefined : JSON.stringify(body),
-        signal: AbortSignal.timeout(this.timeoutMs),
-      });
-    } catch (e) {
-      throw new ApiError(0, 'Unreachable', `cannot reach the API at ${this.baseUrl} (${(e as Error).message}): start it or pass --api <url>`, undefined, undefined, { cause: e });
+    let res: Response | undefined;
+    // A read is retried when the connection dropped under it (a kept-alive socket the server had just
+    // closed, a load balancer recycling): the request may not even have been sent. Writes are not:
+    // a transaction relayed twice is refused by its nonce, but the caller should see that happen.
+    const attempts = method === 'GET' ? READ_ATTEMPTS : 1;
+    for (let attempt = 1; res === undefined; attempt++) {
+      try {
+        res = await fetch(this.baseUrl + path, {
+          method,
+          headers: body === undefined ? {} : { 'content-type': 'application/json' },
+          body: body === undefined ? undefined : JSON.stringify(body),
+          signal: AbortSignal.timeout(this.timeoutMs),
+        });
+      } catch (e) {
+        if (attempt < attempts && connectionDropped(e)) {
+          await new Promise((r) => setTimeout(r, 100 * attempt));
+          continue;
+        }
+        throw new ApiError(0, 'Unreachable', `cannot reach the API at ${this.baseUrl} (${(e as Error).message}): start it or pass --api <url>`, undefined, undefined, { cause: e });
+      }
     }
     if (res.ok) return res;
     const text = await res.text();

@@ -1,9 +1,12 @@
 /**
  * "The state (and witness) at step t" for bisection, without re-running from step 0: the run
- * keeps copy-on-write snapshots every `interval` steps and, when their memory exceeds the budget,
- * doubles the interval and drops every snapshot that is not on the new grid. A question costs a
- * restore of the nearest snapshot at or before t plus the steps from it (or from the cursor, when
- * the previous question left it closer).
+ * keeps copy-on-write snapshots every `interval` steps and, when their memory exceeds the budget or
+ * their number passes `maxSnapshots`, doubles the interval and drops every snapshot that is not on
+ * the new grid. The count cap matters for long runs over much mapped memory (a node with tens of
+ * MB of weights): a snapshot costs time in proportion to the pages it lists, so 10^5 of them would
+ * dominate a run of 10^9 steps, while 256 leave at most steps/128 to replay per question. A
+ * question costs a restore of the nearest snapshot at or before t plus the steps from it (or from
+ * the cursor, when the previous question left it closer).
  *
  * Accounting: a page or tree node shared by several snapshots is counted once; the live machine's
  * own working pages are not counted.
@@ -35,6 +38,8 @@ export interface CheckpointOptions {
   budgetBytes: number;
   /** Initial snapshot spacing in steps (doubles as the budget requires). Default 1,000,000. */
   interval?: number;
+  /** Most snapshots kept at once (default 256). */
+  maxSnapshots?: number;
 }
 
 /** Estimated bytes of one cached tree node (32-byte words plus the typed array and map entry). */
@@ -45,6 +50,7 @@ const SNAPSHOT_BYTES = 1024;
 export class CheckpointedRun {
   private interval: number;
   private readonly budget: number;
+  private readonly maxSnapshots: number;
   private readonly snapshots: MachineSnapshot[] = [];
   private readonly refs = new Map<object, number>();
   private bytes = 0;
@@ -56,6 +62,7 @@ export class CheckpointedRun {
     options: CheckpointOptions,
   ) {
     this.budget = options.budgetBytes;
+    this.maxSnapshots = Math.max(2, Math.floor(options.maxSnapshots ?? 256));
     this.interval = Math.max(1, Math.floor(options.interval ?? 1_000_000));
     this.keep(live.snapshot());
     if (this.bytes > this.budget) throw new CheckpointBudgetTooSmall(this.budget, this.bytes);
@@ -136,12 +143,12 @@ export class CheckpointedRun {
     this.account(snapshot, +1);
   }
 
-  /** Doubles the spacing until the kept snapshots fit; the initial one always stays. */
+  /** Doubles the spacing until the kept snapshots fit, in bytes and in number; the initial one always stays. */
   private thin(): void {
-    while (this.bytes > this.budget && this.snapshots.length > 1) {
+    while ((this.bytes > this.budget || this.snapshots.length > this.maxSnapshots) && this.snapshots.length > 1) {
       this.interval *= 2;
-      const kept = this.snapshots.filter((s, i) => i === 0 || s.step % this.interval === 0);
-      for (const s of this.snapshots) if (!kept.includes(s)) this.account(s, -1);
+      const kept = new Set(this.snapshots.filter((s, i) => i === 0 || s.step % this.interval === 0));
+      for (const s of this.snapshots) if (!kept.has(s)) this.account(s, -1);
       this.snapshots.splice(0, this.snapshots.length, ...kept);
     }
   }

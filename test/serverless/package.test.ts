@@ -11,9 +11,11 @@ import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 
 const ROOT = resolve(__dirname, '..', '..');
-const FUNCTIONS = ['apiHealth', 'apiInputs', 'apiBlobs', 'apiTasks', 'apiModels', 'apiProviders', 'apiStats', 'apiDashboard', 'indexer', 'views', 'dispatcher', 'pinner'];
+const FUNCTIONS = ['apiHealth', 'apiInputs', 'apiBlobs', 'apiTasks', 'apiUploads', 'apiModels', 'apiProviders', 'apiStats', 'apiDashboard', 'indexer', 'views', 'dispatcher', 'pinner'];
 const ROUTES = [
-  'GET /health', 'POST /inputs', 'GET /blobs/{cid}', 'POST /tasks', 'GET /tasks', 'GET /tasks/{taskId}', 'POST /models/uploads', 'POST /models',
+  'GET /health', 'POST /inputs', 'GET /blobs/{cid}', 'POST /tasks', 'GET /tasks', 'GET /tasks/{taskId}',
+  'POST /uploads', 'GET /uploads/{uploadId}', 'POST /uploads/{uploadId}/parts', 'POST /uploads/{uploadId}/complete',
+  'POST /models/packages', 'GET /models/packages/{graphCid}/{weightsCid}', 'POST /models',
   'GET /models', 'GET /models/{modelId}', 'GET /providers', 'GET /providers/{address}', 'GET /stats', 'GET /dashboard', 'GET /dashboard/{file}',
 ];
 const QUEUES = ['EventsViews', 'EventsDispatch', 'Pin', 'WorkerProviderHonest', 'WorkerProvider2', 'WorkerChallenger'];
@@ -56,6 +58,21 @@ test('least privilege: the health route has no data access, the indexer only sen
   expect(JSON.stringify(statements('indexer'))).not.toContain('DataBucket');
   expect(actions('views')).toEqual(expect.arrayContaining(['sqs:ReceiveMessage', 'sqs:DeleteMessage', 's3:PutObject']));
   expect(JSON.stringify(statements('dispatcher'))).toContain('WorkerChallengerQueue');
+  // Part URLs are signed with the uploads role, and package verification is queued by the models role.
+  expect(actions('apiUploads')).toEqual(expect.arrayContaining(['s3:PutObject']));
+  expect(actions('apiUploads')).not.toContain('sqs:SendMessage');
+  expect(JSON.stringify(statements('apiModels'))).toContain('PinQueue');
+});
+
+test('big packages: abandoned multipart uploads expire, and the pinner can stream and verify a 7 GB blob', () => {
+  expect(resources.DataBucket!.Properties.LifecycleConfiguration.Rules).toEqual([
+    { Id: 'abandoned-uploads', Status: 'Enabled', AbortIncompleteMultipartUpload: { DaysAfterInitiation: 7 } },
+  ]);
+  const pinner = resources.PinnerLambdaFunction!.Properties;
+  expect(pinner.Timeout).toBe(900);
+  expect(pinner.EphemeralStorage).toEqual({ Size: 10240 });
+  // The queue hides a message longer than the function can run, so a verification is never run twice at once.
+  expect(resources.PinQueue!.Properties.VisibilityTimeout).toBeGreaterThanOrEqual(6 * 900);
 });
 
 test('schedule and SQS event sources with partial batch failures', () => {

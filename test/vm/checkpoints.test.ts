@@ -32,6 +32,20 @@ const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 const TOTAL_STEPS = 3 + 4 * ITERATIONS + 3;
 
 describe('checkpointed run', () => {
+  it('keeps at most maxSnapshots snapshots even when the byte budget would allow many more, and still answers exactly', () => {
+    const run = new CheckpointedRun(pageToucher(), { budgetBytes: 1 << 30, interval: 64, maxSnapshots: 16 });
+    run.extendTo(Number.MAX_SAFE_INTEGER);
+    expect(run.head.step).toBe(TOTAL_STEPS);
+    expect(run.snapshotSteps.length).toBeLessThanOrEqual(16);
+    // TOTAL_STEPS / 64 grid points would be ~2,500 snapshots: the spacing grew instead.
+    expect(run.snapshotInterval).toBeGreaterThanOrEqual(TOTAL_STEPS / 16 / 2);
+    for (const t of [0, 1, 12_345, TOTAL_STEPS >> 1, TOTAL_STEPS - 1, TOTAL_STEPS + 5]) {
+      const fresh = pageToucher();
+      fresh.runTo(t);
+      expect(hex(run.stateAt(t))).toBe(hex(fresh.encodedState()));
+    }
+  });
+
   it('answers states and witnesses equal to a fresh run, within the snapshot budget', () => {
     const budgetBytes = 16 << 20;
     const run = new CheckpointedRun(pageToucher(), { budgetBytes, interval: 1000 });

@@ -17,6 +17,7 @@ import { kernelImageFromElf, KERNEL_ELF_PATH } from '../../shared/dnn/guest/kern
 import { toHex } from '../../shared/dnn/tensor';
 import { weightsBytes } from '../../shared/dnn/weights';
 import { openEmbeddedIpfs } from '../../shared/ipfs/embedded';
+import { fileCid } from '../../shared/ipfs/cid';
 import type { IpfsStore } from '../../shared/ipfs/store';
 import { packageCids } from '../../shared/models/registration';
 import { PackageFileCache } from '../../worker-image/src/modelCache';
@@ -72,6 +73,20 @@ it('downloads and verifies a package once; a restarted worker loads it from disk
     expect(warm.from).toBe('disk');
     expect(warm.prepared.spec).toEqual(cold.prepared.spec);
     expect(warm.prepared.graph.nodes.map((n) => n.inputs)).toEqual(cold.prepared.graph.nodes.map((n) => n.inputs));
+  } finally {
+    await aws.restartS3();
+  }
+});
+
+it('a worker whose cache folder does not exist yet fetches the VM image first (as a model load does), then keeps it on disk', async () => {
+  const folder = join(dir, 'fresh', 'models');
+  const cache = new PackageFileCache(folder, blobs, 1 << 30);
+  const cid = fileCid(kernel.elf);
+  expect((await cache.kernel(cid)).imageRoot).toBe(kernel.imageRoot);
+  expect(readFileSync(join(folder, cid)).equals(Buffer.from(kernel.elf))).toBe(true);
+  await aws.stopS3();
+  try {
+    expect((await new PackageFileCache(folder, blobs, 1 << 30).kernel(cid)).imageRoot).toBe(kernel.imageRoot);
   } finally {
     await aws.restartS3();
   }
