@@ -17,7 +17,7 @@
  * Goals at 2 GiB: roots ≤ 1.3 × the raw keccak time, peak RSS ≤ 1 GiB, warm load ≤ 1 s/GiB, and
  * native with roots ≤ 3 × onnxruntime. Last line: one JSON object.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { createReadStream, readFileSync } from 'node:fs';
 import { copyFile, mkdtemp, rm, stat } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
@@ -136,10 +136,18 @@ async function cacheChild(args: { env: Record<string, string>; dir: string; grap
   console.log(JSON.stringify(result));
 }
 
-function child<T>(kind: string, arg: unknown): T {
-  const r = spawnSync(process.execPath, [...process.execArgv, __filename, '--child', kind, JSON.stringify(arg)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 64 * MiB });
-  if (r.status !== 0) throw new Error(`bench:blobs ${kind} child failed (exit ${r.status}): see its output above`);
-  return JSON.parse(r.stdout.trim().split('\n').pop()!) as T;
+/** Runs this file as a child (async: the servers this process hosts must keep serving it); its last stdout line is JSON. */
+function child<T>(kind: string, arg: unknown): Promise<T> {
+  return new Promise((done, fail) => {
+    const c = spawn(process.execPath, [...process.execArgv, __filename, '--child', kind, JSON.stringify(arg)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    c.stdout!.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    c.on('error', fail);
+    c.on('exit', (code) => {
+      if (code !== 0) return fail(new Error(`bench:blobs ${kind} child failed (exit ${code}): see its output above`));
+      done(JSON.parse(out.trim().split('\n').pop()!) as T);
+    });
+  });
 }
 
 // ---------------------------------------------------------------- the run
@@ -162,7 +170,7 @@ async function main(): Promise<void> {
     const gib = weightsBytes / GiB;
 
     log('hashing (child process)');
-    const hashing = child<Record<string, number | string>>('hash', base);
+    const hashing = await child<Record<string, number | string>>('hash', base);
 
     t0 = performance.now();
     await copyFile(`${base}.dnn.bin`, join(dir, 'copy.bin'));
@@ -194,9 +202,9 @@ async function main(): Promise<void> {
 
     const cacheArgs = { env: stack.env, dir: join(dir, 'worker-cache'), graphCid: registered.spec.graphCid, weightsCid: registered.spec.weightsCid, vmImageCid: registered.spec.vmImageCid };
     log('worker cold load (child process)');
-    const cold = child<{ from: string; seconds: number; maxRssMiB: number }>('cache', { ...cacheArgs, run: false });
+    const cold = await child<{ from: string; seconds: number; maxRssMiB: number }>('cache', { ...cacheArgs, run: false });
     log('worker warm load after a restart (child process), then one inference');
-    const warm = child<{ from: string; seconds: number; maxRssMiB: number; inferenceSeconds: number }>('cache', { ...cacheArgs, run: true });
+    const warm = await child<{ from: string; seconds: number; maxRssMiB: number; inferenceSeconds: number }>('cache', { ...cacheArgs, run: true });
     if (cold.from !== 'download' || warm.from !== 'disk') throw new Error(`expected a cold download then a warm disk load, got ${cold.from} then ${warm.from}`);
     await stack.stop();
     stack = undefined;
