@@ -18,6 +18,7 @@ import { createTask } from '../../shared/sdk/requester';
 import { pidAlive } from '../../shared/stack/processes';
 import { startLocalStack, type LocalStack } from '../../shared/stack/localStack';
 import { writeRandomDenseModel } from '../../scripts/randomDenseModel';
+import { until } from '../helpers/until';
 
 jest.setTimeout(600_000);
 
@@ -47,17 +48,6 @@ afterAll(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe().catch(() => undefined);
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(500);
-  }
-}
 
 it('uploads (interrupted, resumed), verifies, registers, serves cold and disputes a 64 MiB model', async () => {
   const model = readModelFiles(base);

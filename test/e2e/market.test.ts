@@ -14,6 +14,7 @@ import { registerModelPackage } from '../../shared/sdk/models';
 import { createTask } from '../../shared/sdk/requester';
 import { pidAlive } from '../../shared/stack/processes';
 import { startLocalStack, type LocalStack } from '../../shared/stack/localStack';
+import { until } from '../helpers/until';
 
 const TOKEN = 10n ** 18n;
 const COLLATERAL = 100n * TOKEN;
@@ -39,17 +40,6 @@ afterAll(async () => {
   for (const pid of pids) expect(pidAlive(pid)).toBe(false);
 });
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe().catch(() => undefined);
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(500);
-  }
-}
 
 async function chainEventCount(name: 'TaskClaimed' | 'TaskCommitted', taskId: bigint): Promise<number> {
   const market = stack.market.market;
