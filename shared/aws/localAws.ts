@@ -3,11 +3,11 @@
  * 127.0.0.1 at free ports, plus the AwsConfig pointing at them. Stop them in afterAll.
  * s3rver is given S3's conditional writes (see conditionalWrites).
  */
-import { mkdir, mkdtemp, rename, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { createRequestHandler } from 'local-aws-sqs';
 import type { AwsConfig } from './config';
 import { freePort } from '../chain/anvil';
@@ -40,12 +40,7 @@ interface S3rver {
   run(): Promise<unknown>;
   close(): Promise<void>;
   middleware: Middleware[];
-  store: S3rverStore;
-}
-interface S3rverStore {
-  getMetadata(bucket: string, key: string): Promise<{ etag: string }>;
-  getResourcePath(bucket: string, key: string, resource: string): string;
-  putObject(object: { bucket: string; key: string; [field: string]: unknown }): Promise<{ size: number; md5: string }>;
+  store: { getMetadata(bucket: string, key: string): Promise<{ etag: string }> };
 }
 // s3rver ships no type declarations; this is the part used here.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -85,30 +80,6 @@ function conditionalWrites(server: S3rver): Middleware {
   };
 }
 
-/**
- * S3 never serves half an object; s3rver writes an object's file in place, so a GET during a PUT
- * can read a prefix of the new bytes (a view read while the views consumer rewrites it). Each
- * write goes to a staging key first and its files are renamed into place, so a reader sees the old
- * object or the new one. The staging keys live under a prefix no listing of ours asks for.
- */
-function atomicPuts(store: S3rverStore): void {
-  const write = store.putObject.bind(store);
-  let staged = 0;
-  store.putObject = async (object) => {
-    const staging = `.opml-staging/${process.pid}-${staged++}`;
-    const result = await write({ ...object, key: staging });
-    for (const resource of ['object', 'object.md5', 'metadata.json']) {
-      const from = store.getResourcePath(object.bucket, staging, resource);
-      const to = store.getResourcePath(object.bucket, object.key, resource);
-      await mkdir(dirname(to), { recursive: true });
-      await rename(from, to).catch((e: NodeJS.ErrnoException) => {
-        if (e.code !== 'ENOENT') throw e;
-      });
-    }
-    return result;
-  };
-}
-
 const LOCAL_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
 
 export async function startLocalAws(): Promise<LocalAws> {
@@ -117,7 +88,6 @@ export async function startLocalAws(): Promise<LocalAws> {
   const startS3 = async (): Promise<S3rver> => {
     const s3 = new S3rver({ address: '127.0.0.1', port: s3Port, directory, silent: true });
     s3.middleware.unshift(conditionalWrites(s3));
-    atomicPuts(s3.store);
     await s3.run();
     return s3;
   };
