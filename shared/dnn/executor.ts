@@ -10,7 +10,7 @@ import { DnnInputError } from './errors';
 import { graphStateRoot } from './graphState';
 import { KERNELS } from './kernels';
 import type { DnnModel } from './model';
-import { tensorRoot, type Tensor } from './tensor';
+import { tensorBytes, tensorRoot, type Tensor } from './tensor';
 import { hasher } from '../vm/hasher';
 import { wasmKernelsAvailable, wasmRunner } from './wasm/wasmBackend';
 
@@ -47,15 +47,16 @@ export function checkInput(model: DnnModel, input: Tensor): void {
 export function runModel(model: DnnModel, input: Tensor, options: RunOptions = {}): RunResult {
   checkInput(model, input);
   const backend = options.backend ?? defaultBackend();
-  const slots = [tensorRoot(input)];
+  const slots: Uint8Array[] = [];
   const nodeOutputs: Tensor[] = [];
   let output: Tensor;
   if (backend === 'wasm') {
     const runner = wasmRunner(model);
     runner.write(model.spec.input, input);
-    // The native hasher roots each output on its own threads while the next node's kernel runs, so
-    // the graph state costs about one copy of the activations on this thread.
+    // The native hasher roots the input and each output on its own threads while the next node's
+    // kernel runs, so the graph state costs about one copy of the activations on this thread.
     const roots = hasher.newRootBatch();
+    roots.add(tensorBytes(input));
     model.spec.nodes.forEach((node, j) => {
       runner.runNode(j);
       roots.add(runner.view(node.output));
@@ -64,6 +65,7 @@ export function runModel(model: DnnModel, input: Tensor, options: RunOptions = {
     slots.push(...roots.drain());
     output = runner.tensor(model.spec.output);
   } else {
+    slots.push(tensorRoot(input));
     const values = new Map<string, Tensor>([[model.spec.input, input]]);
     for (const node of model.spec.nodes) {
       const out = runNode(model, node, values, 'ts');

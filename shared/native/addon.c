@@ -8,8 +8,10 @@
 #define NAPI_VERSION 8
 #include <node_api.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "keccak.h"
 #include "merkle.h"
@@ -29,7 +31,9 @@ static void hash_region(region *r) { merkle_region_roots(r->data, r->length, r->
 
 /* Per environment (the main thread, or a worker thread that loads the addon too). */
 typedef struct {
-  pool *workers;
+  /* One thread per CPU for regions (the caller waits, or reads the next chunk meanwhile); one
+   * fewer for batches, whose caller keeps its CPU busy running the model between adds. */
+  pool *workers, *batch_workers;
   napi_threadsafe_function completions;
   unsigned in_flight;
 } addon_state;
@@ -226,7 +230,9 @@ static napi_value hash_async(napi_env env, napi_callback_info info) {
 
 /*
  * A batch: each add copies the bytes (the caller may reuse or grow its memory at once) and
- * queues them; drain waits for all of them and hands out the roots in order.
+ * queues them; drain runs on the calling thread whatever no worker has started (the workers may
+ * be busy with other work, or with another thread's batch), waits for the rest, and hands out
+ * the roots in order.
  */
 typedef struct batch_job {
   pool_task task;
@@ -239,23 +245,56 @@ typedef struct batch_job {
 typedef struct root_batch {
   pthread_mutex_t lock;
   pthread_cond_t done;
-  size_t pending, count, capacity;
+  /* Jobs not yet hashed: changed under the lock, polled without it by drain. */
+  size_t pending;
+  size_t count, capacity;
   batch_job **jobs;
 } root_batch;
+
+static void finish_batch_job(root_batch *b) {
+  pthread_mutex_lock(&b->lock);
+  if (__atomic_sub_fetch(&b->pending, 1, __ATOMIC_RELEASE) == 0) pthread_cond_signal(&b->done);
+  pthread_mutex_unlock(&b->lock);
+}
 
 static void run_batch_job(pool_task *task) {
   batch_job *job = (batch_job *)task;
   hash_region(&job->r);
-  root_batch *b = job->batch;
-  pthread_mutex_lock(&b->lock);
-  if (--b->pending == 0) pthread_cond_signal(&b->done);
-  pthread_mutex_unlock(&b->lock);
+  finish_batch_job(job->batch);
+}
+
+/* How long drain polls for the jobs the workers hold before it sleeps (a wake-up on a virtual
+ * machine costs tens of microseconds, about as long as the last job takes). It polls by
+ * yielding: a batch worker sharing this CPU runs only when this thread lets it. */
+#define DRAIN_POLL_NANOSECONDS 200000
+
+static uint64_t monotonic_ns(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
 }
 
 static void batch_wait(root_batch *b) {
+  uint64_t until = 0;
+  while (__atomic_load_n(&b->pending, __ATOMIC_ACQUIRE) > 0) {
+    uint64_t now = monotonic_ns();
+    if (until == 0) until = now + DRAIN_POLL_NANOSECONDS;
+    else if (now >= until) break;
+    sched_yield();
+  }
   pthread_mutex_lock(&b->lock);
   while (b->pending > 0) pthread_cond_wait(&b->done, &b->lock);
   pthread_mutex_unlock(&b->lock);
+}
+
+/* The newest jobs first: the workers take the oldest, so the two ends rarely meet. */
+static void batch_run_unstarted(root_batch *b, pool *workers) {
+  for (size_t i = b->count; i-- > 0;) {
+    batch_job *job = b->jobs[i];
+    if (!pool_take(workers, &job->task)) continue;
+    hash_region(&job->r);
+    finish_batch_job(b);
+  }
 }
 
 static void batch_clear(root_batch *b) {
@@ -342,9 +381,9 @@ static napi_value batch_add(napi_env env, napi_callback_info info) {
   job->task.run = run_batch_job;
   b->jobs[b->count++] = job;
   pthread_mutex_lock(&b->lock);
-  b->pending++;
+  __atomic_add_fetch(&b->pending, 1, __ATOMIC_RELEASE);
   pthread_mutex_unlock(&b->lock);
-  pool_submit(state->workers, &job->task);
+  pool_submit(state->batch_workers, &job->task);
   return NULL;
 }
 
@@ -365,6 +404,9 @@ static napi_value batch_drain(napi_env env, napi_callback_info info) {
     refuse(env, "out must hold 32 bytes per root");
     return NULL;
   }
+  addon_state *state = started(env);
+  if (state == NULL) return NULL;
+  batch_run_unstarted(b, state->batch_workers);
   batch_wait(b);
   for (size_t i = 0; i < b->count; i++) memcpy(out + NODE_BYTES * i, b->jobs[i]->root, NODE_BYTES);
   batch_clear(b);
@@ -376,7 +418,8 @@ static napi_value batch_drain(napi_env env, napi_callback_info info) {
 static void stop_workers(void *data) {
   addon_state *state = data;
   pool_stop(state->workers);
-  state->workers = NULL;
+  pool_stop(state->batch_workers);
+  state->workers = state->batch_workers = NULL;
 }
 
 static addon_state *started(napi_env env) {
@@ -390,8 +433,13 @@ static addon_state *started(napi_env env) {
       !ok(env, napi_unref_threadsafe_function(env, state->completions))) {
     return NULL;
   }
-  state->workers = pool_start(pool_cpu_count());
-  if (state->workers == NULL) {
+  unsigned cpus = pool_cpu_count();
+  state->workers = pool_start(cpus, false);
+  state->batch_workers = pool_start(cpus > 1 ? cpus - 1 : 1, true);
+  if (state->workers == NULL || state->batch_workers == NULL) {
+    if (state->workers != NULL) pool_stop(state->workers);
+    if (state->batch_workers != NULL) pool_stop(state->batch_workers);
+    state->workers = state->batch_workers = NULL;
     refuse(env, "cannot start the hashing threads");
     return NULL;
   }

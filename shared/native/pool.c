@@ -9,15 +9,19 @@
 #include <unistd.h>
 
 /* How long an idle worker polls for the next task before it sleeps. */
-#define SPIN_NANOSECONDS 50000
+#define SPIN_NANOSECONDS 100000
 
 struct pool {
   pthread_mutex_t lock;
   pthread_cond_t wake;
   pool_task *head, *tail;
-  /* Tasks queued, read without the lock by workers polling before they sleep. */
+  /* Tasks queued, read without the lock by the worker polling before it sleeps. */
   unsigned queued;
+  /* Workers waiting on `wake` (under the lock), and whether one is polling (atomic). */
+  unsigned sleeping;
+  int polling;
   int stopping;
+  bool spare_cpu_only;
   unsigned thread_count;
   pthread_t threads[];
 };
@@ -30,22 +34,37 @@ static uint64_t now_ns(void) {
 
 /* A model run submits a burst of small tasks: waking a sleeping thread costs tens of
  * microseconds on a virtual machine, more than hashing a small tensor, so an idle worker polls
- * briefly first. */
+ * briefly first. Only one polls at a time: on a machine with as many workers as cores, a second
+ * poller would take its core's time from the thread submitting the work (the model's kernels). */
 static void poll_briefly(pool *p) {
+  int idle = 0;
+  if (!__atomic_compare_exchange_n(&p->polling, &idle, 1, false, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED)) return;
   uint64_t until = now_ns() + SPIN_NANOSECONDS;
-  while (__atomic_load_n(&p->queued, __ATOMIC_ACQUIRE) == 0 && now_ns() < until) {
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_ia32_pause();
-#endif
-  }
+  /* Yielding, not pausing: a thread that needs this CPU (the garbage collector's, another
+   * process's) gets it at once, and with none the call returns at once. */
+  while (__atomic_load_n(&p->queued, __ATOMIC_ACQUIRE) == 0 && now_ns() < until) sched_yield();
+  /* Cleared before the lock is taken: a task submitted after the poller's last look then finds
+   * `polling` clear and wakes a sleeper, or is found under the lock by the poller itself. */
+  __atomic_store_n(&p->polling, 0, __ATOMIC_RELEASE);
 }
 
 static void *work(void *arg) {
   pool *p = arg;
+#ifdef __linux__
+  if (p->spare_cpu_only) {
+    /* Best effort: without it the pool still works, only less politely. */
+    struct sched_param none = {.sched_priority = 0};
+    pthread_setschedparam(pthread_self(), SCHED_IDLE, &none);
+  }
+#endif
   for (;;) {
     poll_briefly(p);
     pthread_mutex_lock(&p->lock);
-    while (p->head == NULL && !p->stopping) pthread_cond_wait(&p->wake, &p->lock);
+    while (p->head == NULL && !p->stopping) {
+      p->sleeping++;
+      pthread_cond_wait(&p->wake, &p->lock);
+      p->sleeping--;
+    }
     pool_task *task = p->head;
     if (task != NULL) {
       p->head = task->next;
@@ -58,9 +77,10 @@ static void *work(void *arg) {
   }
 }
 
-pool *pool_start(unsigned threads) {
+pool *pool_start(unsigned threads, bool spare_cpu_only) {
   pool *p = calloc(1, sizeof *p + threads * sizeof(pthread_t));
   if (p == NULL) return NULL;
+  p->spare_cpu_only = spare_cpu_only;
   pthread_mutex_init(&p->lock, NULL);
   pthread_cond_init(&p->wake, NULL);
   for (; p->thread_count < threads; p->thread_count++) {
@@ -78,9 +98,27 @@ void pool_submit(pool *p, pool_task *task) {
   if (p->tail != NULL) p->tail->next = task;
   else p->head = task;
   p->tail = task;
-  __atomic_store_n(&p->queued, p->queued + 1, __ATOMIC_RELEASE);
-  pthread_cond_signal(&p->wake);
+  unsigned queued = p->queued + 1;
+  __atomic_store_n(&p->queued, queued, __ATOMIC_RELEASE);
+  /* A polling worker takes one task without a wake-up (a futex call here, tens of microseconds
+   * there); a sleeper is woken for any task beyond that. */
+  if (p->sleeping > 0 && (queued > 1 || !__atomic_load_n(&p->polling, __ATOMIC_ACQUIRE))) pthread_cond_signal(&p->wake);
   pthread_mutex_unlock(&p->lock);
+}
+
+bool pool_take(pool *p, pool_task *task) {
+  bool found = false;
+  pthread_mutex_lock(&p->lock);
+  for (pool_task **link = &p->head, *prev = NULL; *link != NULL; prev = *link, link = &(*link)->next) {
+    if (*link != task) continue;
+    *link = task->next;
+    if (p->tail == task) p->tail = prev;
+    __atomic_store_n(&p->queued, p->queued - 1, __ATOMIC_RELEASE);
+    found = true;
+    break;
+  }
+  pthread_mutex_unlock(&p->lock);
+  return found;
 }
 
 void pool_stop(pool *p) {

@@ -6,6 +6,8 @@
 #ifndef OPML_POOL_H
 #define OPML_POOL_H
 
+#include <stdbool.h>
+
 typedef struct pool_task {
   void (*run)(struct pool_task *task);
   struct pool_task *next;
@@ -13,10 +15,15 @@ typedef struct pool_task {
 
 typedef struct pool pool;
 
-/* NULL when the threads cannot be created. */
-pool *pool_start(unsigned threads);
+/* NULL when the threads cannot be created. With spare_cpu_only the threads run only on CPU time
+ * nothing else in the system wants (Linux's SCHED_IDLE): work that the submitting thread can do
+ * itself if the pool falls behind, and must never slow down. */
+pool *pool_start(unsigned threads, bool spare_cpu_only);
 
 void pool_submit(pool *p, pool_task *task);
+
+/* Removes `task` if no worker has started it yet, so the caller can run it itself: true if it did. */
+bool pool_take(pool *p, pool_task *task);
 
 /* Runs the tasks already queued, then joins the threads and frees the pool. */
 void pool_stop(pool *p);

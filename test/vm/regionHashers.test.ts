@@ -177,6 +177,21 @@ describe.each(hashers)('the %s region hasher', (_, h) => {
     expect(batch.drain().map(hex)).toEqual([want[5]]);
   });
 
+  it('drains batches that interleave, and batches drained while their jobs are still queued, to the same roots', async () => {
+    // 160 adds of up to 64 KiB, drained at once: the draining thread hashes most of them itself
+    // (taking them off the queue newest first) while the batch thread works from the oldest.
+    const tensors = Array.from({ length: 160 }, (_, k) => Uint8Array.from({ length: 512 * k + 17 }, (_, i) => (i * 7 + k) & 255));
+    const want = tensors.map((t) => hex(wasmHasher.regionRoot(t, 0, t.length, treeHeight(t.length))));
+    const [a, b] = [h.newRootBatch(), h.newRootBatch()];
+    // A streaming root on the other threads at the same time must not disturb either.
+    const big = Uint8Array.from({ length: 4 << 20 }, (_, i) => (i >> 9) & 255);
+    const streaming = h.regionRoots(big, 0, big.length, treeHeight(big.length), []);
+    tensors.forEach((t, k) => (k % 2 === 0 ? a : b).add(t));
+    expect(b.drain().map(hex)).toEqual(want.filter((_, k) => k % 2 === 1));
+    expect(a.drain().map(hex)).toEqual(want.filter((_, k) => k % 2 === 0));
+    expect(hex((await streaming).root)).toBe(hex(wasmHasher.regionRoot(big, 0, big.length, treeHeight(big.length))));
+  });
+
   it('refuses regions outside their buffer, trees too small, and captures that are not subtrees', async () => {
     const buffer = new Uint8Array(100);
     const outside: [number, number][] = [
