@@ -110,7 +110,8 @@ function pool(op: 'AvgPool' | 'MaxPool', pairs: boolean) {
 
 const CASES: Record<string, () => { op: OpName; operands: Tensor[]; outShape: number[]; attrs?: Record<string, number> } | undefined> = {
   Dense: () => {
-    const [rows, k, n] = [int(1, 5), int(1, 300), int(1, 37)];
+    // Rows past four take the row-lane path (four rows per channel), and its one-by-one tail.
+    const [rows, k, n] = [int(1, 11), int(1, 300), int(1, 37)];
     return { op: 'Dense', operands: [randomTensor('int8', [rows, k], -128, 127), randomTensor('int8', [n, k], -127, 127), randomTensor('int32', [n], -90000, 90000), randomRq(n, 36, 46)], outShape: [rows, n], attrs: { relu: int(0, 1) } };
   },
   Conv2d: () => {

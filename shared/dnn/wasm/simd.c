@@ -117,7 +117,87 @@ static inline void emit4(const simd_gemm *s, int8_t *orow, uint32_t c, v128_t su
   }
 }
 
+/*
+ * rq of four int32 lanes sharing one (M, s), in integers exactly as intmath.h computes it: |acc|
+ * as u32 (so -2^31 works) times M as u64, plus 2^(s−1), shifted by s, the low 32 bits negated
+ * back mod 2^32 where acc < 0. wasm has no per-lane 64-bit shift, hence lanes of one channel.
+ */
+static inline v128_t rqShared4(v128_t acc, v128_t m, v128_t half, uint32_t shift) {
+  const v128_t negative = wasm_i32x4_shr(acc, 31);
+  const v128_t a = wasm_i32x4_abs(acc);
+  const v128_t lo = wasm_u64x2_shr(wasm_i64x2_add(wasm_u64x2_extmul_low_u32x4(a, m), half), shift);
+  const v128_t hi = wasm_u64x2_shr(wasm_i64x2_add(wasm_u64x2_extmul_high_u32x4(a, m), half), shift);
+  const v128_t q = wasm_i32x4_shuffle(lo, hi, 0, 2, 4, 6);
+  return wasm_i32x4_sub(wasm_v128_xor(q, negative), negative);
+}
+
+/* One channel's requantisation for rqShared4, and the output clamp [lo, 127] after zo. */
+typedef struct {
+  v128_t m, half, bias;
+  uint32_t shift;
+} channel_rq;
+
+static inline channel_rq channelRq(const int32_t *rqData, const int32_t *bias, uint32_t c, int perChannel) {
+  const uint32_t ch = perChannel ? c : 0;
+  const uint32_t shift = (uint32_t)rqData[2 * ch + 1];
+  return (channel_rq){
+      .m = wasm_i32x4_splat(rqData[2 * ch]), .half = wasm_i64x2_splat((int64_t)1 << (shift - 1)),
+      .bias = wasm_i32x4_splat(bias ? bias[c] : 0), .shift = shift,
+  };
+}
+
+/* Four sums of one channel to four int8 outputs (bytes 0..3 of the result), as emit does each. */
+static inline v128_t emitShared4(v128_t sums, const channel_rq *q, int32_t zo, int32_t lo) {
+  v128_t v = wasm_i32x4_add(rqShared4(wasm_i32x4_add(sums, q->bias), q->m, q->half, q->shift), wasm_i32x4_splat(zo));
+  v = wasm_i32x4_min(wasm_i32x4_max(v, wasm_i32x4_splat(lo)), wasm_i32x4_splat(127));
+  return wasm_i8x16_narrow_i16x8(wasm_i16x8_narrow_i32x4(v, v), wasm_i16x8_narrow_i32x4(v, v));
+}
+
+/*
+ * simdGemm with its lanes along rows: four rows at a time against one channel, so the four
+ * results share that channel's rq (the integer rqShared4, about a third of emit4's cost) and
+ * the channel's weights are loaded once for four rows. Rows past the last four go one by one.
+ */
+static void simdGemmRowLanes(const simd_gemm *s) {
+  const uint32_t kp = s->kp;
+  for (uint32_t c = 0; c < s->n; c++) {
+    const channel_rq q = channelRq(s->rqData, s->bias, c, s->perChannel);
+    int8_t *ocol = s->out + c * s->colStride;
+    uint32_t r = 0;
+    for (; r + 4 <= s->rows; r += 4) {
+      const int16_t *a0 = s->a + r * kp, *a1 = a0 + kp, *a2 = a1 + kp, *a3 = a2 + kp;
+      v128_t s0 = wasm_i32x4_splat(0), s1 = s0, s2 = s0, s3 = s0;
+      for (uint32_t i = 0; i < kp; i += 8) {
+        const v128_t bv = loadB(s, c, i);
+        s0 = wasm_i32x4_add(s0, wasm_i32x4_dot_i16x8(wasm_v128_load(a0 + i), bv));
+        s1 = wasm_i32x4_add(s1, wasm_i32x4_dot_i16x8(wasm_v128_load(a1 + i), bv));
+        s2 = wasm_i32x4_add(s2, wasm_i32x4_dot_i16x8(wasm_v128_load(a2 + i), bv));
+        s3 = wasm_i32x4_add(s3, wasm_i32x4_dot_i16x8(wasm_v128_load(a3 + i), bv));
+      }
+      v128_t t01 = wasm_i32x4_add(wasm_i32x4_shuffle(s0, s1, 0, 4, 1, 5), wasm_i32x4_shuffle(s0, s1, 2, 6, 3, 7));
+      v128_t t23 = wasm_i32x4_add(wasm_i32x4_shuffle(s2, s3, 0, 4, 1, 5), wasm_i32x4_shuffle(s2, s3, 2, 6, 3, 7));
+      v128_t sums = wasm_i32x4_add(wasm_i32x4_shuffle(t01, t23, 0, 1, 4, 5), wasm_i32x4_shuffle(t01, t23, 2, 3, 6, 7));
+      const v128_t b = emitShared4(sums, &q, s->zo, s->lo);
+      if (s->rowStride == 1) {
+        wasm_v128_store32_lane(ocol + r, b, 0);
+      } else {
+        wasm_v128_store8_lane(ocol + r * s->rowStride, b, 0);
+        wasm_v128_store8_lane(ocol + (r + 1) * s->rowStride, b, 1);
+        wasm_v128_store8_lane(ocol + (r + 2) * s->rowStride, b, 2);
+        wasm_v128_store8_lane(ocol + (r + 3) * s->rowStride, b, 3);
+      }
+    }
+    for (; r < s->rows; r++) {
+      const int16_t *ar = s->a + r * kp;
+      v128_t s0 = wasm_i32x4_splat(0);
+      for (uint32_t i = 0; i < kp; i += 8) s0 = wasm_i32x4_add(s0, wasm_i32x4_dot_i16x8(wasm_v128_load(ar + i), loadB(s, c, i)));
+      emit(ocol + r * s->rowStride, c, hsum(s0), s->bias, s->rqData, s->perChannel, s->zo, s->lo);
+    }
+  }
+}
+
 static void simdGemm(const simd_gemm *s) {
+  if (s->rows >= 4) return simdGemmRowLanes(s);
   const int vectorRq = s->n <= RQ_VEC_MAX;
   if (vectorRq) prepareRq(s);
   for (uint32_t r = 0; r < s->rows; r++) {
