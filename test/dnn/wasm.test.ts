@@ -124,6 +124,14 @@ const CASES: Record<string, () => { op: OpName; operands: Tensor[]; outShape: nu
     const [c, oc, b] = [cg * group, ocg * group, int(1, 2)];
     return { op: 'Conv2d', operands: [randomTensor('int8', [b, c, h, wd], -128, 127), randomTensor('int8', [oc, cg, kh, kw], -127, 127), randomTensor('int32', [oc], -50000, 50000), randomRq(oc, 36, 42)], outShape: [b, oc, oh, ow], attrs: a };
   },
+  'Conv2d with wide rows (eight columns at a time), channels not a multiple of four': () => {
+    const [cg, ocg, h, wd, kh, kw] = [int(1, 4), int(1, 11), int(2, 6), int(8, 40), int(1, 3), int(1, 5)];
+    const a = { strideH: int(1, 2), strideW: 1, padTop: int(0, 2), padLeft: int(0, 2), padBottom: int(0, 2), padRight: int(0, 2), dilationH: 1, dilationW: int(1, 2), group: 1, relu: int(0, 1) };
+    const oh = windowOut(h, kh, a.strideH, a.padTop, a.padBottom, a.dilationH);
+    const ow = windowOut(wd, kw, 1, a.padLeft, a.padRight, a.dilationW);
+    if (oh < 1 || ow < 1) return undefined;
+    return { op: 'Conv2d', operands: [randomTensor('int8', [1, cg, h, wd], -128, 127), randomTensor('int8', [ocg, cg, kh, kw], -127, 127), randomTensor('int32', [ocg], -50000, 50000), randomRq(ocg, 36, 42)], outShape: [1, ocg, oh, ow], attrs: a };
+  },
   MatMul: () => {
     const [bt, m, k, n] = [int(1, 3), int(1, 9), int(1, 40), int(1, 9)];
     return { op: 'MatMul', operands: [randomTensor('int8', [bt, m, k], -128, 127), randomTensor('int8', [bt, k, n], -128, 127), randomRq(1, 30, 40)], outShape: [bt, m, n] };

@@ -264,59 +264,174 @@ void gemmRequant(const gemm_operands *g) {
   simdGemm(&s);
 }
 
-/* Conv2d as im2col (one zero-padded i16 row of taps per output position) and simdGemm per group. */
+/*
+ * Conv2d by im2col in tap pairs: for taps (2j, 2j+1) and output position p, the two values
+ * x − zx sit side by side as one 32-bit lane, positions along the vector. One i32x4.dot_i16x8
+ * against the pair of weights (w[c][2j], w[c][2j+1]) splat then adds both taps of four positions
+ * at once, so the sums come out with positions along the lanes: no horizontal reduction, one
+ * channel's rq for all four (rqShared4), four contiguous output bytes. The columns are written
+ * a row segment at a time (contiguous input bytes when strideW is 1), not scattered tap by tap.
+ */
+/* Output bytes pb..pb+3 of one channel's row of `positions`; past its end, nothing. */
+static inline void storePositions(int8_t *row, uint32_t pb, uint32_t positions, v128_t b) {
+  if (pb + 4 <= positions) {
+    wasm_v128_store32_lane(row + pb, b, 0);
+    return;
+  }
+  if (pb < positions) wasm_v128_store8_lane(row + pb, b, 0);
+  if (pb + 1 < positions) wasm_v128_store8_lane(row + pb + 1, b, 1);
+  if (pb + 2 < positions) wasm_v128_store8_lane(row + pb + 2, b, 2);
+}
+
+/* Where one tap reads: its input plane and row offset, and the output columns [x0, x1) inside the input. */
+typedef struct {
+  int32_t ci, ky, dx, x0, x1, live;
+} conv_tap;
+
+typedef struct {
+  int32_t h, wd, kh, kw, strideH, strideW, padTop, padLeft, dilationH, dilationW, ow, zx;
+  uint32_t patch;
+} conv_geometry;
+
+static conv_tap convTap(const conv_geometry *g, uint32_t t) {
+  conv_tap tap = {.live = t < g->patch};
+  if (!tap.live) return tap;
+  const int32_t taps = g->kh * g->kw;
+  tap.ci = (int32_t)t / taps;
+  tap.ky = ((int32_t)t % taps) / g->kw;
+  tap.dx = ((int32_t)t % g->kw) * g->dilationW - g->padLeft;
+  tap.x0 = 0;
+  tap.x1 = g->ow;
+  while (tap.x0 < g->ow && tap.x0 * g->strideW + tap.dx < 0) tap.x0++;
+  while (tap.x1 > tap.x0 && (tap.x1 - 1) * g->strideW + tap.dx >= g->wd) tap.x1--;
+  return tap;
+}
+
+/* row[ox] = the tap's x − zx for output row oy (0 outside the input, and for a tap past the patch). */
+static void tapRow(const conv_geometry *g, const conv_tap *tap, const int8_t *plane0, int32_t oy, int16_t *row) {
+  const int32_t ow = g->ow, iy = oy * g->strideH - g->padTop + tap->ky * g->dilationH;
+  if (!tap->live || iy < 0 || iy >= g->h || tap->x0 >= tap->x1) {
+    for (int32_t ox = 0; ox < ow; ox++) row[ox] = 0;
+    return;
+  }
+  const int8_t *src = plane0 + (tap->ci * g->h + iy) * g->wd + tap->dx;
+  const int32_t x0 = tap->x0, x1 = tap->x1;
+  for (int32_t ox = 0; ox < x0; ox++) row[ox] = 0;
+  if (g->strideW == 1 && x1 - x0 >= 8) {
+    /* Eight columns at a time, the last eight ending at x1 (overlapping, same values). */
+    const v128_t zx = wasm_i16x8_splat((int16_t)g->zx);
+    for (int32_t ox = x0; ox + 8 <= x1; ox += 8) wasm_v128_store(row + ox, wasm_i16x8_sub(wasm_i16x8_load8x8(src + ox), zx));
+    wasm_v128_store(row + x1 - 8, wasm_i16x8_sub(wasm_i16x8_load8x8(src + x1 - 8), zx));
+  } else {
+    for (int32_t ox = x0; ox < x1; ox++) row[ox] = (int16_t)(src[ox * g->strideW] - g->zx);
+  }
+  for (int32_t ox = x1; ox < ow; ox++) row[ox] = 0;
+}
+
+/* Four channels' sums (lanes: four positions each) to their int8 outputs, as emit does each. */
+static inline void emitChannels4(const v128_t sums[4], const channel_rq q[4], int32_t zo, int32_t lo, int8_t *const rows[4], uint32_t pb, uint32_t positions) {
+  v128_t v[4];
+  for (int i = 0; i < 4; i++) v[i] = wasm_i32x4_add(rqShared4(wasm_i32x4_add(sums[i], q[i].bias), q[i].m, q[i].half, q[i].shift), wasm_i32x4_splat(zo));
+  /* Saturating narrows to i16 then i8 are sat8; the relu floor lo follows. */
+  v128_t b = wasm_i8x16_narrow_i16x8(wasm_i16x8_narrow_i32x4(v[0], v[1]), wasm_i16x8_narrow_i32x4(v[2], v[3]));
+  b = wasm_i8x16_max(b, wasm_i8x16_splat((int8_t)lo));
+  if (pb + 4 <= positions) {
+    wasm_v128_store32_lane(rows[0] + pb, b, 0);
+    wasm_v128_store32_lane(rows[1] + pb, b, 1);
+    wasm_v128_store32_lane(rows[2] + pb, b, 2);
+    wasm_v128_store32_lane(rows[3] + pb, b, 3);
+    return;
+  }
+  int8_t bytes[16];
+  wasm_v128_store(bytes, b);
+  for (int i = 0; i < 4; i++)
+    for (uint32_t p = pb; p < positions; p++) rows[i][p] = bytes[4 * i + (p - pb)];
+}
+
 void conv2d(const node *n) {
   const tensor_desc *x = in(n, 0), *w = in(n, 1);
   const int32_t *at = n->attrs;
-  const int32_t strideH = at[0], strideW = at[1], padTop = at[2], padLeft = at[3];
-  const int32_t dilationH = at[6], dilationW = at[7], group = at[8];
+  const int32_t group = at[8];
   const int32_t batch = x->dims[0], c = x->dims[1], h = x->dims[2], wd = x->dims[3];
   const int32_t oc = w->dims[0], cg = w->dims[1], kh = w->dims[2], kw = w->dims[3];
   const int32_t oh = n->p->output.dims[2], ow = n->p->output.dims[3];
-  const uint32_t patch = (uint32_t)(cg * kh * kw), kp = pad8(patch), positions = (uint32_t)(oh * ow);
-  if ((uint64_t)positions * kp > SCRATCH_I16) return guest_conv2d(n);
-  const int32_t ocg = oc / group, zx = x->zeroPoint, zo = n->p->output.zeroPoint;
-  const int8_t *xd = i8(x), *wAll = i8(w);
-  for (int32_t bi = 0; bi < batch; bi++) {
-    for (int32_t g = 0; g < group; g++) {
-      /* Tap by tap (ci, ky, kx), so each output row's in-bounds columns form one range [x0, x1). */
-      uint32_t t = 0;
-      for (int32_t ci = 0; ci < cg; ci++) {
-        const int8_t *plane = xd + (bi * c + g * cg + ci) * h * wd;
-        for (int32_t ky = 0; ky < kh; ky++) {
-          for (int32_t kx = 0; kx < kw; kx++, t++) {
-            const int32_t dx = kx * dilationW - padLeft;
-            int32_t x0 = 0, x1 = ow;
-            while (x0 < ow && x0 * strideW + dx < 0) x0++;
-            while (x1 > x0 && (x1 - 1) * strideW + dx >= wd) x1--;
-            for (int32_t oy = 0; oy < oh; oy++) {
-              const int32_t iy = oy * strideH - padTop + ky * dilationH;
-              int16_t *col = scratch + (uint32_t)(oy * ow) * kp + t;
-              if (iy < 0 || iy >= h) {
-                for (int32_t ox = 0; ox < ow; ox++) col[ox * kp] = 0;
-                continue;
-              }
-              const int8_t *src = plane + iy * wd + dx;
-              for (int32_t ox = 0; ox < x0; ox++) col[ox * kp] = 0;
-              for (int32_t ox = x0; ox < x1; ox++) col[ox * kp] = (int16_t)(src[ox * strideW] - zx);
-              for (int32_t ox = x1; ox < ow; ox++) col[ox * kp] = 0;
-            }
+  const int32_t ocg = oc / group;
+  const uint32_t patch = (uint32_t)(cg * kh * kw), pairs = (patch + 1) / 2;
+  const uint32_t positions = (uint32_t)(oh * ow), p4 = (positions + 3) & ~3u;
+  /* Scratch: the pair columns, the weight pairs (as i32, four channels of slack), two tap rows. */
+  const uint64_t need = 2ull * pairs * p4 + 2ull * (uint64_t)(ocg + 4) * pairs + 2ull * (uint64_t)ow;
+  if (need > SCRATCH_I16) return guest_conv2d(n);
+  int16_t *cols = scratch;
+  int32_t *wPairs = (int32_t *)(void *)(cols + 2ull * pairs * p4);
+  int16_t *row0 = (int16_t *)(void *)(wPairs + (uint64_t)(ocg + 4) * pairs), *row1 = row0 + ow;
+  const int32_t zo = n->p->output.zeroPoint, lo = lowerClamp(at[9], zo);
+  const int8_t *wAll = i8(w);
+  const int32_t *bias = i32(in(n, 2)), *rqData = i32(in(n, 3));
+  const conv_geometry geo = {
+      .h = h, .wd = wd, .kh = kh, .kw = kw, .strideH = at[0], .strideW = at[1], .padTop = at[2], .padLeft = at[3],
+      .dilationH = at[6], .dilationW = at[7], .ow = ow, .zx = x->zeroPoint, .patch = patch,
+  };
+  for (int32_t g = 0; g < group; g++) {
+    /* Weights have zero point 0 (docs/dnn-spec.md), so a pair is the two int8 taps as i16; the
+     * channels past ocg (up to a multiple of four) get zero weights and are never stored. */
+    const int8_t *wg = wAll + (uint32_t)(g * ocg) * patch;
+    for (int32_t k = 0; k < ((ocg + 3) & ~3); k++) {
+      for (uint32_t j = 0; j < pairs; j++) {
+        const int32_t w0 = k < ocg ? wg[k * patch + 2 * j] : 0, w1 = k < ocg && 2 * j + 1 < patch ? wg[k * patch + 2 * j + 1] : 0;
+        wPairs[k * pairs + j] = (int32_t)(((uint32_t)(uint16_t)(int16_t)w1 << 16) | (uint16_t)(int16_t)w0);
+      }
+    }
+    for (int32_t bi = 0; bi < batch; bi++) {
+      const int8_t *plane0 = i8(x) + (uint32_t)((bi * c + g * cg) * h * wd);
+      for (uint32_t j = 0; j < pairs; j++) {
+        const conv_tap t0 = convTap(&geo, 2 * j), t1 = convTap(&geo, 2 * j + 1);
+        int16_t *dst = cols + 2ull * j * p4;
+        for (int32_t oy = 0; oy < oh; oy++, dst += 2 * ow) {
+          tapRow(&geo, &t0, plane0, oy, row0);
+          tapRow(&geo, &t1, plane0, oy, row1);
+          int32_t ox = 0;
+          for (; ox + 8 <= ow; ox += 8) {
+            const v128_t a = wasm_v128_load(row0 + ox), b = wasm_v128_load(row1 + ox);
+            wasm_v128_store(dst + 2 * ox, wasm_i16x8_shuffle(a, b, 0, 8, 1, 9, 2, 10, 3, 11));
+            wasm_v128_store(dst + 2 * ox + 8, wasm_i16x8_shuffle(a, b, 4, 12, 5, 13, 6, 14, 7, 15));
+          }
+          for (; ox < ow; ox++) {
+            dst[2 * ox] = row0[ox];
+            dst[2 * ox + 1] = row1[ox];
           }
         }
+        for (uint32_t p = positions; p < p4; p++) dst[2 * (p - positions)] = dst[2 * (p - positions) + 1] = 0;
       }
-      for (uint32_t p = 0; p < positions; p++)
-        for (uint32_t i = patch; i < kp; i++) scratch[p * kp + i] = 0;
-      simd_gemm s = {
-          .a = scratch, .rows = positions, .kp = kp, .b8 = wAll + g * ocg * patch, .b16 = 0, .kb = patch, .n = (uint32_t)ocg,
-          .bias = i32(in(n, 2)) + g * ocg, .rqData = i32(in(n, 3)) + 2 * g * ocg, .perChannel = 1,
-          .out = out8(n) + (bi * oc + g * ocg) * positions, .rowStride = 1, .colStride = positions,
-          .zo = zo, .lo = lowerClamp(at[9], zo),
-      };
-      simdGemm(&s);
+      int8_t *outg = out8(n) + (uint32_t)(bi * oc + g * ocg) * positions;
+      for (int32_t k = 0; k < ocg; k += 4) {
+        /* Four channels at once; in a last group of fewer, the spare lanes (zero weights) are not stored. */
+        channel_rq q[4];
+        int8_t *rows[4];
+        const int live = ocg - k < 4 ? ocg - k : 4;
+        for (int i = 0; i < 4; i++) {
+          q[i] = channelRq(rqData, bias, (uint32_t)(g * ocg + (i < live ? k + i : k)), 1);
+          rows[i] = i < live ? outg + (uint32_t)(k + i) * positions : 0;
+        }
+        const int32_t *wk = wPairs + k * pairs;
+        for (uint32_t pb = 0; pb < p4; pb += 4) {
+          const int16_t *colp = cols + 2 * pb;
+          v128_t s0 = wasm_i32x4_splat(0), s1 = s0, s2 = s0, s3 = s0;
+          for (uint32_t j = 0; j < pairs; j++) {
+            const v128_t a = wasm_v128_load(colp + 2ull * j * p4);
+            s0 = wasm_i32x4_add(s0, wasm_i32x4_dot_i16x8(a, wasm_v128_load32_splat(wk + j)));
+            s1 = wasm_i32x4_add(s1, wasm_i32x4_dot_i16x8(a, wasm_v128_load32_splat(wk + pairs + j)));
+            s2 = wasm_i32x4_add(s2, wasm_i32x4_dot_i16x8(a, wasm_v128_load32_splat(wk + 2 * pairs + j)));
+            s3 = wasm_i32x4_add(s3, wasm_i32x4_dot_i16x8(a, wasm_v128_load32_splat(wk + 3 * pairs + j)));
+          }
+          const v128_t sums[4] = {s0, s1, s2, s3};
+          if (live == 4) emitChannels4(sums, q, zo, lo, rows, pb, positions);
+          else
+            for (int i = 0; i < live; i++) storePositions(rows[i], pb, positions, emitShared4(sums[i], &q[i], zo, lo));
+        }
+      }
     }
   }
 }
-
 
 /*
  * MaxPool with the window loop inline (the guest's goes through a reduce function pointer per
