@@ -17,19 +17,23 @@ import { WASM_KERNELS_PATH } from '../shared/dnn/wasm/wasmBackend';
 const ROOT = resolve(__dirname, '..');
 
 /**
- * Sources in link order, with per-file defines: shared/dnn/wasm/simd.c supplies gemmRequant,
- * conv2d, maxPool and add, so the guest's own versions are compiled under other names (simd.c
- * falls back to them beyond its scratch, and for broadcasting Adds).
+ * Sources in link order, with per-file defines: shared/dnn/wasm/simd_*.c supply gemmRequant,
+ * conv2d, maxPool, add, mul and layerNorm, so the guest's own versions are compiled under guest_
+ * names (the SIMD kernels fall back to them beyond their scratch or their exact-double bounds,
+ * and for broadcasts they do not cover).
  */
 const SOURCES: readonly [string, string[]][] = [
   ['shared/dnn/wasm/kernels.c', []],
   ['shared/dnn/wasm/memory.c', []],
-  ['shared/dnn/wasm/simd.c', []],
+  ['shared/dnn/wasm/simd_gemm.c', []],
+  ['shared/dnn/wasm/simd_elementwise.c', []],
+  ['shared/dnn/wasm/simd_normalize.c', []],
   ['guest/dnn/gemm.c', ['-DgemmRequant=guest_gemmRequant']],
   ['guest/dnn/linear.c', ['-Dconv2d=guest_conv2d']],
   ['guest/dnn/pool.c', ['-DmaxPool=guest_maxPool']],
-  ['guest/dnn/elementwise.c', ['-Dadd=guest_add']],
-  ...['layout.c', 'normalize.c'].map((f): [string, string[]] => [`guest/dnn/${f}`, []]),
+  ['guest/dnn/elementwise.c', ['-Dadd=guest_add', '-Dmul=guest_mul']],
+  ['guest/dnn/layout.c', []],
+  ['guest/dnn/normalize.c', ['-DlayerNorm=guest_layerNorm']],
 ];
 
 /**

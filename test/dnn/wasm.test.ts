@@ -82,7 +82,7 @@ describe.each(shipped)('shipped model %s: wasm backend = TypeScript kernels', (n
 
 /** A one-node model whose operand 0 is the input and the rest constants. */
 function oneNode(op: OpName, operands: Tensor[], outShape: number[], attrs: Record<string, number>): DnnModel {
-  const tensors = operands.map((t, i) => ({ name: `in${i}`, dtype: t.dtype, shape: t.shape, scale: 0.05, zeroPoint: i === 0 || ((op === 'MatMul' || op === 'Add') && i === 1) ? int(-128, 127) : 0, ...(i > 0 ? { data: t } : {}) }));
+  const tensors = operands.map((t, i) => ({ name: `in${i}`, dtype: t.dtype, shape: t.shape, scale: 0.05, zeroPoint: i === 0 || ((op === 'MatMul' || op === 'Add' || op === 'Mul') && i === 1) ? int(-128, 127) : 0, ...(i > 0 ? { data: t } : {}) }));
   tensors.push({ name: 'out', dtype: 'int8', shape: outShape, scale: 0.05, zeroPoint: int(-128, 127) });
   return buildModel({ name: `one-${op}`, input: 'in0', output: 'out', tensors, nodes: [{ op, inputs: operands.map((_, i) => `in${i}`), output: 'out', attrs }] });
 }
@@ -146,6 +146,23 @@ const CASES: Record<string, () => { op: OpName; operands: Tensor[]; outShape: nu
     const q = randomRq(3, 30, 33);
     q.data[5] = int(40, 48);
     return { op: 'Add', operands: [randomTensor('int8', shape, -128, 127), randomTensor('int8', other, -128, 127), q], outShape: shape, attrs: { relu: int(0, 1) } };
+  },
+  Mul: () => {
+    // Same element count or a single scale (the SIMD paths, sixteen at a time and the tail), or a
+    // row broadcast (the guest kernel).
+    const shape = [int(1, 3), int(1, 5), int(1, 40)];
+    const kind = int(0, 2);
+    const other = kind === 0 ? [...shape] : kind === 1 ? [1] : [1, 1, shape[2]];
+    return { op: 'Mul', operands: [randomTensor('int8', shape, -128, 127), randomTensor('int8', other, -128, 127), randomRq(1, 36, 44)], outShape: shape };
+  },
+  LayerNorm: () => {
+    const [rows, d] = [int(1, 6), int(1, 70)];
+    return {
+      op: 'LayerNorm',
+      operands: [randomTensor('int8', [rows, d], -128, 127), randomTensor('int8', [d], -127, 127), randomTensor('int32', [d], -5e5, 5e5), randomRq(1, 40, 50)],
+      outShape: [rows, d],
+      attrs: { epsTerm: int(0, 5000) },
+    };
   },
   Relu: () => {
     const shape = [int(1, 4), int(1, 30)];

@@ -30,7 +30,7 @@ const PAGE = 65536;
 /** int32 tensors need 4-byte alignment; 16 keeps SIMD loads within one cache line more often. */
 const ALIGN = 16;
 /**
- * The SIMD GEMM (shared/dnn/wasm/simd.c) may read up to 7 bytes past an int8 weight row; after the
+ * The SIMD GEMM (shared/dnn/wasm/simd_gemm.c) may read up to 7 bytes past an int8 weight row; after the
  * last region this slack keeps such reads inside linear memory.
  */
 const TAIL_SLACK = 16;

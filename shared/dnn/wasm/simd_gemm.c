@@ -1,21 +1,17 @@
 /*
- * SIMD replacements for the int8 hot spots of the guest kernels, for the WebAssembly build only:
- * gemmRequant (Dense, MatMul), conv2d (as im2col plus the same GEMM), maxPool and add (below).
- * Bit-exact with guest/dnn/gemm.c and linear.c because the accumulators are the same modular
- * 32-bit sums, only added in another order (addition mod 2^32 is associative and commutative),
- * followed by the same requantisation: scalar, or four channels at once in the exact split form
- * of shared/dnn/intmath.ts rq (emit4). The guest versions are linked under other names
- * (scripts/build-wasm-kernels.ts renames them) and run whenever an operand exceeds the scratch
- * (and for broadcasting Adds). test/dnn/wasm.test.ts checks every path against the TS kernels.
+ * SIMD gemmRequant (Dense, MatMul) and conv2d (im2col in tap pairs), replacing guest/dnn/gemm.c
+ * and linear.c in the WebAssembly build. Bit-exact with them because the accumulators are the
+ * same modular 32-bit sums, only added in another order (addition mod 2^32 is associative and
+ * commutative), followed by the same requantisation: lanes that share a channel go through the
+ * integer rqShared4 (simd.h); lanes of four channels (a GEMM of fewer than four rows) through the
+ * exact split-double form of shared/dnn/intmath.ts rq (emit4), or one by one. The guest versions
+ * run whenever an operand exceeds the scratch.
  *
  * Products are formed as i16 × i16 → i32 pairs (i32x4.dot_i16x8_s): every operand minus its zero
  * point lies in [-255, 255], so the pair sums stay far inside int32.
  */
-#include <wasm_simd128.h>
-
 #include "gemm.h"
-#include "intmath.h"
-#include "node.h"
+#include "simd.h"
 
 void guest_gemmRequant(const gemm_operands *g);
 void guest_conv2d(const node *n);
@@ -118,42 +114,6 @@ static inline void emit4(const simd_gemm *s, int8_t *orow, uint32_t c, v128_t su
 }
 
 /*
- * rq of four int32 lanes sharing one (M, s), in integers exactly as intmath.h computes it: |acc|
- * as u32 (so -2^31 works) times M as u64, plus 2^(s−1), shifted by s, the low 32 bits negated
- * back mod 2^32 where acc < 0. wasm has no per-lane 64-bit shift, hence lanes of one channel.
- */
-static inline v128_t rqShared4(v128_t acc, v128_t m, v128_t half, uint32_t shift) {
-  const v128_t negative = wasm_i32x4_shr(acc, 31);
-  const v128_t a = wasm_i32x4_abs(acc);
-  const v128_t lo = wasm_u64x2_shr(wasm_i64x2_add(wasm_u64x2_extmul_low_u32x4(a, m), half), shift);
-  const v128_t hi = wasm_u64x2_shr(wasm_i64x2_add(wasm_u64x2_extmul_high_u32x4(a, m), half), shift);
-  const v128_t q = wasm_i32x4_shuffle(lo, hi, 0, 2, 4, 6);
-  return wasm_i32x4_sub(wasm_v128_xor(q, negative), negative);
-}
-
-/* One channel's requantisation for rqShared4, and the output clamp [lo, 127] after zo. */
-typedef struct {
-  v128_t m, half, bias;
-  uint32_t shift;
-} channel_rq;
-
-static inline channel_rq channelRq(const int32_t *rqData, const int32_t *bias, uint32_t c, int perChannel) {
-  const uint32_t ch = perChannel ? c : 0;
-  const uint32_t shift = (uint32_t)rqData[2 * ch + 1];
-  return (channel_rq){
-      .m = wasm_i32x4_splat(rqData[2 * ch]), .half = wasm_i64x2_splat((int64_t)1 << (shift - 1)),
-      .bias = wasm_i32x4_splat(bias ? bias[c] : 0), .shift = shift,
-  };
-}
-
-/* Four sums of one channel to four int8 outputs (bytes 0..3 of the result), as emit does each. */
-static inline v128_t emitShared4(v128_t sums, const channel_rq *q, int32_t zo, int32_t lo) {
-  v128_t v = wasm_i32x4_add(rqShared4(wasm_i32x4_add(sums, q->bias), q->m, q->half, q->shift), wasm_i32x4_splat(zo));
-  v = wasm_i32x4_min(wasm_i32x4_max(v, wasm_i32x4_splat(lo)), wasm_i32x4_splat(127));
-  return wasm_i8x16_narrow_i16x8(wasm_i16x8_narrow_i32x4(v, v), wasm_i16x8_narrow_i32x4(v, v));
-}
-
-/*
  * simdGemm with its lanes along rows: four rows at a time against one channel, so the four
  * results share that channel's rq (the integer rqShared4, about a third of emit4's cost) and
  * the channel's weights are loaded once for four rows. Rows past the last four go one by one.
@@ -241,9 +201,14 @@ void gemmRequant(const gemm_operands *g) {
   const uint64_t need = (uint64_t)g->rows * kp + (direct ? 0 : (uint64_t)g->n * kp);
   if (need > SCRATCH_I16) return guest_gemmRequant(g);
   int16_t *a = scratch;
+  const v128_t za = wasm_i16x8_splat((int16_t)g->za);
   for (uint32_t r = 0; r < g->rows; r++) {
-    for (uint32_t i = 0; i < k; i++) a[r * kp + i] = (int16_t)(g->a[r * k + i] - g->za);
-    for (uint32_t i = k; i < kp; i++) a[r * kp + i] = 0;
+    const int8_t *src = g->a + r * k;
+    int16_t *dst = a + r * kp;
+    uint32_t i = 0;
+    for (; i + 8 <= k; i += 8) wasm_v128_store(dst + i, wasm_i16x8_sub(wasm_i16x8_load8x8(src + i), za));
+    for (; i < k; i++) dst[i] = (int16_t)(src[i] - g->za);
+    for (; i < kp; i++) dst[i] = 0;
   }
   simd_gemm s = {
       .a = a, .rows = g->rows, .kp = kp, .b8 = 0, .b16 = 0, .kb = kp, .n = g->n,
@@ -433,74 +398,3 @@ void conv2d(const node *n) {
   }
 }
 
-/*
- * MaxPool with the window loop inline (the guest's goes through a reduce function pointer per
- * window) and, for 2×2 windows at stride 2 without padding, 8 outputs per i8x16 step. A maximum
- * is exact in any order, so this equals guest/dnn/pool.c.
- */
-void maxPool(const node *n) {
-  const tensor_desc *x = in(n, 0);
-  const int32_t *at = n->attrs;
-  const int32_t kernelH = at[0], kernelW = at[1], strideH = at[2], strideW = at[3], padTop = at[4], padLeft = at[5];
-  const int32_t planes = x->dims[0] * x->dims[1], h = x->dims[2], w = x->dims[3];
-  const int32_t oh = n->p->output.dims[2], ow = n->p->output.dims[3];
-  const int pairs = kernelH == 2 && kernelW == 2 && strideH == 2 && strideW == 2 && padTop == 0 && padLeft == 0;
-  const int8_t *xd = i8(x);
-  int8_t *o = out8(n);
-  for (int32_t p = 0; p < planes; p++) {
-    const int8_t *plane = xd + p * h * w;
-    for (int32_t oy = 0; oy < oh; oy++) {
-      const int32_t ys = oy * strideH - padTop;
-      const int32_t y0 = ys > 0 ? ys : 0, y1 = ys + kernelH < h ? ys + kernelH : h;
-      int32_t ox = 0;
-      if (pairs && y1 - y0 == 2) {
-        const int8_t *r0 = plane + y0 * w, *r1 = r0 + w;
-        /* 16 input columns -> 8 outputs, while all 16 columns lie inside the row. */
-        for (; 2 * ox + 16 <= w && ox + 8 <= ow; ox += 8) {
-          v128_t v = wasm_i8x16_max(wasm_v128_load(r0 + 2 * ox), wasm_v128_load(r1 + 2 * ox));
-          v128_t even = wasm_i8x16_shuffle(v, v, 0, 2, 4, 6, 8, 10, 12, 14, 0, 2, 4, 6, 8, 10, 12, 14);
-          v128_t odd = wasm_i8x16_shuffle(v, v, 1, 3, 5, 7, 9, 11, 13, 15, 1, 3, 5, 7, 9, 11, 13, 15);
-          wasm_v128_store64_lane(o + ox, wasm_i8x16_max(even, odd), 0);
-        }
-      }
-      for (; ox < ow; ox++) {
-        const int32_t xs = ox * strideW - padLeft;
-        const int32_t x0 = xs > 0 ? xs : 0, x1 = xs + kernelW < w ? xs + kernelW : w;
-        int32_t m = -128;
-        for (int32_t y = y0; y < y1; y++)
-          for (int32_t i = x0; i < x1; i++)
-            if (plane[y * w + i] > m) m = plane[y * w + i];
-        o[ox] = (int8_t)m;
-      }
-      o += ow;
-    }
-  }
-}
-
-void guest_add(const node *n);
-
-/*
- * Add without broadcasting (both operands have the output's element count, so element i of each
- * is element i of the output): rq(a·2^20, M_a, s_a) takes one of 256 values per operand, so both
- * are looked up from tables built once per call, leaving one rq per element instead of three.
- * Same integer steps as guest/dnn/elementwise.c addPair, so the same bytes; broadcasting Adds run
- * the guest kernel.
- */
-void add(const node *n) {
-  const tensor_desc *a = in(n, 0), *b = in(n, 1);
-  const uint32_t count = elementCount(&n->p->output);
-  if (elementCount(a) != count || elementCount(b) != count) return guest_add(n);
-  const int32_t *q = i32(in(n, 2));
-  const int32_t zo = n->p->output.zeroPoint, lo = lowerClamp(n->attrs[0], zo);
-  int32_t ta[256], tb[256];
-  for (int32_t v = -128; v < 128; v++) {
-    ta[v + 128] = rq((v - a->zeroPoint) * (1 << 20), q[0], q[1]);
-    tb[v + 128] = rq((v - b->zeroPoint) * (1 << 20), q[2], q[3]);
-  }
-  const int8_t *ad = i8(a), *bd = i8(b);
-  int8_t *o = out8(n);
-  for (uint32_t i = 0; i < count; i++) {
-    int32_t v = sat8(zo + rq(ta[ad[i] + 128] + tb[bd[i] + 128], q[4], q[5]));
-    o[i] = (int8_t)(v < lo ? lo : v);
-  }
-}
