@@ -2,7 +2,8 @@
  * `npm run bench:infer`: native int8 inference (shared/dnn executor, tensor and graph-state roots
  * included, as a provider runs it) on both backends (the WebAssembly guest kernels and the
  * TypeScript reference) next to onnxruntime-node's float CPU inference on the same held-out inputs
- * (MNIST digits, text windows), batch 1, one model at a time; worker-pool throughput across cores;
+ * (MNIST digits, text windows), batch 1, one model at a time, the contenders interleaved in rounds
+ * (interleaved() below); worker-pool throughput across cores;
  * the whole-model VM run of the MNIST MLP; and peak memory of native inference and of a one-node VM
  * run, each measured in its own child process so the figures do not mix (peakMemoryMiB: the
  * child's peak RSS after loading the model only, after 500 native runs, after one VM node run).
@@ -47,14 +48,38 @@ function nowMs(): number {
   return Number(process.hrtime.bigint()) / 1e6;
 }
 
-function timeEach<T>(items: readonly T[], f: (x: T) => void): number[] {
-  const until = nowMs() + WARMUP_MS;
-  for (let i = 0; i < WARMUP || nowMs() < until; i++) f(items[i % items.length]);
-  return items.map((x) => {
-    const t0 = nowMs();
-    f(x);
-    return nowMs() - t0;
-  });
+/** A timed thing: run(i) handles input i (sync, or a promise for onnxruntime). */
+interface Contender {
+  name: string;
+  run: (i: number) => unknown;
+}
+
+const ROUNDS = 10;
+
+/**
+ * Samples (ms) of each contender over inputs 0..count-1, interleaved: after each has warmed up
+ * for WARMUP_MS, ROUNDS rounds each run every contender over the next slice of the inputs. A
+ * slow spell of the machine (a busy neighbour on a shared host) then falls on all of them alike,
+ * not on whichever ran at that moment, so their ratios hold even when their absolute times drift.
+ */
+async function interleaved(contenders: readonly Contender[], count: number): Promise<Record<string, number[]>> {
+  for (const c of contenders) {
+    const until = nowMs() + WARMUP_MS;
+    for (let i = 0; i < WARMUP || nowMs() < until; i++) await c.run(i % count);
+  }
+  const samples: Record<string, number[]> = Object.fromEntries(contenders.map((c) => [c.name, []]));
+  for (let round = 0; round < ROUNDS; round++) {
+    const [from, to] = [Math.floor((round * count) / ROUNDS), Math.floor(((round + 1) * count) / ROUNDS)];
+    for (const c of contenders) {
+      for (let i = from; i < to; i++) {
+        const t0 = nowMs();
+        const r = c.run(i);
+        if (r instanceof Promise) await r;
+        samples[c.name].push(nowMs() - t0);
+      }
+    }
+  }
+  return samples;
 }
 
 /** One model's benchmark inputs: real held-out samples as plain numbers (pixels or token ids). */
@@ -105,22 +130,13 @@ async function poolThroughput(file: string, inputs: Tensor[]) {
 }
 
 /** onnxruntime-node's float CPU inference of the model's ONNX file on the same samples, one thread. */
-async function onnxruntimeStats({ file, shape, samples, int64 }: BenchCase) {
+async function onnxruntimeContender({ file, shape, samples, int64 }: BenchCase): Promise<Contender & { release(): Promise<void> }> {
   // Loaded here, not at the top, so the peak-memory children never map onnxruntime.
   const ort = await import('onnxruntime-node');
   const session = await ort.InferenceSession.create(new Uint8Array(readFileSync(join(MODELS, `${file}.onnx`))), { intraOpNumThreads: 1, interOpNumThreads: 1 });
   const inputName = session.inputNames[0];
   const feeds = samples.map((d) => ({ [inputName]: int64 ? new ort.Tensor('int64', BigInt64Array.from(d, BigInt), shape) : new ort.Tensor('float32', Float32Array.from(d), shape) }));
-  const until = nowMs() + WARMUP_MS;
-  for (let i = 0; i < WARMUP || nowMs() < until; i++) await session.run(feeds[i % feeds.length]);
-  const onnxruntime: number[] = [];
-  for (const f of feeds) {
-    const t0 = nowMs();
-    await session.run(f);
-    onnxruntime.push(nowMs() - t0);
-  }
-  await session.release();
-  return stats(onnxruntime);
+  return { name: 'onnxruntime', run: (i) => session.run(feeds[i]), release: () => session.release() };
 }
 
 /**
@@ -132,24 +148,33 @@ export async function withRootsOverOnnxruntime(files: readonly string[]): Promis
   for (const c of (await cases()).filter((c) => files.includes(c.file))) {
     const model = readModelFiles(join(MODELS, c.file));
     const inputs = c.samples.map((d) => quantizeInput(model, d));
-    const native = stats(timeEach(inputs, (x) => runModel(model, x, { backend: 'wasm' })));
-    const kernels = stats(timeEach(inputs, (x) => kernelsOnly(model, x)));
-    const o = await onnxruntimeStats(c);
+    const ort = await onnxruntimeContender(c);
+    const t = await interleaved(
+      [{ name: 'native', run: (i) => runModel(model, inputs[i], { backend: 'wasm' }) }, { name: 'kernels', run: (i) => kernelsOnly(model, inputs[i]) }, ort],
+      inputs.length,
+    );
+    await ort.release();
+    const [native, kernels, o] = [stats(t.native), stats(t.kernels), stats(t.onnxruntime)];
     out[c.file] = { nativeMs: native.medianMs, kernelsOnlyMs: kernels.medianMs, onnxruntimeMs: o.medianMs, ratio: +(native.medianMs / o.medianMs).toFixed(2) };
   }
   return out;
 }
 
-async function benchModel({ file, shape, samples, int64 }: BenchCase) {
-  const model = readModelFiles(join(MODELS, file));
-  const inputs = samples.map((d) => quantizeInput(model, d));
-  const backends = Object.fromEntries(BACKENDS.map((backend) => [backend, stats(timeEach(inputs, (x) => runModel(model, x, { backend })))]));
+async function benchModel(c: BenchCase) {
+  const model = readModelFiles(join(MODELS, c.file));
+  const inputs = c.samples.map((d) => quantizeInput(model, d));
+  const ort = await onnxruntimeContender(c);
+  const t = await interleaved(
+    [...BACKENDS.map((backend): Contender => ({ name: backend, run: (i) => runModel(model, inputs[i], { backend }) })), { name: 'kernels', run: (i) => kernelsOnly(model, inputs[i]) }, ort],
+    inputs.length,
+  );
+  await ort.release();
+  const backends = Object.fromEntries(BACKENDS.map((backend) => [backend, stats(t[backend])]));
   const best = BACKENDS.reduce((a, b) => (backends[b].medianMs < backends[a].medianMs ? b : a));
-  const kernels = stats(timeEach(inputs, (x) => kernelsOnly(model, x)));
-
-  const o = await onnxruntimeStats({ file, shape, samples, int64 });
+  const kernels = stats(t.kernels);
+  const o = stats(t.onnxruntime);
   return {
-    model: file,
+    model: c.file,
     nodes: model.spec.nodes.length,
     /** the faster backend, roots included */
     native: { backend: best, ...backends[best] },
@@ -158,7 +183,7 @@ async function benchModel({ file, shape, samples, int64 }: BenchCase) {
     onnxruntime: o,
     nativeOverOnnxruntime: +(backends[best].medianMs / o.medianMs).toFixed(2),
     kernelsOnlyOverOnnxruntime: +(kernels.medianMs / o.medianMs).toFixed(2),
-    pool: await poolThroughput(file, inputs),
+    pool: await poolThroughput(c.file, inputs),
   };
 }
 

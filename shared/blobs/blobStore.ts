@@ -119,9 +119,11 @@ export class BlobStore {
     if (resumedFrom > this.maxBytes) throw new S3RequestError('GetObject', this.s3Store.options.bucket, this.s3Store.key(cid), new Error(`a partial download of ${resumedFrom} bytes is past the ${this.maxBytes}-byte limit`));
     let done = 0;
     const take = async (chunk: Uint8Array): Promise<void> => {
+      // onBytes first: a caller that hashes off this thread (the weights roots) then overlaps the CID's sha256 here.
+      const consumed = options.onBytes?.(chunk);
       builder.update(chunk);
       done += chunk.length;
-      await options.onBytes?.(chunk);
+      await consumed;
     };
     if (resumedFrom > 0) for await (const chunk of createReadStream(partial, { highWaterMark: READ_BACK_BYTES })) await take(chunk as Buffer);
     const out = await open(partial, 'a');

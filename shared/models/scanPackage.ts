@@ -35,8 +35,10 @@ export async function scanPackage(base: string, onProgress?: (bytesDone: number,
   const roots = new WeightsHasher(spec);
   let done = 0;
   for await (const chunk of createReadStream(weightsFile, { highWaterMark: READ_BYTES })) {
+    // The roots hash on the native threads while the CID's sha256 runs here.
+    const pushed = roots.push(chunk as Buffer);
     cid.update(chunk as Buffer);
-    await roots.push(chunk as Buffer);
+    await pushed;
     done += (chunk as Buffer).length;
     onProgress?.(done, size);
   }

@@ -384,6 +384,7 @@ static napi_value batch_add(napi_env env, napi_callback_info info) {
   __atomic_add_fetch(&b->pending, 1, __ATOMIC_RELEASE);
   pthread_mutex_unlock(&b->lock);
   pool_submit(state->batch_workers, &job->task);
+  pool_keep_off_caller_cpu(state->batch_workers);
   return NULL;
 }
 

@@ -22,6 +22,11 @@ struct pool {
   int polling;
   int stopping;
   bool spare_cpu_only;
+#ifdef __linux__
+  /* The CPU a worker last took a task on (atomic), and the CPU the workers are kept off (-1: none). */
+  int last_cpu, avoided_cpu;
+  cpu_set_t allowed;
+#endif
   unsigned thread_count;
   pthread_t threads[];
 };
@@ -73,6 +78,9 @@ static void *work(void *arg) {
     }
     pthread_mutex_unlock(&p->lock);
     if (task == NULL) return NULL;
+#ifdef __linux__
+    __atomic_store_n(&p->last_cpu, sched_getcpu(), __ATOMIC_RELAXED);
+#endif
     task->run(task);
   }
 }
@@ -81,6 +89,10 @@ pool *pool_start(unsigned threads, bool spare_cpu_only) {
   pool *p = calloc(1, sizeof *p + threads * sizeof(pthread_t));
   if (p == NULL) return NULL;
   p->spare_cpu_only = spare_cpu_only;
+#ifdef __linux__
+  p->last_cpu = p->avoided_cpu = -1;
+  if (sched_getaffinity(0, sizeof p->allowed, &p->allowed) != 0) CPU_ZERO(&p->allowed);
+#endif
   pthread_mutex_init(&p->lock, NULL);
   pthread_cond_init(&p->wake, NULL);
   for (; p->thread_count < threads; p->thread_count++) {
@@ -119,6 +131,20 @@ bool pool_take(pool *p, pool_task *task) {
   }
   pthread_mutex_unlock(&p->lock);
   return found;
+}
+
+void pool_keep_off_caller_cpu(pool *p) {
+#ifdef __linux__
+  const int cpu = sched_getcpu();
+  if (cpu < 0 || cpu == p->avoided_cpu || cpu != __atomic_load_n(&p->last_cpu, __ATOMIC_RELAXED)) return;
+  cpu_set_t others = p->allowed;
+  CPU_CLR(cpu, &others);
+  if (CPU_COUNT(&others) == 0) return;
+  for (unsigned i = 0; i < p->thread_count; i++) pthread_setaffinity_np(p->threads[i], sizeof others, &others);
+  p->avoided_cpu = cpu;
+#else
+  (void)p;
+#endif
 }
 
 void pool_stop(pool *p) {

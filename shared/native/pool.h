@@ -25,6 +25,14 @@ void pool_submit(pool *p, pool_task *task);
 /* Removes `task` if no worker has started it yet, so the caller can run it itself: true if it did. */
 bool pool_take(pool *p, pool_task *task);
 
+/*
+ * Moves the workers off the caller's CPU when the last task ran there (else does nothing, at
+ * the cost of one sched_getcpu). For a pool of spare_cpu_only threads whose submitter keeps its
+ * CPU busy: the scheduler weighs such threads at almost nothing, so it can leave one queued
+ * behind the submitter for seconds while another CPU idles. One thread calls it per pool.
+ */
+void pool_keep_off_caller_cpu(pool *p);
+
 /* Runs the tasks already queued, then joins the threads and frees the pool. */
 void pool_stop(pool *p);
 
