@@ -1,13 +1,13 @@
 /**
  * Real local AWS servers for tests and `npm start`: s3rver (files in a temporary folder) and local-aws-sqs, both on
  * 127.0.0.1 at free ports, plus the AwsConfig pointing at them. Stop them in afterAll.
- * s3rver is given S3's conditional writes (see conditionalWrites).
+ * s3rver is given S3's conditional writes (see conditionalWrites) and S3's whole-object reads (see wholeObjectReads).
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, open, rename, rm, type FileHandle } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { createRequestHandler } from 'local-aws-sqs';
 import type { AwsConfig } from './config';
 import { freePort } from '../chain/anvil';
@@ -40,11 +40,24 @@ interface S3rver {
   run(): Promise<unknown>;
   close(): Promise<void>;
   middleware: Middleware[];
-  store: { getMetadata(bucket: string, key: string): Promise<{ etag: string }> };
+  store: S3rverStore;
 }
-// s3rver ships no type declarations; this is the part used here.
+type S3rverMetadata = Record<string, string | number> & { etag: string };
+interface GetOptions {
+  start?: number;
+  end?: number;
+}
+interface S3rverStore {
+  getMetadata(bucket: string, key: string): Promise<S3rverMetadata>;
+  getResourcePath(bucket: string, key: string, resource: string): string;
+  putObject(object: { bucket: string; key: string; [field: string]: unknown }): Promise<{ size: number; md5: string }>;
+  getObject(bucket: string, key: string, options?: GetOptions): Promise<unknown>;
+}
+// s3rver ships no type declarations; these are the parts used here (s3rver 3.7.1, pinned in package.json).
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const S3rver = require('s3rver') as new (options: { address: string; port: number; directory: string; silent: boolean }) => S3rver;
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const S3Object = require('s3rver/lib/models/object') as new (bucket: string, key: string, content: unknown, metadata: S3rverMetadata) => { range?: { start: number; end: number } };
 
 /**
  * S3 honours If-Match / If-None-Match on PutObject and CompleteMultipartUpload (the indexer cursor, the
@@ -80,6 +93,58 @@ function conditionalWrites(server: S3rver): Middleware {
   };
 }
 
+/**
+ * S3 serves every GET from one whole version of the object; s3rver rewrites an object's file in
+ * place and sizes a response by a stat made before it opens the file, so a read during a rewrite
+ * (a view read while the views consumer rewrites it) could get a prefix of the new bytes, or the
+ * new bytes cut at the old length. Here each write lands under a staging key and its files are
+ * renamed into place (the object's last), and each read opens the object once and takes its
+ * length from that open file: a reader gets one whole version. The staging keys sit under a
+ * prefix no listing of ours asks for.
+ */
+function wholeObjectReads(store: S3rverStore): void {
+  const write = store.putObject.bind(store);
+  let staged = 0;
+  store.putObject = async (object) => {
+    const staging = `.opml-staging/${process.pid}-${staged++}`;
+    const result = await write({ ...object, key: staging });
+    for (const resource of ['object.md5', 'metadata.json', 'object']) {
+      const to = store.getResourcePath(object.bucket, object.key, resource);
+      await mkdir(dirname(to), { recursive: true });
+      await rename(store.getResourcePath(object.bucket, staging, resource), to).catch((e: NodeJS.ErrnoException) => {
+        if (e.code !== 'ENOENT') throw e;
+      });
+    }
+    return result;
+  };
+  store.getObject = async (bucket, key, options) => {
+    let file: FileHandle;
+    try {
+      file = await open(store.getResourcePath(bucket, key, 'object'), 'r');
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw e;
+    }
+    try {
+      const [{ size, mtime }, stored] = await Promise.all([file.stat(), store.getMetadata(bucket, key)]);
+      const metadata: S3rverMetadata = { ...stored, 'content-length': size, 'last-modified': mtime.toUTCString() };
+      // s3rver's own range rules, against the length of the file held open.
+      const lastByte = Math.max(0, size - 1);
+      const range = { start: options?.start || 0, end: Math.min(options?.end || Infinity, lastByte) };
+      const ranged = options !== undefined && (options.start !== undefined || Boolean(options.end));
+      const satisfiable = range.start >= 0 && Math.min(range.end, lastByte) >= range.start;
+      if (!satisfiable) await file.close();
+      const result = new S3Object(bucket, key, satisfiable ? file.createReadStream({ start: range.start, end: range.end, autoClose: true }) : null, metadata);
+      if (ranged) result.range = range;
+      return result;
+    } catch (e) {
+      await file.close();
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw e;
+    }
+  };
+}
+
 const LOCAL_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
 
 export async function startLocalAws(): Promise<LocalAws> {
@@ -88,6 +153,7 @@ export async function startLocalAws(): Promise<LocalAws> {
   const startS3 = async (): Promise<S3rver> => {
     const s3 = new S3rver({ address: '127.0.0.1', port: s3Port, directory, silent: true });
     s3.middleware.unshift(conditionalWrites(s3));
+    wholeObjectReads(s3.store);
     await s3.run();
     return s3;
   };

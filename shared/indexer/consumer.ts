@@ -49,23 +49,16 @@ export function viewKey(kind: string, id: string): string {
   return `${kind}/${id}.json`;
 }
 
-const TORN_READ_ATTEMPTS = 5;
-
 export class ViewStore {
   constructor(private readonly s3: S3Client, readonly bucket: string) {}
 
   async read(kind: string, id: string): Promise<{ doc: ViewDocument | null; etag: string | null }> {
-    // S3 never serves a torn object, but the local s3rver can while the consumer rewrites it (it
-    // sizes the response from one version and streams another): such a read is not JSON, and is read again.
-    for (let attempt = 1; ; attempt++) {
-      try {
-        const { body, etag } = await getObject(this.s3, this.bucket, viewKey(kind, id), MAX_VIEW_BYTES);
-        return { doc: viewDocumentSchema.parse(JSON.parse(new TextDecoder().decode(body))), etag };
-      } catch (e) {
-        if (e instanceof S3ObjectNotFoundError) return { doc: null, etag: null };
-        if (!(e instanceof SyntaxError) || attempt >= TORN_READ_ATTEMPTS) throw e;
-        await new Promise((r) => setTimeout(r, 20 * attempt));
-      }
+    try {
+      const { body, etag } = await getObject(this.s3, this.bucket, viewKey(kind, id), MAX_VIEW_BYTES);
+      return { doc: viewDocumentSchema.parse(JSON.parse(new TextDecoder().decode(body))), etag };
+    } catch (e) {
+      if (e instanceof S3ObjectNotFoundError) return { doc: null, etag: null };
+      throw e;
     }
   }
 
