@@ -26,6 +26,11 @@ contract DisputeGame is IDisputeGameFactory, IMultiPhaseDispute {
     uint256 private constant STATE_SIZE = 173;
     uint8 private constant STATUS_EXITED = 1;
 
+    /// @notice Bounds on each side's clock: a zero or tiny clock decides games by who can get a
+    ///         transaction in first; the deploy script's own bounds are the same (finding 7).
+    uint256 public constant MIN_CLOCK_SECONDS = 60;
+    uint256 public constant MAX_CLOCK_SECONDS = 30 days;
+
     IDisputeArbiter public immutable market;
     IRiscvStep public immutable verifier;
     uint64 public immutable clockSeconds;
@@ -36,6 +41,9 @@ contract DisputeGame is IDisputeGameFactory, IMultiPhaseDispute {
     constructor(IDisputeArbiter market_, IRiscvStep verifier_, uint64 clockSeconds_) {
         uint256 version = verifier_.VM_VERSION();
         if (version != VM_VERSION) revert DisputeVerifierVersion(version, VM_VERSION);
+        if (clockSeconds_ < MIN_CLOCK_SECONDS || clockSeconds_ > MAX_CLOCK_SECONDS) {
+            revert DisputeClockOutOfRange(clockSeconds_, MIN_CLOCK_SECONDS, MAX_CLOCK_SECONDS);
+        }
         market = market_;
         verifier = verifier_;
         clockSeconds = clockSeconds_;

@@ -92,6 +92,8 @@ interface IMultiPhaseDispute {
     error DisputeNotMarket(address caller, address market);
     /// @notice The verifier reports a VM version this game does not know.
     error DisputeVerifierVersion(uint256 version, uint256 expected);
+    /// @notice The clock is outside [MIN_CLOCK_SECONDS, MAX_CLOCK_SECONDS].
+    error DisputeClockOutOfRange(uint256 clockSeconds, uint256 min, uint256 max);
     /// @notice No game has this id.
     error DisputeGameUnknown(uint256 gameId);
     /// @notice The move does not belong to the game's current phase.

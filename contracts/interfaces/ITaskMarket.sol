@@ -83,8 +83,12 @@ interface ITaskMarket is IDisputeArbiter {
     error MarketWrongStatus(uint256 taskId, TaskStatus status, TaskStatus expected);
     /// @notice An amount is zero.
     error MarketZeroAmount(string field);
-    /// @notice The deadline is not in the future.
-    error MarketDeadlineInPast(uint256 deadline, uint256 now_);
+    /// @notice The deadline leaves less than the minimum commit period from now (nobody could claim the task safely).
+    error MarketDeadlineTooSoon(uint256 deadline, uint256 earliest);
+    /// @notice Claiming now would leave less than the minimum commit period before the deadline.
+    error MarketCommitPeriodTooShort(uint256 taskId, uint256 deadline, uint256 earliest);
+    /// @notice The committed output bytes do not have the committed root (docs/dnn-spec.md section 3).
+    error MarketOutputRootMismatch(uint256 taskId, bytes32 outputRoot, bytes32 bytesRoot);
     /// @notice The deadline has passed for claiming or committing.
     error MarketTaskExpired(uint256 taskId, uint256 deadline);
     /// @notice Expiring a task whose deadline has not passed.
@@ -166,11 +170,12 @@ interface ITaskMarket is IDisputeArbiter {
         external
         returns (uint256 taskId);
 
-    /// @notice Claims an open task for the caller, locking the task's collateral from its stake.
+    /// @notice Claims an open task for the caller, locking the task's collateral from its stake. Refused
+    ///         when less than MIN_COMMIT_PERIOD is left before the deadline.
     function claim(uint256 taskId) external;
 
     /// @notice Commits the claimed task's result and opens the challenge window. Task provider only.
-    /// @param output The output bytes or their CID (emitted, not stored).
+    /// @param output The output tensor's bytes (emitted, not stored); their tensor root must be `outputRoot`.
     function commit(uint256 taskId, bytes32 outputRoot, bytes32 graphStateRoot, bytes calldata output) external;
 
     /// @notice Challenges a committed result within its window, posting the challenge bond; opens a game.
@@ -182,7 +187,8 @@ interface ITaskMarket is IDisputeArbiter {
     function finalize(uint256 taskId) external;
 
     /// @notice Refunds the requester of a task not committed by its deadline, slashing the collateral of
-    ///         a provider that claimed it (split requester/treasury). Anyone may call.
+    ///         a provider that claimed it: the requester's part is at most the bounty, the rest goes to the
+    ///         treasury. Anyone may call.
     function expire(uint256 taskId) external;
 
     /// @notice Sets the bond a challenger posts. Governor only.

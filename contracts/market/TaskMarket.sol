@@ -12,6 +12,7 @@ import {IStaking} from "../interfaces/IStaking.sol";
 import {IModelRegistry} from "../interfaces/IModelRegistry.sol";
 import {ITaskConsumer} from "../interfaces/ITaskConsumer.sol";
 import {DisputeSubject, GameOutcome, IDisputeArbiter, IDisputeGameFactory} from "../interfaces/IDisputeGame.sol";
+import {TensorRoot} from "./TensorRoot.sol";
 
 /// @title The task market.
 /// @notice Lifecycle: Open -> Claimed -> Committed -> Finalized | Refuted, or Open/Claimed -> Expired.
@@ -30,6 +31,9 @@ contract TaskMarket is ITaskMarket, AccessControl, Pausable, ReentrancyGuardTran
     bytes32 public constant PAUSER_ROLE = keccak256("PAUSER_ROLE");
 
     uint256 public constant MIN_CHALLENGE_WINDOW = 60;
+    /// @notice The least time a provider has between its claim and the deadline: a requester cannot set a
+    ///         deadline that makes a claim a trap for the collateral (docs/security.md, finding 3).
+    uint256 public constant MIN_COMMIT_PERIOD = 60;
     uint256 public constant MAX_CHALLENGE_WINDOW = 30 days;
     uint256 public constant MAX_CALLBACK_GAS = 1_000_000;
     /// @dev Gas finalize needs after the callback returns (event, return), on top of the 1/64 the EVM keeps back.
@@ -87,13 +91,19 @@ contract TaskMarket is ITaskMarket, AccessControl, Pausable, ReentrancyGuardTran
         if (block.timestamp <= t.deadline) revert MarketDeadlineNotReached(taskId, t.deadline);
         address requester = t.requester;
         address provider = t.provider;
-        uint256 refund = uint256(t.bounty) + t.fee;
+        uint256 bounty = t.bounty;
+        uint256 refund = bounty + t.fee;
         uint256 slashed = status == TaskStatus.Claimed ? t.collateral : 0;
         _setStatus(t, TaskStatus.Expired);
         emit TaskExpired(taskId, provider, refund, slashed);
         _token.safeTransfer(requester, refund);
-        // The requester waited in vain: it gets the winner's share of the no-show's collateral.
-        if (slashed > 0) _staking.slash(provider, slashed, requester);
+        if (slashed == 0) return;
+        // The requester waited in vain and is compensated, but by no more than the bounty it offered: a
+        // no-show must never pay a requester more than serving would have cost it (finding 3).
+        uint256 share = _staking.slash(provider, slashed, address(this));
+        uint256 compensation = share < bounty ? share : bounty;
+        _token.safeTransfer(requester, compensation);
+        if (share > compensation) _token.safeTransfer(_staking.treasury(), share - compensation);
     }
 
     // ---- provider ----
@@ -102,7 +112,9 @@ contract TaskMarket is ITaskMarket, AccessControl, Pausable, ReentrancyGuardTran
     function claim(uint256 taskId) external nonReentrant whenNotPaused {
         Task storage t = _tasks[taskId];
         _requireStatus(taskId, t.status, TaskStatus.Open);
-        if (block.timestamp > t.deadline) revert MarketTaskExpired(taskId, t.deadline);
+        uint256 deadline = t.deadline;
+        if (block.timestamp > deadline) revert MarketTaskExpired(taskId, deadline);
+        if (block.timestamp + MIN_COMMIT_PERIOD > deadline) revert MarketCommitPeriodTooShort(taskId, deadline, block.timestamp + MIN_COMMIT_PERIOD);
         t.provider = msg.sender;
         _setStatus(t, TaskStatus.Claimed);
         emit TaskClaimed(taskId, msg.sender);
@@ -117,6 +129,9 @@ contract TaskMarket is ITaskMarket, AccessControl, Pausable, ReentrancyGuardTran
         if (block.timestamp > t.deadline) revert MarketTaskExpired(taskId, t.deadline);
         if (outputRoot == bytes32(0)) revert MarketZeroRoot("outputRoot");
         if (graphStateRoot == bytes32(0)) revert MarketZeroRoot("graphStateRoot");
+        // Users read the answer from these bytes, challengers check the root: they must be one thing (finding 2).
+        bytes32 bytesRoot = TensorRoot.compute(output);
+        if (bytesRoot != outputRoot) revert MarketOutputRootMismatch(taskId, outputRoot, bytesRoot);
         t.outputRoot = outputRoot;
         t.graphStateRoot = graphStateRoot;
         uint40 windowEnd = uint40(block.timestamp + t.challengeWindow);
@@ -289,7 +304,9 @@ contract TaskMarket is ITaskMarket, AccessControl, Pausable, ReentrancyGuardTran
         if (r.bounty == 0) revert MarketZeroAmount("bounty");
         if (r.collateral == 0) revert MarketZeroAmount("collateral");
         if (r.inputRoot == bytes32(0)) revert MarketZeroRoot("inputRoot");
-        if (r.deadline <= block.timestamp) revert MarketDeadlineInPast(r.deadline, block.timestamp);
+        if (r.deadline < block.timestamp + MIN_COMMIT_PERIOD) revert MarketDeadlineTooSoon(r.deadline, block.timestamp + MIN_COMMIT_PERIOD);
+        // A task nobody could dispute must not be accepted (finding 7).
+        if (_disputeFactory == address(0)) revert MarketNoDisputeFactory();
         if (r.challengeWindow < MIN_CHALLENGE_WINDOW || r.challengeWindow > MAX_CHALLENGE_WINDOW) {
             revert MarketChallengeWindowOutOfRange(r.challengeWindow, MIN_CHALLENGE_WINDOW, MAX_CHALLENGE_WINDOW);
         }

@@ -5,12 +5,15 @@ import {DisputeSubject, GameOutcome, IDisputeArbiter, IDisputeGameFactory} from 
 
 /// @title A dispute game for tests and the local demo: it records each subject and lets anyone decide it.
 /// @notice Stands in for the multi-phase bisection game; it exercises the market's side of the interface
-///         (one game per challenge, a callback per game) without playing the game.
+///         (one game per challenge, a callback per game) without playing the game. Anyone can decide its
+///         games, so it deploys only on the local chain ids (anvil and hardhat: 31337, ganache: 1337).
 contract TestDisputeGame is IDisputeGameFactory {
     /// @notice Only the market may open games.
     error TestGameNotMarket(address caller, address market);
     /// @notice No game was opened for this challenge.
     error TestGameUnknown(uint256 taskId, uint256 challengeIndex);
+    /// @notice This chain is not a local one.
+    error TestGameNotLocalChain(uint256 chainId);
 
     event GameCreated(uint256 indexed taskId, uint256 indexed challengeIndex, address provider, address challenger);
 
@@ -18,6 +21,7 @@ contract TestDisputeGame is IDisputeGameFactory {
     mapping(uint256 => mapping(uint256 => DisputeSubject)) private _subjects;
 
     constructor(IDisputeArbiter market_) {
+        if (block.chainid != 31337 && block.chainid != 1337) revert TestGameNotLocalChain(block.chainid);
         market = market_;
     }
 

@@ -3,6 +3,7 @@
  * or deadline countdown in chain time, the committed output, every challenge and its game), and a
  * polling watch that reports each snapshot until the task is final.
  */
+import { boundOutput } from '../market/output';
 import { decodeMarketError } from '../market/errors';
 import { TASK_STATUS, type TaskStatusName } from '../market/tasks';
 import type { OpmlApiClient, TaskDetail } from './apiClient';
@@ -30,7 +31,7 @@ export interface TaskSnapshot {
   /** until - now, never negative. */
   secondsLeft: bigint;
   outputRoot: string | null;
-  /** The committed output tensor's bytes (from the TaskCommitted event). */
+  /** The committed output tensor's bytes (from the TaskCommitted event), only when their tensor root is outputRoot. */
   output: string | null;
   challenges: ChallengeState[];
 }
@@ -65,7 +66,7 @@ export async function readTask(ctx: OpmlContext, taskId: bigint): Promise<TaskSn
     until,
     secondsLeft: until > now ? until - now : 0n,
     outputRoot: t.outputRoot === ZERO_ROOT ? null : t.outputRoot,
-    output: committed.at(-1)?.args.output ?? null,
+    output: boundOutput(committed.at(-1)?.args.output, t.outputRoot === ZERO_ROOT ? null : t.outputRoot),
     challenges: await readChallenges(ctx, taskId, Number(t.challengeCount)),
   };
 }

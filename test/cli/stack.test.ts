@@ -76,7 +76,11 @@ it('submits PNG digits through the API and watches one finalize and one refuted 
     const finalized = /Finalized/.test(w.stdout.trim().split('\n').at(-1)!);
     outcomes.set(t.taskId, finalized ? 'Finalized' : 'Refuted');
     if (finalized) {
-      expect(w.stdout).toMatch(/Claimed/);
+      // Claimed can last less than one poll (the worker claims and commits within a second), so
+      // it may be skipped; what the watch shows must still come in lifecycle order.
+      const seen = w.stdout.split('\n').map((line) => /: (Open|Claimed|Committed|Finalized)/.exec(line)?.[1]).filter(Boolean);
+      const order = ['Open', 'Claimed', 'Committed', 'Finalized'];
+      expect(seen.map((st) => order.indexOf(st!))).toEqual([...seen.map((st) => order.indexOf(st!))].sort((a, b) => a - b));
       expect(w.stdout).toMatch(/Committed/);
       expect(w.stdout).toMatch(new RegExp(`class ${t.digit}`));
     } else {

@@ -14,7 +14,7 @@ import fc from 'fast-check';
 import { JsonRpcProvider, type HDNodeWallet } from 'ethers';
 import { decodeMarketError } from '../../shared/market/errors';
 import { GameOutcome, mine, taskIdOf } from '../../shared/market/tasks';
-import { MIN_STAKE, TOKEN, holders, increaseTime, request, root, startMarketFixture, type MarketFixture } from './fixture';
+import { MIN_STAKE, TOKEN, holders, increaseTime, output, request, root, startMarketFixture, type MarketFixture } from './fixture';
 
 const ACTORS = 6;
 /** Short enough for a sequence to wait it out, long enough that an early withdrawal is refused. */
@@ -209,7 +209,8 @@ describe('market conservation (property)', () => {
         case 'commit': {
           const t = chooseTask(view.tasks, a, (t) => t.status === CLAIMED && live(t));
           const committer = a.targeted && t ? byAddress(t.provider) : who;
-          await mine(market.connect(committer).commit(t?.id ?? 1n, root(`out-${a.actor}`), root('state'), '0x01'));
+          const out = output(`out-${a.actor}`);
+          await mine(market.connect(committer).commit(t?.id ?? 1n, out.root, root('state'), out.bytes));
           break;
         }
         case 'challenge': {

@@ -2,11 +2,12 @@
  * One real market on one local chain per test file: funded, approved actors and a registered model,
  * plus helpers to move time and to assert a custom revert that moved no funds.
  */
-import { keccak256, toUtf8Bytes, type HDNodeWallet, type JsonRpcProvider } from 'ethers';
+import { concat, hexlify, keccak256, toUtf8Bytes, type HDNodeWallet, type JsonRpcProvider } from 'ethers';
 import { startLocalChain, type LocalChain } from '../helpers/chain';
 import { deployMarket, type DeployMarketOptions, type DeployedMarket } from '../../shared/market/deploy';
 import { decodeMarketError } from '../../shared/market/errors';
 import { mine, taskIdOf, type TaskRequest } from '../../shared/market/tasks';
+import { merkleRootOfBytes } from '../../shared/vm/merkle';
 
 export const TOKEN = 10n ** 18n;
 export const MIN_STAKE = 100n * TOKEN;
@@ -16,6 +17,15 @@ export const UNBONDING_DELAY = 86_400;
 export const MODEL_FEE = 2n * TOKEN;
 
 export const root = (label: string): string => keccak256(toUtf8Bytes(label));
+
+/**
+ * Output bytes named by `label` (40 of them, so their root takes hashing) and their tensor root
+ * (docs/dnn-spec.md section 3): a pair commit accepts. Ask for fewer bytes for a one-leaf root.
+ */
+export function output(label: string, length = 40): { bytes: string; root: string } {
+  const bytes = concat([keccak256(toUtf8Bytes(label)), keccak256(toUtf8Bytes(`${label}+`))]).slice(0, 2 + 2 * length);
+  return { bytes, root: hexlify(merkleRootOfBytes(Buffer.from(bytes.slice(2), 'hex'))) };
+}
 
 export interface MarketFixture {
   chain: LocalChain;
@@ -104,7 +114,8 @@ export async function createTask(f: MarketFixture, requester: HDNodeWallet, over
 export async function committedTask(f: MarketFixture, requester: HDNodeWallet, provider: HDNodeWallet, overrides: Partial<TaskRequest> = {}): Promise<bigint> {
   const taskId = await createTask(f, requester, overrides);
   await mine(f.m.market.connect(provider).claim(taskId));
-  await mine(f.m.market.connect(provider).commit(taskId, root('output'), root('graph-state'), '0x0102'));
+  const out = output('output');
+  await mine(f.m.market.connect(provider).commit(taskId, out.root, root('graph-state'), out.bytes));
   return taskId;
 }
 

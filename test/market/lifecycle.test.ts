@@ -11,14 +11,17 @@ import {
   balances,
   committedTask,
   createTask,
+  expectRevert,
   increaseTime,
   now,
+  output,
   request,
   root,
   startMarketFixture,
   type MarketFixture,
 } from './fixture';
 
+const any = expect.anything();
 const share = (amount: bigint) => ({ protocol: (amount * PROTOCOL_BPS) / 10_000n, winner: amount - (amount * PROTOCOL_BPS) / 10_000n });
 
 describe('task market lifecycle', () => {
@@ -45,10 +48,11 @@ describe('task market lifecycle', () => {
 
     await mine(f.m.market.connect(provider).claim(taskId));
     expect(await f.m.staking.lockedOf(provider.address)).toBe(200n * TOKEN);
-    const commit = await mine(f.m.market.connect(provider).commit(taskId, root('output'), root('graph-state'), '0xc0ffee'));
+    const out = output('c0ffee', 3);
+    const commit = await mine(f.m.market.connect(provider).commit(taskId, out.root, root('graph-state'), out.bytes));
     const committed = f.m.market.interface.parseLog(commit.logs[0]!)!;
     expect(committed.name).toBe('TaskCommitted');
-    expect(committed.args.output).toBe('0xc0ffee');
+    expect(committed.args.output).toBe(out.bytes);
 
     await expect(f.m.market.finalize(taskId)).rejects.toThrow();
     await increaseTime(f.provider, 600);
@@ -56,7 +60,7 @@ describe('task market lifecycle', () => {
     expect(await status(taskId)).toBe('Finalized');
     const events = fin.logs.map((l) => f.m.market.interface.parseLog(l)?.name).filter(Boolean);
     expect(events).toEqual(['TaskFinalized', 'ConsumerCalled']);
-    expect(await consumer.outputRootOf(taskId)).toBe(root('output'));
+    expect(await consumer.outputRootOf(taskId)).toBe(out.root);
     expect(await f.m.staking.lockedOf(provider.address)).toBe(0n);
 
     const after = await balances(f);
@@ -82,7 +86,7 @@ describe('task market lifecycle', () => {
       provider.address,
       challenger.address,
       root('input'),
-      root('output'),
+      output('output').root,
       root('graph-state'),
     ]);
     await increaseTime(f.provider, 600);
@@ -161,16 +165,46 @@ describe('task market lifecycle', () => {
     expect(await f.m.token.balanceOf(requester.address)).toBe(reqB);
   });
 
-  it('expires a claimed but never committed task, slashing the no-show to requester and treasury', async () => {
+  it('expires a claimed but never committed task, slashing the no-show: the requester gets at most the bounty, the treasury the rest', async () => {
     const reqB = await f.m.token.balanceOf(requester.address);
+    const treasuryB = await f.m.token.balanceOf(f.treasury.address);
     const stakeB = await f.m.staking.stakeOf(provider.address);
+    // Collateral 100, bounty 50: the winner's share (80) is more than the bounty, so 50 + the protocol's 20 + 30.
     const taskId = await createTask(f, requester, { deadline: (await now(f.provider)) + 100n, collateral: 100n * TOKEN });
     await mine(f.m.market.connect(provider).claim(taskId));
     await increaseTime(f.provider, 101);
     await mine(f.m.market.connect(challenger).expire(taskId));
-    expect((await f.m.token.balanceOf(requester.address)) - reqB).toBe(share(100n * TOKEN).winner);
+    expect((await f.m.token.balanceOf(requester.address)) - reqB).toBe(50n * TOKEN);
+    expect((await f.m.token.balanceOf(f.treasury.address)) - treasuryB).toBe(50n * TOKEN);
     expect(stakeB - (await f.m.staking.stakeOf(provider.address))).toBe(100n * TOKEN);
     expect(await f.m.staking.lockedOf(provider.address)).toBe(0n);
+    // Below the bounty, the requester gets the whole winner's share.
+    const small = await createTask(f, requester, { deadline: (await now(f.provider)) + 100n, collateral: 20n * TOKEN });
+    await mine(f.m.market.connect(provider).claim(small));
+    await increaseTime(f.provider, 101);
+    const reqS = await f.m.token.balanceOf(requester.address);
+    await mine(f.m.market.expire(small));
+    expect((await f.m.token.balanceOf(requester.address)) - reqS).toBe(50n * TOKEN + MODEL_FEE + share(20n * TOKEN).winner);
+  });
+
+  it('defeats the deadline trap (finding 3): no claim in the last minute, and a no-show never profits the requester beyond its bounty', async () => {
+    // The attack: bounty 1 wei, collateral the provider's whole free stake, deadline one block away.
+    const free = (await f.m.staking.stakeOf(provider.address)) - (await f.m.staking.lockedOf(provider.address));
+    const soon = (await now(f.provider)) + 2n;
+    const trap = await request(f, { bounty: 1n, collateral: free, deadline: soon });
+    await expectRevert(f, () => f.m.market.connect(requester).createTask(trap), 'MarketDeadlineTooSoon', [soon, any]);
+    // A deadline just past the minimum is accepted, but a claim that leaves under a minute is refused.
+    const reqB = await f.m.token.balanceOf(requester.address);
+    const deadline = (await now(f.provider)) + 61n;
+    const taskId = await createTask(f, requester, { bounty: 1n, collateral: free, deadline });
+    await increaseTime(f.provider, 5);
+    await expectRevert(f, () => f.m.market.connect(provider).claim(taskId), 'MarketCommitPeriodTooShort', [taskId, deadline, any]);
+    expect(await f.m.staking.lockedOf(provider.address)).toBe(0n);
+    await increaseTime(f.provider, 60);
+    await mine(f.m.market.expire(taskId));
+    // The attacker got its 1 wei and model fee back, nothing more, and paid the gas.
+    expect(await f.m.token.balanceOf(requester.address)).toBe(reqB);
+    expect((await f.m.staking.stakeOf(provider.address)) - (await f.m.staking.lockedOf(provider.address))).toBe(free);
   });
 
   it.each([

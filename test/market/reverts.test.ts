@@ -2,12 +2,13 @@
  * Every way a market call can be refused: each asserts the custom error's name and values, and that
  * no token balance, stake or lock moved.
  */
+import { boundOutput } from '../../shared/market/output';
 import { ZeroAddress, ZeroHash, type HDNodeWallet } from 'ethers';
 import { TaskMarket__factory, type TaskMarket } from '../../build/types';
 import { DeployMarketOptionsError, deployMarket } from '../../shared/market/deploy';
 import { signPermit } from '../../shared/market/permit';
 import { GameOutcome, mine, taskIdOf } from '../../shared/market/tasks';
-import { BOND, MIN_STAKE, MODEL_FEE, TOKEN, committedTask, createTask, expectRevert, increaseTime, now, request, root, startMarketFixture, type MarketFixture } from './fixture';
+import { BOND, MIN_STAKE, MODEL_FEE, TOKEN, committedTask, createTask, expectRevert, increaseTime, now, output, request, root, startMarketFixture, type MarketFixture } from './fixture';
 
 const { Open, Claimed, Committed, Finalized, Expired } = { Open: 1n, Claimed: 2n, Committed: 3n, Finalized: 4n, Expired: 6n };
 const DAY = 86_400n;
@@ -37,7 +38,7 @@ describe('market reverts', () => {
 
     it('refuses a deadline that is not in the future', async () => {
       const deadline = await now(f.provider);
-      await expectRevert(f, () => create({ deadline }), 'MarketDeadlineInPast', [deadline, any]);
+      await expectRevert(f, () => create({ deadline }), 'MarketDeadlineTooSoon', [deadline, any]);
     });
 
     it('refuses a challenge window outside its bounds', async () => {
@@ -102,7 +103,9 @@ describe('market reverts', () => {
       await expectRevert(f, () => f.m.market.connect(challenger).claim(taskId), 'MarketWrongStatus', [taskId, Claimed, Open]);
       const deadline = (await now(f.provider)) + 100n;
       const late = await createTask(f, requester, { deadline });
-      await increaseTime(f.provider, 101);
+      await increaseTime(f.provider, 41);
+      await expectRevert(f, () => f.m.market.connect(provider).claim(late), 'MarketCommitPeriodTooShort', [late, deadline, any]);
+      await increaseTime(f.provider, 60);
       await expectRevert(f, () => f.m.market.connect(provider).claim(late), 'MarketTaskExpired', [late, deadline]);
     });
 
@@ -124,6 +127,16 @@ describe('market reverts', () => {
       await expectRevert(f, () => f.m.market.connect(challenger).commit(taskId, root('o'), root('s'), '0x'), 'MarketNotProvider', [taskId, challenger.address, provider.address]);
       await expectRevert(f, () => f.m.market.connect(provider).commit(taskId, ZeroHash, root('s'), '0x'), 'MarketZeroRoot', ['outputRoot']);
       await expectRevert(f, () => f.m.market.connect(provider).commit(taskId, root('o'), ZeroHash, '0x'), 'MarketZeroRoot', ['graphStateRoot']);
+      // Finding 2: bytes that are not the committed root's are refused, whatever the roots.
+      const out = output('o');
+      const forged = output('forged');
+      await expectRevert(f, () => f.m.market.connect(provider).commit(taskId, out.root, root('s'), forged.bytes), 'MarketOutputRootMismatch', [taskId, out.root, forged.root]);
+      await expectRevert(f, () => f.m.market.connect(provider).commit(taskId, out.root, root('s'), '0x'), 'MarketOutputRootMismatch', [taskId, out.root, ZeroHash]);
+      // Clients apply the same rule before they show any output bytes.
+      expect(boundOutput(forged.bytes, out.root)).toBeNull();
+      expect(boundOutput(out.bytes, out.root)).toBe(out.bytes);
+      const oneLeaf = output('one', 10);
+      await expectRevert(f, () => f.m.market.connect(provider).commit(taskId, oneLeaf.root, root('s'), oneLeaf.bytes + '01'), 'MarketOutputRootMismatch', [taskId, oneLeaf.root, any]);
       await increaseTime(f.provider, 1_001);
       await expectRevert(f, () => f.m.market.connect(provider).commit(taskId, root('o'), root('s'), '0x'), 'MarketTaskExpired', [taskId, deadline]);
       const done = await committedTask(f, requester, provider);
@@ -145,15 +158,13 @@ describe('market reverts', () => {
       await expectRevert(f, () => f.m.market.connect(challenger).challenge(taskId), 'MarketChallengeWindowClosed', [taskId, windowEnd]);
     });
 
-    it('refuses a challenge when no dispute factory is set', async () => {
+    it('takes no task while no dispute factory is set: nobody could dispute it (finding 7)', async () => {
       const bare: TaskMarket = await new TaskMarket__factory(f.admin).deploy(await f.m.token.getAddress(), f.addresses.staking, await f.m.registry.getAddress(), f.admin.address, ZeroAddress, BOND);
       await bare.waitForDeployment();
-      await mine(f.m.staking.connect(f.admin).grantRole(await f.m.staking.LOCKER_ROLE(), await bare.getAddress()));
       await mine(f.m.token.connect(requester).approve(await bare.getAddress(), 2n ** 256n - 1n));
-      const taskId = taskIdOf(bare, await mine(bare.connect(requester).createTask(await request(f))));
-      await mine(bare.connect(provider).claim(taskId));
-      await mine(bare.connect(provider).commit(taskId, root('o'), root('s'), '0x'));
-      await expectRevert(f, () => bare.connect(challenger).challenge(taskId), 'MarketNoDisputeFactory', []);
+      const r = await request(f);
+      await expectRevert(f, () => bare.connect(requester).createTask(r), 'MarketNoDisputeFactory', []);
+      expect(await bare.taskCount()).toBe(0n);
     });
 
     it('accepts outcomes only from the challenge\'s own game, once, and decided', async () => {

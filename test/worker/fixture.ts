@@ -50,7 +50,7 @@ export interface WorkerMarket {
   /** A provider or challenger queue (FIFO with DLQ, redrive after 5 receives). */
   queue(name: string, visibilitySeconds?: number): Promise<QueuePair>;
   /** Creates a task on the digit at `index` of the held-out set; its input is in the BlobStore. */
-  createTask(index: number, challengeWindow?: bigint, model?: bigint): Promise<{ taskId: bigint; inputCid: string; input: Tensor; eventId: string }>;
+  createTask(index: number, challengeWindow?: bigint, model?: bigint, terms?: { bounty?: bigint; collateral?: bigint; deadlineSeconds?: bigint }): Promise<{ taskId: bigint; inputCid: string; input: Tensor; eventId: string }>;
   send(queueUrl: string, job: Job): Promise<void>;
   /** The OPML_* environment of a worker for `role` on `queueUrl`. */
   workerEnv(who: 'honest' | 'forger' | 'challenger', queueUrl: string, cacheDir: string, extra?: Record<string, string>): Record<string, string>;
@@ -120,7 +120,7 @@ export async function startWorkerMarket(): Promise<WorkerMarket> {
     modelId,
     wallet,
     queue: (name, visibilitySeconds = 30) => createQueueWithDlq(clients.sqs, { name, fifo: true, visibilityTimeoutSeconds: visibilitySeconds, maxReceiveCount: 5 }),
-    async createTask(index, challengeWindow = 600n, model = modelId) {
+    async createTask(index, challengeWindow = 600n, model = modelId, terms = {}) {
       const input = quantizeInput(prepared.model, digits.images[index]);
       const inputCid = await blobs.put(tensorBytes(input));
       const now = BigInt((await chain.provider.getBlock('latest'))!.timestamp);
@@ -132,9 +132,9 @@ export async function startWorkerMarket(): Promise<WorkerMarket> {
           modelId: model,
           inputRoot: hex(merkleRootOfBytes(tensorBytes(input))),
           inputCid,
-          bounty: 20n * TOKEN,
-          deadline: now + 3_600n,
-          collateral: 100n * TOKEN,
+          bounty: terms.bounty ?? 20n * TOKEN,
+          deadline: now + (terms.deadlineSeconds ?? 3_600n),
+          collateral: terms.collateral ?? 100n * TOKEN,
           challengeWindow,
           maxModelFee: TOKEN,
           consumer: ZeroAddress,

@@ -76,6 +76,18 @@ it('claims and commits the output the model gives for the task input', async () 
   expect(TASK_STATUS[Number((await w.m.market.getTask(t.taskId)).status)]).toBe('Finalized');
 });
 
+it('does not claim a task whose collateral or deadline would make the claim a trap (claim policy, finding 3)', async () => {
+  // Defaults: collateral at most 20× the bounty; 30 s of compute plus 60 s of margin before the deadline.
+  const token = 10n ** 18n;
+  const greedy = await w.createTask(1, 600n, undefined, { bounty: token, collateral: 100n * token });
+  const rushed = await w.createTask(2, 600n, undefined, { deadlineSeconds: 75n });
+  for (const t of [greedy, rushed]) await w.send(queue.url, { kind: 'infer', taskId: t.taskId.toString(), modelId: w.modelId.toString(), inputCid: t.inputCid, eventId: t.eventId });
+  const [g, r] = [await finalState(greedy.taskId, 'infer'), await finalState(rushed.taskId, 'infer')];
+  expect(g).toMatchObject({ state: 'skipped', reason: expect.stringMatching(/not claimed: collateral .* over 20× the bounty/) });
+  expect(r).toMatchObject({ state: 'skipped', reason: expect.stringMatching(/not claimed: the deadline leaves \d+ s, under the 90 s/) });
+  for (const t of [greedy, rushed]) expect(TASK_STATUS[Number((await w.m.market.getTask(t.taskId)).status)]).toBe('Open');
+});
+
 it('refuses to work for a model whose registered commitment its files do not give', async () => {
   const spec = { ...w.prepared.spec, graphSpecHash: '0x' + '11'.repeat(32) };
   const { modelId } = await registerModel(w.m.registry, w.chain.signers[ACCOUNTS.modelOwner], spec);

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { formatIssues } from '../../shared/aws/errors';
 import { serviceEnvSchema } from '../../shared/service/config';
+import { DEFAULT_CLAIM_POLICY } from './claimPolicy';
 
 const flag = z
   .enum(['0', '1', 'true', 'false', ''])
@@ -39,6 +40,12 @@ export const workerEnvSchema = serviceEnvSchema
     OPML_WORKER_DISPUTE_WAIT_SECONDS: z.coerce.number().int().min(0).max(600).default(5),
     /** Touched on every poll; the image's HEALTHCHECK reads its age. */
     OPML_WORKER_HEALTH_FILE: z.string().min(1).default(join(tmpdir(), 'opml-worker.alive')),
+    /** Claim policy (./claimPolicy.ts): the most collateral per unit of bounty a claimed task may risk. */
+    OPML_WORKER_MAX_COLLATERAL_PER_BOUNTY: z.coerce.number().positive().default(DEFAULT_CLAIM_POLICY.maxCollateralPerBounty),
+    /** Seconds from claim to commit mined this worker expects for a task. */
+    OPML_WORKER_EXPECTED_COMPUTE_SECONDS: z.coerce.number().nonnegative().default(DEFAULT_CLAIM_POLICY.expectedComputeSeconds),
+    /** Seconds of slack kept before a task's deadline on top of the expected compute time. */
+    OPML_WORKER_DEADLINE_MARGIN_SECONDS: z.coerce.number().nonnegative().default(DEFAULT_CLAIM_POLICY.deadlineMarginSeconds),
     /** Commit a wrong output: demo and tests of slashing only. */
     OPML_WORKER_FORGE: flag,
     /** Tests only: sleep this long right after the named transaction is mined, so the test can SIGKILL the worker there. */

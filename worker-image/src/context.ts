@@ -3,6 +3,7 @@ import type { Player } from '../../shared/dispute/player';
 import type { BlobStore } from '../../shared/blobs/blobStore';
 import type { Backend } from '../../shared/dnn/executor';
 import type { WorkerChain } from './chain';
+import type { ClaimPolicy } from './claimPolicy';
 import type { TestPausePoint } from './config';
 import type { JobState } from './log';
 import type { ModelCache } from './modelCache';
@@ -16,6 +17,7 @@ export interface WorkerContext {
   blobs: BlobStore;
   slots: SlotStore;
   backend: Backend;
+  claimPolicy: ClaimPolicy;
   forge: boolean;
   /** Where the market's logs start (TaskCreated lookups). */
   startBlock: number;

@@ -72,6 +72,11 @@ export async function startWorker(env: WorkerEnv, log: Logger = stdoutLogger): P
     blobs,
     slots: new SlotStore(join(env.OPML_WORKER_CACHE_DIR, 'slots'), env.OPML_MARKET),
     backend,
+    claimPolicy: {
+      maxCollateralPerBounty: env.OPML_WORKER_MAX_COLLATERAL_PER_BOUNTY,
+      expectedComputeSeconds: env.OPML_WORKER_EXPECTED_COMPUTE_SECONDS,
+      deadlineMarginSeconds: env.OPML_WORKER_DEADLINE_MARGIN_SECONDS,
+    },
     forge: env.OPML_WORKER_FORGE,
     startBlock: env.OPML_START_BLOCK,
     disputeWaitMs: env.OPML_WORKER_DISPUTE_WAIT_SECONDS * 1000,

@@ -3,6 +3,7 @@
  * for (the market, a live model, an input the stores hold whose root it names), listing the task
  * views, and one task's status read from the chain with its committed output and dispute progress.
  */
+import { boundOutput } from '../../market/output';
 import { hexlify, ZeroAddress } from 'ethers';
 import { BlobNotFoundError } from '../../blobs/blobStore';
 import { PHASES } from '../../dispute/spec';
@@ -117,8 +118,8 @@ export async function taskDetail(s: ApiServices, taskId: bigint): Promise<TaskDe
     deadline: task.deadline.toString(),
     inputRoot: task.inputRoot,
   };
-  if (committed) {
-    const output = committed.args.output as string;
+  const output = committed ? boundOutput(committed.args.output as string, detail.outputRoot) : null;
+  if (output) {
     detail.output = output;
     const model = await registeredModel(s, task.modelId);
     const spec = await s.graphSpec(model.spec.graphCid);

@@ -9,6 +9,7 @@ import type { Job } from '../../../shared/schemas/jobs';
 import { mine, TASK_STATUS } from '../../../shared/market/tasks';
 import { settleOwnTransactions } from '../chain';
 import { testPause, type JobResult, type Progress, type WorkerContext } from '../context';
+import { claimRefusal } from '../claimPolicy';
 import { commitmentOf, forgeSlots, slotTensors, taskInput } from '../slots';
 
 type InferJob = Extract<Job, { kind: 'infer' }>;
@@ -23,6 +24,9 @@ export async function runInfer(ctx: WorkerContext, job: InferJob, progress: Prog
   if (status !== 'Open' && !claimedByMe) {
     return { state: 'skipped', reason: `task is ${status}${status === 'Claimed' ? ' by another provider' : ''}` };
   }
+  // The claim policy first (it needs no download), and again once the inputs are here.
+  const refusal = status === 'Open' ? claimRefusal(ctx.claimPolicy, task, BigInt((await ctx.chain.provider.getBlock('latest'))!.timestamp)) : undefined;
+  if (refusal) return { state: 'skipped', reason: `not claimed: ${refusal}` };
   // Everything needed to commit is fetched and checked before claiming: a claim that cannot be
   // followed by a commit would cost the collateral at expiry.
   const prepared = await ctx.models.get(task.modelId);
@@ -30,6 +34,8 @@ export async function runInfer(ctx: WorkerContext, job: InferJob, progress: Prog
   const now = (await ctx.chain.provider.getBlock('latest'))!.timestamp;
   if (BigInt(now) >= task.deadline) return { state: 'skipped', reason: `task ${status} past its deadline: it can only expire` };
   if (status === 'Open') {
+    const late = claimRefusal(ctx.claimPolicy, task, BigInt(now));
+    if (late) return { state: 'skipped', reason: `not claimed: ${late}` };
     await mine(market.claim(taskId));
     progress('claimed');
     await testPause(ctx, 'claim', progress);
