@@ -38,11 +38,12 @@ interface IStaking {
     /// @notice Adds `amount` of the market token (pulled from the caller) to the caller's stake.
     function stake(uint256 amount) external;
 
-    /// @notice Moves `amount` of free stake to unbonding; the whole unbonding balance becomes
-    ///         withdrawable `unbondingDelay` after the latest request.
+    /// @notice Moves `amount` of free stake to unbonding, withdrawable `unbondingDelay` after this
+    ///         request; earlier requests keep their own ready times.
     function requestUnbond(uint256 amount) external;
 
-    /// @notice Pays out the caller's unbonding balance once its delay has passed.
+    /// @notice Pays out the caller's unbonding requests whose delay has passed, oldest first (at most
+    ///         MAX_WITHDRAW_TRANCHES per call; call again for the rest).
     function withdraw() external;
 
     /// @notice Locks `amount` of `staker`'s free stake as task collateral. Market only.
@@ -77,8 +78,11 @@ interface IStaking {
     /// @notice Collateral of `staker` locked in tasks.
     function lockedOf(address staker) external view returns (uint256);
 
-    /// @notice The amount unbonding and when it becomes withdrawable.
+    /// @notice The amount unbonding and when all of it is withdrawable.
     function unbondingOf(address staker) external view returns (uint256 amount, uint256 readyAt);
+
+    /// @notice What `withdraw` would pay `staker` now.
+    function withdrawableOf(address staker) external view returns (uint256);
 
     /// @notice True when `staker` holds at least the minimum stake (and a non-zero one).
     function isStaked(address staker) external view returns (bool);

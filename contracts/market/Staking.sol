@@ -31,8 +31,20 @@ contract Staking is IStaking, AccessControl, ReentrancyGuardTransient {
         uint96 unbonding;
     }
 
+    /// @notice One unbonding request: its amount and when it may be withdrawn.
+    struct Tranche {
+        uint96 amount;
+        uint40 readyAt;
+    }
+
+    /// @notice The most requests one withdraw pays, so a staker with many cannot make it run out of gas.
+    uint256 public constant MAX_WITHDRAW_TRANCHES = 64;
+
     IERC20 private immutable _token;
     mapping(address => Account) private _accounts;
+    /// @dev Each staker's requests in order; those before _firstTranche are paid.
+    mapping(address => Tranche[]) private _tranches;
+    mapping(address => uint256) private _firstTranche;
     address private _treasury;
     uint16 private _protocolShareBps;
     uint32 public unbondingDelay;
@@ -74,18 +86,27 @@ contract Staking is IStaking, AccessControl, ReentrancyGuardTransient {
         uint96 unbonding = a.unbonding + amount96;
         uint40 readyAt = uint40(block.timestamp + unbondingDelay);
         a.unbonding = unbonding;
-        a.unbondingReadyAt = readyAt;
+        // The whole balance is ready when its last request is; a later request never delays an
+        // earlier one, which keeps its own tranche (docs/security.md, finding 7).
+        if (readyAt > a.unbondingReadyAt) a.unbondingReadyAt = readyAt;
+        _tranches[msg.sender].push(Tranche({amount: amount96, readyAt: readyAt}));
         emit UnbondingRequested(msg.sender, amount, unbonding, readyAt);
     }
 
     /// @inheritdoc IStaking
     function withdraw() external nonReentrant {
         Account storage a = _accounts[msg.sender];
-        uint96 amount = a.unbonding;
-        if (amount == 0) revert StakingNothingUnbonding(msg.sender);
-        if (block.timestamp < a.unbondingReadyAt) revert StakingUnbondingNotReady(msg.sender, a.unbondingReadyAt, block.timestamp);
-        a.unbonding = 0;
-        a.unbondingReadyAt = 0;
+        if (a.unbonding == 0) revert StakingNothingUnbonding(msg.sender);
+        (uint256 amount, uint256 next) = _matured(msg.sender);
+        if (amount == 0) revert StakingUnbondingNotReady(msg.sender, _tranches[msg.sender][next].readyAt, block.timestamp);
+        Tranche[] storage tranches = _tranches[msg.sender];
+        for (uint256 i = _firstTranche[msg.sender]; i < next; ++i) delete tranches[i];
+        _firstTranche[msg.sender] = next;
+        // Safe: the matured tranches are part of the unbonding balance.
+        unchecked {
+            a.unbonding -= uint96(amount);
+        }
+        if (a.unbonding == 0) a.unbondingReadyAt = 0;
         emit Withdrawn(msg.sender, amount);
         _token.safeTransfer(msg.sender, amount);
     }
@@ -184,6 +205,11 @@ contract Staking is IStaking, AccessControl, ReentrancyGuardTransient {
     }
 
     /// @inheritdoc IStaking
+    function withdrawableOf(address staker) external view returns (uint256 amount) {
+        (amount,) = _matured(staker);
+    }
+
+    /// @inheritdoc IStaking
     function isStaked(address staker) external view returns (bool) {
         uint96 staked = _accounts[staker].staked;
         return staked > 0 && staked >= minStake;
@@ -222,6 +248,19 @@ contract Staking is IStaking, AccessControl, ReentrancyGuardTransient {
     function _setMinStake(uint96 minStake_) private {
         minStake = minStake_;
         emit MinStakeSet(minStake_);
+    }
+
+    /// @dev The amount of `staker`'s oldest requests that are ready (at most MAX_WITHDRAW_TRANCHES of
+    ///      them, in order, up to the first not ready), and the index of the first one left.
+    function _matured(address staker) private view returns (uint256 amount, uint256 next) {
+        Tranche[] storage tranches = _tranches[staker];
+        next = _firstTranche[staker];
+        uint256 end = tranches.length;
+        if (end > next + MAX_WITHDRAW_TRANCHES) end = next + MAX_WITHDRAW_TRANCHES;
+        while (next < end && tranches[next].readyAt <= block.timestamp) {
+            amount += tranches[next].amount;
+            ++next;
+        }
     }
 
     function _toAmount(uint256 amount) private pure returns (uint96) {

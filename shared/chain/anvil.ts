@@ -15,6 +15,8 @@ export interface AnvilOptions {
   /** Seconds between blocks; omitted means automine (a block per transaction). */
   blockTime?: number;
   chainId?: number;
+  /** EVM hardfork (anvil's default, the latest, when omitted): an older one plays a chain that has not upgraded. */
+  hardfork?: string;
   /** Block gas limit; raised above the default so big deployments and proofs fit. */
   gasLimit?: bigint;
   /** Print anvil's own output. */
@@ -91,6 +93,7 @@ export async function startAnvil(opts: AnvilOptions = {}): Promise<Anvil> {
     '--code-size-limit', String(0x10000),
   ];
   if (opts.blockTime !== undefined) args.push('--block-time', String(opts.blockTime));
+  if (opts.hardfork !== undefined) args.push('--hardfork', opts.hardfork);
   const child: ChildProcess = spawn(anvilBinary(), args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   let listening = false;

@@ -90,6 +90,40 @@ export class DeployMarketOptionsError extends Error {
   }
 }
 
+/** The chain cannot carry this deployment (docs/security.md, finding 7). */
+export class DeployChainError extends Error {
+  override name = 'DeployChainError';
+  constructor(
+    readonly chainId: bigint,
+    message: string,
+  ) {
+    super(`chain ${chainId}: ${message}`);
+  }
+}
+
+/** Chain ids of local development chains (anvil and hardhat, ganache): the only ones the test game may go to. */
+export const LOCAL_CHAIN_IDS: readonly bigint[] = [31337n, 1337n];
+
+/** Init code that runs PUSH0, TLOAD and MCOPY, then stops: it fails on a chain before Cancun. */
+const CANCUN_PROBE = '0x5f5c505f5f5f5e00';
+
+/**
+ * Refuses a chain the contracts cannot run on, or one the test game (whose games anyone can
+ * decide) must not reach: the contracts use Cancun's transient storage and MCOPY.
+ */
+export async function checkDeployChain(signer: Signer, testDisputeGame: boolean): Promise<bigint> {
+  const { chainId } = await signer.provider!.getNetwork();
+  if (testDisputeGame && !LOCAL_CHAIN_IDS.includes(chainId)) {
+    throw new DeployChainError(chainId, `the test dispute game lets anyone decide games, so it deploys only to local chains (ids ${LOCAL_CHAIN_IDS.join(', ')}); deploy the real game instead`);
+  }
+  try {
+    await signer.provider!.call({ data: CANCUN_PROBE });
+  } catch (e) {
+    throw new DeployChainError(chainId, `the chain does not run Cancun code (EIP-1153 TLOAD/TSTORE, EIP-5656 MCOPY), which the contracts use: ${(e as Error).message.split('\n')[0]}`);
+  }
+  return chainId;
+}
+
 async function mined<T extends { waitForDeployment(): Promise<unknown> }>(contract: Promise<T>): Promise<T> {
   const c = await contract;
   await c.waitForDeployment();
@@ -104,6 +138,7 @@ export async function deployMarket(signer: Signer, options: DeployMarketOptions 
   const parsed = deployMarketOptionsSchema.safeParse(options);
   if (!parsed.success) throw new DeployMarketOptionsError(parsed.error.issues);
   const o = parsed.data;
+  await checkDeployChain(signer, o.testDisputeGame);
   const deployer = await signer.getAddress();
   const admin = o.admin ?? deployer;
   const treasury = o.treasury ?? admin;

@@ -8,6 +8,9 @@ import { signPermit } from './permit';
 export const TASK_STATUS = ['None', 'Open', 'Claimed', 'Committed', 'Finalized', 'Refuted', 'Expired'] as const;
 export type TaskStatusName = (typeof TASK_STATUS)[number];
 /** Solidity enum ITaskMarket.ChallengeStatus, by index. */
+/** TaskMarket.MIN_COMMIT_PERIOD: the least time from a claim to the deadline (docs/security.md, finding 3). */
+export const MIN_COMMIT_PERIOD = 60n;
+
 export const CHALLENGE_STATUS = ['None', 'Pending', 'ChallengerWon', 'ProviderWon'] as const;
 /** Solidity enum GameOutcome. */
 export const GameOutcome = { Undecided: 0, ProviderWon: 1, ChallengerWon: 2 } as const;

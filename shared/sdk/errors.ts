@@ -96,3 +96,14 @@ export class WaitTimeoutError extends SdkError {
 export class SdkConfigError extends SdkError {
   override name = 'SdkConfigError';
 }
+
+/** Task terms the market would refuse, caught before anything is stored or signed. */
+export class TaskTermsError extends SdkError {
+  override name = 'TaskTermsError';
+  constructor(
+    readonly field: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}

@@ -8,10 +8,10 @@ import { ZeroAddress, type TransactionRequest } from 'ethers';
 import type { ITaskMarket } from '../../build/types';
 import type { TensorSpec } from '../dnn/spec';
 import { signPermit } from '../market/permit';
-import { mine, taskIdOf } from '../market/tasks';
+import { MIN_COMMIT_PERIOD, mine, taskIdOf } from '../market/tasks';
 import { toMarketError } from '../market/errors';
 import { chainNow, requireApi, requireSigner, type OpmlContext } from './context';
-import { InputMismatchError, InsufficientBalanceError, ModelInactiveError, ModelNotFoundError, SdkConfigError, SdkError } from './errors';
+import { InputMismatchError, InsufficientBalanceError, ModelInactiveError, ModelNotFoundError, SdkConfigError, SdkError, TaskTermsError } from './errors';
 import { inputSpecOf, prepareInput, type InputSource, type PreparedInput } from './inputs';
 
 export interface ModelInfo {
@@ -69,10 +69,17 @@ export interface CreatedTask {
 
 export const DEFAULT_CHALLENGE_WINDOW = 600n;
 export const DEFAULT_DEADLINE_SECONDS = 3_600n;
+/** Room for the blocks between reading the chain's time and the one that takes the task. */
+const DEADLINE_SLACK_SECONDS = 30n;
 
 export async function createTask(ctx: OpmlContext, p: CreateTaskParams): Promise<CreatedTask> {
   const signer = requireSigner(ctx);
   const { market, token } = ctx.contracts;
+  const deadlineSeconds = p.deadlineSeconds ?? DEFAULT_DEADLINE_SECONDS;
+  // The deadline is counted from the chain's time now; the block that takes the task is later, by a few seconds.
+  if (deadlineSeconds < MIN_COMMIT_PERIOD + DEADLINE_SLACK_SECONDS) {
+    throw new TaskTermsError('deadlineSeconds', `a deadline of ${deadlineSeconds} s is too soon: the market gives a provider at least ${MIN_COMMIT_PERIOD} s from its claim to commit, so ask for ${MIN_COMMIT_PERIOD + DEADLINE_SLACK_SECONDS} s or more`);
+  }
   const model = await readModel(ctx, p.modelId);
   if (!model.active) throw new ModelInactiveError(p.modelId);
   const input = await prepareInput(p.inputSpec ?? (await readInputSpec(ctx, model)), p.input);
@@ -99,7 +106,7 @@ export async function createTask(ctx: OpmlContext, p: CreateTaskParams): Promise
     inputRoot: input.inputRoot,
     inputCid: input.inputCid!,
     bounty: p.bounty,
-    deadline: now + (p.deadlineSeconds ?? DEFAULT_DEADLINE_SECONDS),
+    deadline: now + deadlineSeconds,
     collateral: p.collateral,
     challengeWindow: p.challengeWindow ?? DEFAULT_CHALLENGE_WINDOW,
     maxModelFee,

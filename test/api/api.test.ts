@@ -406,8 +406,8 @@ describe('HTTP API on the local stack', () => {
     );
     expectError(await call('POST', '/tasks', { signedTransaction: await signedCreateTask({ ...good, modelId: 7n }) }), 404, 'NotFound');
     const past = await call('POST', '/tasks', { signedTransaction: await signedCreateTask({ ...good, deadline: (await now()) - 10n }) });
-    expectError(past, 422, 'TransactionRejected', undefined, /MarketDeadlineInPast/);
-    expect(past.body.error.revert.name).toBe('MarketDeadlineInPast');
+    expectError(past, 422, 'TransactionRejected', undefined, /MarketDeadlineTooSoon/);
+    expect(past.body.error.revert.name).toBe('MarketDeadlineTooSoon');
     const cheapFee = await call('POST', '/tasks', { signedTransaction: await signedCreateTask({ ...good, maxModelFee: 0n }) });
     expect(cheapFee.body.error.revert).toEqual({ name: 'MarketModelFeeTooHigh', args: [modelId, MODEL_FEE.toString(), '0'] });
     expect(await m.market.taskCount()).toBe(0n);

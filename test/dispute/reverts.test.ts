@@ -3,6 +3,7 @@
  * game's state stays exactly as it was.
  */
 import { ZeroHash } from 'ethers';
+import { DisputeGame__factory } from '../../build/types';
 import { graphFacts } from '../../shared/dispute/graph';
 import { Player } from '../../shared/dispute/player';
 import { PHASES } from '../../shared/dispute/spec';
@@ -126,4 +127,20 @@ it('refuses deployment options out of range before sending anything', async () =
   const nonce = await f.provider.getTransactionCount(f.admin.address);
   await expect(deployDisputeGame(f.admin, f.m.market, { clockSeconds: 5 })).rejects.toMatchObject({ name: 'DeployDisputeGameOptionsError' });
   expect(await f.provider.getTransactionCount(f.admin.address)).toBe(nonce);
+});
+
+it('cannot be deployed with a clock outside its bounds, whatever the script (finding 7)', async () => {
+  const verifier = await f.game.verifier();
+  for (const clock of [0n, 59n, 30n * 86_400n + 1n]) {
+    const data = new DisputeGame__factory(f.admin).interface.encodeDeploy([await f.m.market.getAddress(), verifier, clock]);
+    const bytecode = DisputeGame__factory.bytecode + data.slice(2);
+    let caught: { data?: string } | undefined;
+    try {
+      await f.provider.call({ from: f.admin.address, data: bytecode });
+    } catch (e) {
+      caught = e as typeof caught;
+    }
+    const decoded = f.game.interface.parseError(caught?.data ?? '0x');
+    expect([decoded?.name, ...(decoded?.args ?? [])]).toEqual(['DisputeClockOutOfRange', clock, 60n, 30n * 86_400n]);
+  }
 });

@@ -1,6 +1,6 @@
 import { type HDNodeWallet } from 'ethers';
 import { TestConsumer__factory, type TestConsumer } from '../../build/types';
-import { createTaskWithPermit, mine, GameOutcome, TASK_STATUS, CHALLENGE_STATUS } from '../../shared/market/tasks';
+import { createTaskWithPermit, mine, GameOutcome, MIN_COMMIT_PERIOD, TASK_STATUS, CHALLENGE_STATUS } from '../../shared/market/tasks';
 import {
   BOND,
   MIN_STAKE,
@@ -31,7 +31,7 @@ describe('task market lifecycle', () => {
   const status = async (taskId: bigint) => TASK_STATUS[Number((await f.m.market.getTask(taskId)).status)];
 
   beforeAll(async () => {
-    f = await startMarketFixture(6);
+    f = await startMarketFixture(7);
     [requester, provider, challenger, challenger2, challenger3] = f.actors as [HDNodeWallet, HDNodeWallet, HDNodeWallet, HDNodeWallet, HDNodeWallet];
     for (const a of [provider, challenger, challenger2, challenger3]) await mine(f.m.staking.connect(a).stake(1_000n * TOKEN));
     consumer = await new TestConsumer__factory(f.admin).deploy();
@@ -188,6 +188,7 @@ describe('task market lifecycle', () => {
   });
 
   it('defeats the deadline trap (finding 3): no claim in the last minute, and a no-show never profits the requester beyond its bounty', async () => {
+    expect(await f.m.market.MIN_COMMIT_PERIOD()).toBe(MIN_COMMIT_PERIOD);
     // The attack: bounty 1 wei, collateral the provider's whole free stake, deadline one block away.
     const free = (await f.m.staking.stakeOf(provider.address)) - (await f.m.staking.lockedOf(provider.address));
     const soon = (await now(f.provider)) + 2n;
@@ -235,6 +236,28 @@ describe('task market lifecycle', () => {
     await mine(f.m.staking.connect(staker).withdraw());
     expect(balB - (await f.m.token.balanceOf(staker.address))).toBe(60n * TOKEN);
     expect(await f.m.staking.unbondingOf(staker.address)).toEqual([0n, 0n]);
+  });
+
+  it('keeps each unbonding request on its own clock: a later one never delays an earlier one (finding 7)', async () => {
+    const staker = f.actors[6]!;
+    await mine(f.m.staking.connect(staker).stake(MIN_STAKE));
+    const balB = await f.m.token.balanceOf(staker.address);
+    await mine(f.m.staking.connect(staker).requestUnbond(30n * TOKEN));
+    await increaseTime(f.provider, UNBONDING_DELAY / 2);
+    const second = await mine(f.m.staking.connect(staker).requestUnbond(20n * TOKEN));
+    const secondReady = BigInt((await f.provider.getBlock(second.blockNumber))!.timestamp) + BigInt(UNBONDING_DELAY);
+    expect(await f.m.staking.unbondingOf(staker.address)).toEqual([50n * TOKEN, secondReady]);
+    await increaseTime(f.provider, UNBONDING_DELAY / 2);
+    // The first request is due, the second is not: withdraw pays the first alone.
+    expect(await f.m.staking.withdrawableOf(staker.address)).toBe(30n * TOKEN);
+    await mine(f.m.staking.connect(staker).withdraw());
+    expect((await f.m.token.balanceOf(staker.address)) - balB).toBe(30n * TOKEN);
+    await expectRevert(f, () => f.m.staking.connect(staker).withdraw(), 'StakingUnbondingNotReady', [staker.address, secondReady, any]);
+    await increaseTime(f.provider, UNBONDING_DELAY / 2);
+    await mine(f.m.staking.connect(staker).withdraw());
+    expect((await f.m.token.balanceOf(staker.address)) - balB).toBe(50n * TOKEN);
+    expect(await f.m.staking.unbondingOf(staker.address)).toEqual([0n, 0n]);
+    await expectRevert(f, () => f.m.staking.connect(staker).withdraw(), 'StakingNothingUnbonding', [staker.address]);
   });
 
   it('registers, reprices and deactivates a model', async () => {

@@ -239,6 +239,12 @@ it('names what is wrong: unknown model, unknown task, no signer, a model input t
   await expect(createTask(asRequester, { modelId, input: { kind: 'values', values: [1, 2, 3] }, bounty: 1n, collateral: 1n, inputSpec: inputSpec() })).rejects.toThrow(
     /784 elements/,
   );
+  // A deadline inside the market's minimum commit period, refused before anything is stored or signed.
+  await expect(createTask(asRequester, { modelId, input: { kind: 'values', values: seven }, bounty: 1n, collateral: 1n, deadlineSeconds: 60n })).rejects.toMatchObject({
+    name: 'TaskTermsError',
+    field: 'deadlineSeconds',
+    message: expect.stringMatching(/at least 60 s from its claim.*90 s or more/),
+  });
 });
 
 it("a prompt becomes the character model's token window: the last position predicts what greedy generation does", async () => {
