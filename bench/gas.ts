@@ -4,7 +4,8 @@
  * holds the escrow of another open task (so no token balance goes from zero to non-zero). The first
  * task on a fresh deployment is reported too. Prints progress lines, then one JSON object on the last line.
  */
-import { JsonRpcProvider, keccak256, toUtf8Bytes, type ContractTransactionReceipt } from 'ethers';
+import { getBytes, hexlify, JsonRpcProvider, keccak256, toUtf8Bytes, type ContractTransactionReceipt } from 'ethers';
+import { merkleRootOfBytes } from '../shared/vm/merkle';
 import { startAnvil } from '../shared/chain/anvil';
 import { deployMarket } from '../shared/market/deploy';
 import { devAccounts } from '../shared/market/devAccounts';
@@ -65,11 +66,13 @@ async function main(): Promise<void> {
       await provider.send('evm_mine', []);
     };
     const output = '0x' + '7f'.repeat(40);
+    // commit checks the bytes against their tensor root (docs/security.md, finding 2).
+    const outputRoot = hexlify(merkleRootOfBytes(getBytes(output)));
     const happyPath = async (extra: Partial<TaskRequest> = {}) => {
       const create = await mine(market.connect(requester).createTask(await request(extra)));
       const taskId = taskIdOf(market, create);
       const claim = await mine(market.connect(worker).claim(taskId));
-      const commit = await mine(market.connect(worker).commit(taskId, root('out'), root('state'), output));
+      const commit = await mine(market.connect(worker).commit(taskId, outputRoot, root('state'), output));
       await timeTravel(600);
       const finalize = await mine(market.finalize(taskId));
       return { create, claim, commit, finalize };
@@ -94,7 +97,7 @@ async function main(): Promise<void> {
     const challengeTask = async () => {
       const taskId = taskIdOf(market, await mine(market.connect(requester).createTask(await request())));
       await mine(market.connect(worker).claim(taskId));
-      await mine(market.connect(worker).commit(taskId, root('out'), root('state'), output));
+      await mine(market.connect(worker).commit(taskId, outputRoot, root('state'), output));
       return { taskId, challenge: await mine(market.connect(challenger).challenge(taskId)) };
     };
     const lost = await challengeTask();
