@@ -42,8 +42,8 @@ interface IStaking {
     ///         request; earlier requests keep their own ready times.
     function requestUnbond(uint256 amount) external;
 
-    /// @notice Pays out the caller's unbonding requests whose delay has passed, oldest first (at most
-    ///         MAX_WITHDRAW_TRANCHES per call; call again for the rest).
+    /// @notice Pays out the caller's oldest unbonding request once its delay has passed (one request
+    ///         per call; call again for the next).
     function withdraw() external;
 
     /// @notice Locks `amount` of `staker`'s free stake as task collateral. Market only.
@@ -81,7 +81,7 @@ interface IStaking {
     /// @notice The amount unbonding and when all of it is withdrawable.
     function unbondingOf(address staker) external view returns (uint256 amount, uint256 readyAt);
 
-    /// @notice What `withdraw` would pay `staker` now.
+    /// @notice What repeated `withdraw` calls would pay `staker` now (its due requests, oldest first).
     function withdrawableOf(address staker) external view returns (uint256);
 
     /// @notice True when `staker` holds at least the minimum stake (and a non-zero one).

@@ -37,7 +37,7 @@ contract Staking is IStaking, AccessControl, ReentrancyGuardTransient {
         uint40 readyAt;
     }
 
-    /// @notice The most requests one withdraw pays, so a staker with many cannot make it run out of gas.
+    /// @notice The most requests withdrawableOf adds up.
     uint256 public constant MAX_WITHDRAW_TRANCHES = 64;
 
     IERC20 private immutable _token;
@@ -86,9 +86,14 @@ contract Staking is IStaking, AccessControl, ReentrancyGuardTransient {
         uint96 unbonding = a.unbonding + amount96;
         uint40 readyAt = uint40(block.timestamp + unbondingDelay);
         a.unbonding = unbonding;
-        // The whole balance is ready when its last request is; a later request never delays an
-        // earlier one, which keeps its own tranche (docs/security.md, finding 7).
-        if (readyAt > a.unbondingReadyAt) a.unbondingReadyAt = readyAt;
+        // The whole balance is ready when its latest-ready request is; a later request never delays
+        // an earlier one, which keeps its own tranche (docs/security.md, finding 7). Without a branch,
+        // so the gas a wallet estimates does not change with the block's timestamp.
+        uint256 allReady = a.unbondingReadyAt;
+        assembly ("memory-safe") {
+            allReady := xor(allReady, mul(xor(allReady, readyAt), gt(readyAt, allReady)))
+        }
+        a.unbondingReadyAt = uint40(allReady);
         _tranches[msg.sender].push(Tranche({amount: amount96, readyAt: readyAt}));
         emit UnbondingRequested(msg.sender, amount, unbonding, readyAt);
     }
@@ -97,18 +102,20 @@ contract Staking is IStaking, AccessControl, ReentrancyGuardTransient {
     function withdraw() external nonReentrant {
         Account storage a = _accounts[msg.sender];
         if (a.unbonding == 0) revert StakingNothingUnbonding(msg.sender);
-        (uint256 amount, uint256 next) = _matured(msg.sender);
-        if (amount == 0) revert StakingUnbondingNotReady(msg.sender, _tranches[msg.sender][next].readyAt, block.timestamp);
-        Tranche[] storage tranches = _tranches[msg.sender];
-        for (uint256 i = _firstTranche[msg.sender]; i < next; ++i) delete tranches[i];
-        _firstTranche[msg.sender] = next;
-        // Safe: the matured tranches are part of the unbonding balance.
+        // One request per call: the gas is then the same whichever requests fell due since the
+        // caller estimated it (a loop over the due ones would run out of gas when one more had).
+        uint256 first = _firstTranche[msg.sender];
+        Tranche memory t = _tranches[msg.sender][first];
+        if (block.timestamp < t.readyAt) revert StakingUnbondingNotReady(msg.sender, t.readyAt, block.timestamp);
+        delete _tranches[msg.sender][first];
+        _firstTranche[msg.sender] = first + 1;
+        // Safe: the tranche is part of the unbonding balance.
         unchecked {
-            a.unbonding -= uint96(amount);
+            a.unbonding -= t.amount;
         }
         if (a.unbonding == 0) a.unbondingReadyAt = 0;
-        emit Withdrawn(msg.sender, amount);
-        _token.safeTransfer(msg.sender, amount);
+        emit Withdrawn(msg.sender, t.amount);
+        _token.safeTransfer(msg.sender, t.amount);
     }
 
     // ---- market and dispute side ----
@@ -251,7 +258,8 @@ contract Staking is IStaking, AccessControl, ReentrancyGuardTransient {
     }
 
     /// @dev The amount of `staker`'s oldest requests that are ready (at most MAX_WITHDRAW_TRANCHES of
-    ///      them, in order, up to the first not ready), and the index of the first one left.
+    ///      them, in order, up to the first not ready), and the index of the first one left: what
+    ///      that many withdraw calls would pay.
     function _matured(address staker) private view returns (uint256 amount, uint256 next) {
         Tranche[] storage tranches = _tranches[staker];
         next = _firstTranche[staker];

@@ -88,11 +88,24 @@ export async function requestUnbonding(ctx: OpmlContext, amount?: bigint): Promi
   return { tx: receipt.hash, amount: unbonding, readyAt };
 }
 
-export async function withdraw(ctx: OpmlContext): Promise<{ tx: string; amount: bigint }> {
+/**
+ * Withdraws every unbonding request that is due, one transaction each (the contract pays one per
+ * call, so its gas does not depend on the time); with none due, the contract's refusal
+ * (StakingUnbondingNotReady, StakingNothingUnbonding) is thrown.
+ */
+export async function withdraw(ctx: OpmlContext): Promise<{ tx: string; txs: string[]; amount: bigint }> {
   const signer = requireSigner(ctx);
   const { staking } = ctx.contracts;
   const me = await signer.getAddress();
-  const [amount] = await staking.unbondingOf(me);
-  const receipt = await mine(staking.connect(signer).withdraw());
-  return { tx: receipt.hash, amount };
+  const txs: string[] = [];
+  let amount = 0n;
+  do {
+    const receipt = await mine(staking.connect(signer).withdraw());
+    txs.push(receipt.hash);
+    for (const log of receipt.logs) {
+      const event = staking.interface.parseLog(log);
+      if (event?.name === 'Withdrawn') amount += event.args.amount as bigint;
+    }
+  } while ((await staking.withdrawableOf(me)) > 0n);
+  return { tx: txs.at(-1)!, txs, amount };
 }
