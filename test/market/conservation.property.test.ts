@@ -14,7 +14,7 @@ import fc from 'fast-check';
 import { JsonRpcProvider, type HDNodeWallet } from 'ethers';
 import { decodeMarketError } from '../../shared/market/errors';
 import { GameOutcome, mine, taskIdOf } from '../../shared/market/tasks';
-import { MIN_STAKE, TOKEN, holders, increaseTime, output, request, root, startMarketFixture, type MarketFixture } from './fixture';
+import { MIN_STAKE, TOKEN, holders, output, request, root, startMarketFixture, type MarketFixture } from './fixture';
 
 const ACTORS = 6;
 /** Short enough for a sequence to wait it out, long enough that an early withdrawal is refused. */
@@ -39,6 +39,16 @@ type Action =
   | { kind: 'advance'; actor: number; pick: number; choice: number };
 
 const w = <T>(weight: number, arbitrary: fc.Arbitrary<T>) => ({ weight, arbitrary });
+
+/**
+ * Mines a block `seconds` after the latest. The chain here stamps each block one second after the
+ * last (see beforeAll), where evm_increaseTime has no effect, so the jump is set on the block itself.
+ */
+async function increaseTime(rpc: JsonRpcProvider, seconds: number | bigint): Promise<void> {
+  const latest = await rpc.getBlock('latest');
+  await rpc.send('evm_setNextBlockTimestamp', [latest!.timestamp + Number(seconds)]);
+  await rpc.send('evm_mine', []);
+}
 const actor = fc.integer({ min: 0, max: ACTORS - 1 });
 const pick = fc.nat(7);
 /** Usually aimed at what the action needs; sometimes at anything, to exercise refusals. */
@@ -104,6 +114,10 @@ describe('market conservation (property)', () => {
   beforeAll(async () => {
     f = await startMarketFixture(ACTORS, { unbondingDelaySeconds: UNBONDING_DELAY });
     rpc = new JsonRpcProvider(f.chain.anvil.rpcUrl, f.chain.anvil.chainId, { staticNetwork: true, cacheTimeout: -1, pollingInterval: 20, batchStallTime: 0 });
+    // Each block one second after the last, whatever the wall clock: a call estimated against the
+    // pending block then runs in a block with that same timestamp, so a machine slowed by other
+    // work cannot move a sequence across a deadline between the estimate and the block.
+    await rpc.send('anvil_setBlockTimestampInterval', [1]);
     actors = f.actors.map((a) => a.connect(rpc));
     const admin = f.admin.connect(rpc);
     m = { token: f.m.token.connect(admin), staking: f.m.staking.connect(admin), market: f.m.market.connect(admin), testGame: f.m.testGame!.connect(admin) };
