@@ -53,6 +53,16 @@ static void poll_briefly(pool *p) {
   __atomic_store_n(&p->polling, 0, __ATOMIC_RELEASE);
 }
 
+/* Under the lock: takes a queued task out of the queue. */
+static void unlink_task(pool *p, pool_task *task) {
+  if (task->prev != NULL) task->prev->next = task->next;
+  else p->head = task->next;
+  if (task->next != NULL) task->next->prev = task->prev;
+  else p->tail = task->prev;
+  task->queued = false;
+  __atomic_store_n(&p->queued, p->queued - 1, __ATOMIC_RELEASE);
+}
+
 static void *work(void *arg) {
   pool *p = arg;
 #ifdef __linux__
@@ -71,11 +81,7 @@ static void *work(void *arg) {
       p->sleeping--;
     }
     pool_task *task = p->head;
-    if (task != NULL) {
-      p->head = task->next;
-      if (p->head == NULL) p->tail = NULL;
-      __atomic_store_n(&p->queued, p->queued - 1, __ATOMIC_RELEASE);
-    }
+    if (task != NULL) unlink_task(p, task);
     pthread_mutex_unlock(&p->lock);
     if (task == NULL) return NULL;
 #ifdef __linux__
@@ -107,6 +113,8 @@ pool *pool_start(unsigned threads, bool spare_cpu_only) {
 void pool_submit(pool *p, pool_task *task) {
   task->next = NULL;
   pthread_mutex_lock(&p->lock);
+  task->prev = p->tail;
+  task->queued = true;
   if (p->tail != NULL) p->tail->next = task;
   else p->head = task;
   p->tail = task;
@@ -119,16 +127,9 @@ void pool_submit(pool *p, pool_task *task) {
 }
 
 bool pool_take(pool *p, pool_task *task) {
-  bool found = false;
   pthread_mutex_lock(&p->lock);
-  for (pool_task **link = &p->head, *prev = NULL; *link != NULL; prev = *link, link = &(*link)->next) {
-    if (*link != task) continue;
-    *link = task->next;
-    if (p->tail == task) p->tail = prev;
-    __atomic_store_n(&p->queued, p->queued - 1, __ATOMIC_RELEASE);
-    found = true;
-    break;
-  }
+  const bool found = task->queued;
+  if (found) unlink_task(p, task);
   pthread_mutex_unlock(&p->lock);
   return found;
 }

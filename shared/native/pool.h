@@ -10,7 +10,9 @@
 
 typedef struct pool_task {
   void (*run)(struct pool_task *task);
-  struct pool_task *next;
+  /* The queue's links, and whether the task is in it (under the pool's lock). */
+  struct pool_task *next, *prev;
+  bool queued;
 } pool_task;
 
 typedef struct pool pool;
@@ -22,7 +24,8 @@ pool *pool_start(unsigned threads, bool spare_cpu_only);
 
 void pool_submit(pool *p, pool_task *task);
 
-/* Removes `task` if no worker has started it yet, so the caller can run it itself: true if it did. */
+/* Removes `task` if no worker has started it yet, so the caller can run it itself: true if it did.
+ * Constant time, wherever the task is in the queue. */
 bool pool_take(pool *p, pool_task *task);
 
 /*
