@@ -10,7 +10,7 @@ import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/Reentrancy
 import {ITaskMarket} from "../interfaces/ITaskMarket.sol";
 import {IStaking} from "../interfaces/IStaking.sol";
 import {IModelRegistry} from "../interfaces/IModelRegistry.sol";
-import {ITaskConsumer} from "../interfaces/ITaskConsumer.sol";
+import {ITaskConsumer, TaskResult} from "../interfaces/ITaskConsumer.sol";
 import {DisputeSubject, GameOutcome, IDisputeArbiter, IDisputeGameFactory} from "../interfaces/IDisputeGame.sol";
 import {TensorRoot} from "./TensorRoot.sol";
 
@@ -368,7 +368,7 @@ contract TaskMarket is ITaskMarket, AccessControl, Pausable, ReentrancyGuardTran
     ///      starve it on purpose. Return data is never copied, so a consumer cannot bomb it.
     function _callConsumer(uint256 taskId, Task storage t, address consumer) private {
         uint256 gasLimit = t.callbackGasLimit;
-        bytes memory data = abi.encodeCall(ITaskConsumer.onTaskResult, (taskId, t.modelId, t.inputRoot, t.outputRoot));
+        bytes memory data = abi.encodeCall(ITaskConsumer.onTaskResult, (_resultOf(taskId, t)));
         uint256 needed = gasLimit + gasLimit / 63 + CALLBACK_RESERVE;
         if (gasleft() < needed) revert MarketCallbackGasShort(taskId, gasleft(), needed);
         bool success;
@@ -376,6 +376,21 @@ contract TaskMarket is ITaskMarket, AccessControl, Pausable, ReentrancyGuardTran
             success := call(gasLimit, consumer, 0, add(data, 0x20), mload(data), 0, 0)
         }
         emit ConsumerCalled(taskId, consumer, success);
+    }
+
+    /// @dev Its own frame: the nine fields do not fit beside `_callConsumer`'s locals on the stack.
+    function _resultOf(uint256 taskId, Task storage t) private view returns (TaskResult memory) {
+        return TaskResult({
+            taskId: taskId,
+            modelId: t.modelId,
+            inputRoot: t.inputRoot,
+            outputRoot: t.outputRoot,
+            requester: t.requester,
+            provider: t.provider,
+            bounty: t.bounty,
+            collateral: t.collateral,
+            challengeWindow: t.challengeWindow
+        });
     }
 
     function _setStatus(Task storage t, TaskStatus status) private {

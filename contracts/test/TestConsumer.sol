@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.28;
 
-import {ITaskConsumer} from "../interfaces/ITaskConsumer.sol";
+import {ITaskConsumer, TaskResult} from "../interfaces/ITaskConsumer.sol";
 
 /// @title A result consumer for tests and the demo: records results, or misbehaves on request.
 contract TestConsumer is ITaskConsumer {
@@ -15,6 +15,8 @@ contract TestConsumer is ITaskConsumer {
     error TestConsumerRefused(uint256 taskId);
 
     event ResultReceived(uint256 indexed taskId, uint32 modelId, bytes32 inputRoot, bytes32 outputRoot);
+    /// @notice The rest of what the market delivered: how the result was secured.
+    event ResultTerms(uint256 indexed taskId, address requester, address provider, uint256 bounty, uint256 collateral, uint256 challengeWindow);
 
     Mode public mode;
     mapping(uint256 => bytes32) public outputRootOf;
@@ -25,14 +27,15 @@ contract TestConsumer is ITaskConsumer {
     }
 
     /// @inheritdoc ITaskConsumer
-    function onTaskResult(uint256 taskId, uint32 modelId, bytes32 inputRoot, bytes32 outputRoot) external {
+    function onTaskResult(TaskResult calldata r) external {
         Mode m = mode;
-        if (m == Mode.Revert) revert TestConsumerRefused(taskId);
+        if (m == Mode.Revert) revert TestConsumerRefused(r.taskId);
         if (m == Mode.BurnGas) {
             // Spin until the callback's gas limit runs out.
             while (true) {}
         }
-        outputRootOf[taskId] = outputRoot;
-        emit ResultReceived(taskId, modelId, inputRoot, outputRoot);
+        outputRootOf[r.taskId] = r.outputRoot;
+        emit ResultReceived(r.taskId, r.modelId, r.inputRoot, r.outputRoot);
+        emit ResultTerms(r.taskId, r.requester, r.provider, r.bounty, r.collateral, r.challengeWindow);
     }
 }

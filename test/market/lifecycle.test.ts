@@ -61,6 +61,16 @@ describe('task market lifecycle', () => {
     const events = fin.logs.map((l) => f.m.market.interface.parseLog(l)?.name).filter(Boolean);
     expect(events).toEqual(['TaskFinalized', 'ConsumerCalled']);
     expect(await consumer.outputRootOf(taskId)).toBe(out.root);
+    // Finding 5: the consumer learns who asked, who served and what was at stake.
+    const delivered = fin.logs.map((l) => consumer.interface.parseLog(l)).find((e) => e?.name === 'ResultTerms')!.args;
+    expect([delivered.taskId, delivered.requester, delivered.provider, delivered.bounty, delivered.collateral, delivered.challengeWindow]).toEqual([
+      taskId,
+      requester.address,
+      provider.address,
+      50n * TOKEN,
+      200n * TOKEN,
+      600n,
+    ]);
     expect(await f.m.staking.lockedOf(provider.address)).toBe(0n);
 
     const after = await balances(f);

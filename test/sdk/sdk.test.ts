@@ -197,29 +197,42 @@ it('waitForResult reports Open, Claimed, Committed with a countdown, then Finali
   expect(status).toMatchObject({ earned: 10n * TOKEN, tasksFinalized: 1, locked: 0n });
 });
 
-it('the example consumer receives the result by callback on finalize, and refuses anyone but the market', async () => {
-  const consumer = await new ResultConsumer__factory(admin).deploy(m.addresses.market);
+it('the example consumer keeps the results its policy accepts, rejects the rest, and refuses anyone but the market', async () => {
+  // The policy: this model only, a window of at least 120 s, 20 tokens of collateral, our requester's tasks.
+  const policy = { minChallengeWindow: 120n, minCollateral: 20n * TOKEN, requester: requester.address };
+  const consumer = await new ResultConsumer__factory(admin).deploy(m.addresses.market, policy, [modelId]);
   await consumer.waitForDeployment();
-  const { taskId } = await createTask(asRequester, {
-    modelId,
-    input: { kind: 'values', values: seven },
-    bounty: 5n * TOKEN,
-    collateral: 20n * TOKEN,
-    challengeWindow: 60n,
-    consumer: await consumer.getAddress(),
-    inputSpec: inputSpec(),
-  });
+  const task = async (terms: { collateral: bigint; challengeWindow: bigint }) =>
+    (await createTask(asRequester, { modelId, input: { kind: 'values', values: seven }, bounty: 5n * TOKEN, ...terms, consumer: await consumer.getAddress(), inputSpec: inputSpec() })).taskId;
+  const taskId = await task({ collateral: 20n * TOKEN, challengeWindow: 120n });
   const outputRoot = await serve(taskId, seven);
+  // Finding 5: a result secured by a short window or little collateral is delivered, but not kept.
+  const [quick, cheap] = [await task({ collateral: 20n * TOKEN, challengeWindow: 60n }), await task({ collateral: 1n, challengeWindow: 600n })];
+  await serve(quick, seven);
+  await serve(cheap, seven);
   expect((await consumer.resultOf(taskId)).receivedAt).toBe(0n);
-  await increaseTime(61);
-  await finalizeTask(asRequester, taskId);
+  await increaseTime(601);
+  for (const id of [taskId, quick, cheap]) await finalizeTask(asRequester, id);
   const stored = await consumer.resultOf(taskId);
-  expect([stored.modelId, stored.inputRoot, stored.outputRoot]).toEqual([modelId, (await readTask(asRequester, taskId)).inputRoot, outputRoot]);
+  expect([stored.modelId, stored.inputRoot, stored.outputRoot, stored.provider, stored.collateral]).toEqual([
+    modelId,
+    (await readTask(asRequester, taskId)).inputRoot,
+    outputRoot,
+    provider.address,
+    20n * TOKEN,
+  ]);
   expect(stored.receivedAt).toBeGreaterThan(0n);
   expect(await consumer.resultCount()).toBe(1n);
+  const rejected = await consumer.queryFilter(consumer.filters.ResultRejected());
+  expect(rejected.map((e) => [e.args.taskId, Number(e.args.reason)])).toEqual([
+    [quick, 1],
+    [cheap, 2],
+  ]);
+  for (const id of [quick, cheap]) expect((await consumer.resultOf(id)).receivedAt).toBe(0n);
   const called = await m.market.queryFilter(m.market.filters.ConsumerCalled(taskId));
   expect(called.map((e) => e.args.success)).toEqual([true]);
-  const refused = await consumer.connect(requester).onTaskResult(taskId, modelId, outputRoot, outputRoot).catch((e: unknown) => e);
+  const forged = { taskId, modelId, inputRoot: outputRoot, outputRoot, requester: requester.address, provider: provider.address, bounty: 1n, collateral: 10n ** 30n, challengeWindow: 10n ** 9n };
+  const refused = await consumer.connect(requester).onTaskResult(forged).catch((e: unknown) => e);
   expect(consumer.interface.parseError(revertDataOf(refused)!)?.args.toArray()).toEqual([requester.address, m.addresses.market]);
   expect(consumer.interface.parseError(revertDataOf(refused)!)?.name).toBe('ResultConsumerNotMarket');
 });
