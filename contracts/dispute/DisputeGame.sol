@@ -34,6 +34,10 @@ contract DisputeGame is IDisputeGameFactory, IMultiPhaseDispute {
     IDisputeArbiter public immutable market;
     IRiscvStep public immutable verifier;
     uint64 public immutable clockSeconds;
+    /// @notice What a party has left at least after each of its moves: a quarter of its clock. As in
+    ///         the OP fault-dispute game, one that plays late is not left seconds for its next move,
+    ///         so stuffing blocks near the end of a clock cannot decide a game (docs/security.md, finding 4).
+    uint64 public immutable clockExtension;
 
     GameView[] private _games;
     mapping(uint256 taskId => mapping(uint256 challengeIndex => uint256 gameId)) private _gameIds;
@@ -47,6 +51,7 @@ contract DisputeGame is IDisputeGameFactory, IMultiPhaseDispute {
         market = market_;
         verifier = verifier_;
         clockSeconds = clockSeconds_;
+        clockExtension = clockSeconds_ / 4;
         _games.push(); // ids start at 1: 0 means "no game"
     }
 
@@ -317,11 +322,19 @@ contract DisputeGame is IDisputeGameFactory, IMultiPhaseDispute {
     function _charge(uint256 gameId, GameView storage g, address mover) private {
         if (msg.sender != mover) revert DisputeNotYourTurn(gameId, msg.sender, mover);
         uint64 elapsed = _requireTime(gameId, g, mover);
+        bool byProvider = mover == g.provider;
+        uint256 left;
         // Safe: _requireTime checked elapsed <= the mover's clock.
         unchecked {
-            if (mover == g.provider) g.providerClock -= elapsed;
-            else g.challengerClock -= elapsed;
+            left = (byProvider ? g.providerClock : g.challengerClock) - elapsed;
         }
+        // max(left, clockExtension) without a branch on the time, so a move's gas estimate holds in a later block.
+        uint256 floor = clockExtension;
+        assembly ("memory-safe") {
+            left := xor(left, mul(xor(left, floor), lt(left, floor)))
+        }
+        if (byProvider) g.providerClock = uint64(left);
+        else g.challengerClock = uint64(left);
         g.lastMoveAt = uint64(block.timestamp);
     }
 

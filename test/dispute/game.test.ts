@@ -97,6 +97,36 @@ describe('a silent provider', () => {
   });
 });
 
+describe('clocks', () => {
+  it('leave a party that moved late a quarter of its clock for its next move (clock extension, finding 4)', async () => {
+    const [provider, , , challenger] = f.actors;
+    const honest = computeTensors(s, input);
+    const claimed = computeTensors(s, input, { node: 5, element: 0, delta: 7, propagate: true });
+    const taskId = await commitTask(f, modelId, provider, s, claimed);
+    const gameId = await challenge(f, challenger, taskId);
+    const ext = await f.game.clockExtension();
+    expect(ext).toBe(CLOCK / 4n);
+    const cheater = player(f, 'provider', provider, gameId, s, claimed);
+    const checker = player(f, 'challenger', challenger, gameId, s, honest);
+    // The provider opens with 30 s left on its clock: it keeps a quarter of the clock, not 30 s.
+    await increaseTime(f.provider, CLOCK - 30n);
+    expect(await cheater.act()).toBe('moved');
+    expect((await f.game.getGame(gameId)).providerClock).toBe(ext);
+    // Its next move, 100 s later, leaves it the floor again; the challenger's early move is charged as usual.
+    await increaseTime(f.provider, 100n);
+    expect(await cheater.act()).toBe('moved');
+    expect((await f.game.getGame(gameId)).providerClock).toBe(ext);
+    await increaseTime(f.provider, 200n);
+    expect(await checker.act()).toBe('moved');
+    const { challengerClock } = await f.game.getGame(gameId);
+    expect(challengerClock).toBeGreaterThanOrEqual(CLOCK - 203n);
+    expect(challengerClock).toBeLessThanOrEqual(CLOCK - 200n);
+    // The game still ends as it must: the honest challenger wins.
+    await playOut(f, [cheater, checker]);
+    expect((await settle(taskId, gameId)).challenge).toBe('ChallengerWon');
+  });
+});
+
 describe('concurrent games', () => {
   it('a sham challenger losing on purpose does not protect a cheating provider from an honest one', async () => {
     const [provider, sham, honestChallenger] = f.actors;
