@@ -11,7 +11,6 @@
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "keccak.h"
 #include "merkle.h"
@@ -268,16 +267,10 @@ static void run_batch_job(pool_task *task) {
  * yielding: a batch worker sharing this CPU runs only when this thread lets it. */
 #define DRAIN_POLL_NANOSECONDS 200000
 
-static uint64_t monotonic_ns(void) {
-  struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
-}
-
 static void batch_wait(root_batch *b) {
   uint64_t until = 0;
   while (__atomic_load_n(&b->pending, __ATOMIC_ACQUIRE) > 0) {
-    uint64_t now = monotonic_ns();
+    uint64_t now = pool_now_ns();
     if (until == 0) until = now + DRAIN_POLL_NANOSECONDS;
     else if (now >= until) break;
     sched_yield();

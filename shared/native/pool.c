@@ -31,7 +31,7 @@ struct pool {
   pthread_t threads[];
 };
 
-static uint64_t now_ns(void) {
+uint64_t pool_now_ns(void) {
   struct timespec t;
   clock_gettime(CLOCK_MONOTONIC, &t);
   return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
@@ -44,10 +44,10 @@ static uint64_t now_ns(void) {
 static void poll_briefly(pool *p) {
   int idle = 0;
   if (!__atomic_compare_exchange_n(&p->polling, &idle, 1, false, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED)) return;
-  uint64_t until = now_ns() + SPIN_NANOSECONDS;
+  uint64_t until = pool_now_ns() + SPIN_NANOSECONDS;
   /* Yielding, not pausing: a thread that needs this CPU (the garbage collector's, another
    * process's) gets it at once, and with none the call returns at once. */
-  while (__atomic_load_n(&p->queued, __ATOMIC_ACQUIRE) == 0 && now_ns() < until) sched_yield();
+  while (__atomic_load_n(&p->queued, __ATOMIC_ACQUIRE) == 0 && pool_now_ns() < until) sched_yield();
   /* Cleared before the lock is taken: a task submitted after the poller's last look then finds
    * `polling` clear and wakes a sleeper, or is found under the lock by the poller itself. */
   __atomic_store_n(&p->polling, 0, __ATOMIC_RELEASE);

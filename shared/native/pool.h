@@ -7,6 +7,7 @@
 #define OPML_POOL_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 typedef struct pool_task {
   void (*run)(struct pool_task *task);
@@ -38,6 +39,9 @@ void pool_keep_off_caller_cpu(pool *p);
 
 /* Runs the tasks already queued, then joins the threads and frees the pool. */
 void pool_stop(pool *p);
+
+/* CLOCK_MONOTONIC in nanoseconds: what the pollers here and in addon.c time themselves by. */
+uint64_t pool_now_ns(void);
 
 /* The CPUs this process may run on. */
 unsigned pool_cpu_count(void);
