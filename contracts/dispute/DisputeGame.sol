@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.28;
 
+import {Branchless} from "../utils/Branchless.sol";
 import {DisputeSubject, GameOutcome, IDisputeArbiter, IDisputeGameFactory} from "../interfaces/IDisputeGame.sol";
 import {IModelRegistry} from "../interfaces/IModelRegistry.sol";
 import {ITaskMarket} from "../interfaces/ITaskMarket.sol";
@@ -328,11 +329,7 @@ contract DisputeGame is IDisputeGameFactory, IMultiPhaseDispute {
         unchecked {
             left = (byProvider ? g.providerClock : g.challengerClock) - elapsed;
         }
-        // max(left, clockExtension) without a branch on the time, so a move's gas estimate holds in a later block.
-        uint256 floor = clockExtension;
-        assembly ("memory-safe") {
-            left := xor(left, mul(xor(left, floor), lt(left, floor)))
-        }
+        left = Branchless.max(left, clockExtension);
         if (byProvider) g.providerClock = uint64(left);
         else g.challengerClock = uint64(left);
         g.lastMoveAt = uint64(block.timestamp);

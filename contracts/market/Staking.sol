@@ -6,6 +6,7 @@ import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol
 import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 import {IStaking} from "../interfaces/IStaking.sol";
+import {Branchless} from "../utils/Branchless.sol";
 
 /// @title Stake of providers and challengers.
 /// @notice Free stake = staked - locked. Locked collateral is always part of the stake, so
@@ -87,13 +88,8 @@ contract Staking is IStaking, AccessControl, ReentrancyGuardTransient {
         uint40 readyAt = uint40(block.timestamp + unbondingDelay);
         a.unbonding = unbonding;
         // The whole balance is ready when its latest-ready request is; a later request never delays
-        // an earlier one, which keeps its own tranche (docs/security.md, finding 7). Without a branch,
-        // so the gas a wallet estimates does not change with the block's timestamp.
-        uint256 allReady = a.unbondingReadyAt;
-        assembly ("memory-safe") {
-            allReady := xor(allReady, mul(xor(allReady, readyAt), gt(readyAt, allReady)))
-        }
-        a.unbondingReadyAt = uint40(allReady);
+        // an earlier one, which keeps its own tranche (docs/security.md, finding 7).
+        a.unbondingReadyAt = uint40(Branchless.max(a.unbondingReadyAt, readyAt));
         _tranches[msg.sender].push(Tranche({amount: amount96, readyAt: readyAt}));
         emit UnbondingRequested(msg.sender, amount, unbonding, readyAt);
     }
