@@ -23,6 +23,10 @@ interface IStaking {
     error StakingDelayOutOfRange(uint256 delay, uint256 max);
     /// @notice The zero address where an account is needed.
     error StakingZeroAddress();
+    /// @notice No protocol share waits to be sent to the treasury.
+    error StakingNothingOwed();
+    /// @notice The token delivered less than was transferred (a fee-on-transfer or rebasing token).
+    error StakingTokenShortDelivery(uint256 expected, uint256 received);
 
     event Staked(address indexed staker, uint256 amount, uint256 staked);
     event UnbondingRequested(address indexed staker, uint256 amount, uint256 unbonding, uint256 readyAt);
@@ -34,6 +38,7 @@ interface IStaking {
     event ProtocolShareSet(uint256 bps);
     event UnbondingDelaySet(uint256 delay);
     event MinStakeSet(uint256 minStake);
+    event ProtocolShareCollected(address indexed treasury, uint256 amount);
 
     /// @notice Adds `amount` of the market token (pulled from the caller) to the caller's stake.
     function stake(uint256 amount) external;
@@ -52,10 +57,15 @@ interface IStaking {
     /// @notice Releases `amount` of `staker`'s locked collateral. Market only.
     function unlock(address staker, uint256 amount) external;
 
-    /// @notice Takes `amount` of `staker`'s locked collateral and splits it between `beneficiary` and the
-    ///         treasury by `protocolShareBps`. Dispute side (the market acting on a game outcome) only.
+    /// @notice Takes `amount` of `staker`'s locked collateral and splits it between `beneficiary` (sent) and
+    ///         the treasury (owed, see `collectProtocolShare`) by `protocolShareBps`. Dispute side (the market
+    ///         acting on a game outcome) only.
     /// @return beneficiaryShare What `beneficiary` received.
     function slash(address staker, uint256 amount, address beneficiary) external returns (uint256 beneficiaryShare);
+
+    /// @notice Sends the protocol's owed share of slashes to the treasury. Anyone may call.
+    /// @return amount What was sent.
+    function collectProtocolShare() external returns (uint256 amount);
 
     /// @notice Sets where the protocol's share of slashed funds goes. Governor only.
     function setTreasury(address treasury) external;
@@ -89,6 +99,9 @@ interface IStaking {
 
     /// @notice Where the protocol's share goes.
     function treasury() external view returns (address);
+
+    /// @notice The protocol's share of slashes not yet sent to the treasury.
+    function protocolShareOwed() external view returns (uint256);
 
     /// @notice The protocol's share of slashed funds and forfeited bonds, in basis points.
     function protocolShareBps() external view returns (uint16);

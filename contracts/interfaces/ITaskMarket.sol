@@ -135,6 +135,14 @@ interface ITaskMarket is IDisputeArbiter {
     error MarketCallbackGasShort(uint256 taskId, uint256 gasLeft, uint256 needed);
     /// @notice The zero address where an account is needed.
     error MarketZeroAddress();
+    /// @notice MAX_PENDING_GAMES games of this task are pending; a slot frees when one ends, and the window
+    ///         is then extended by a whole challenge window.
+    error MarketGamesFull(uint256 taskId, uint256 maxPending);
+    /// @notice The caller has no credit to withdraw.
+    error MarketNothingToWithdraw(address account);
+    /// @notice The token delivered less than was transferred (a fee-on-transfer or rebasing token): the
+    ///         market cannot keep exact escrow with it.
+    error MarketTokenShortDelivery(uint256 expected, uint256 received);
 
     event TaskCreated(
         uint256 indexed taskId,
@@ -159,6 +167,13 @@ interface ITaskMarket is IDisputeArbiter {
     event TaskExpired(uint256 indexed taskId, address indexed provider, uint256 refund, uint256 slashed);
     event ConsumerCalled(uint256 indexed taskId, address indexed consumer, bool success);
     event ChallengeBondSet(uint256 bond);
+    /// @notice `amount` was credited to `account` for task `taskId`; `withdraw` pays it out.
+    event Credited(address indexed account, uint256 indexed taskId, uint256 amount);
+    event CreditWithdrawn(address indexed account, address indexed to, uint256 amount);
+    /// @notice A winning challenger's reward out of the task's slash (its bond comes back on top).
+    event ChallengeRewarded(uint256 indexed taskId, uint256 indexed challengeIndex, address indexed challenger, uint256 reward);
+    /// @notice The challenge window now ends at `windowEnd`: it was extended after every game slot had been taken.
+    event ChallengeWindowExtended(uint256 indexed taskId, uint256 windowEnd);
     event DisputeFactorySet(address factory);
 
     /// @notice Creates a task, pulling bounty plus model fee from the caller (approval needed).
@@ -178,11 +193,12 @@ interface ITaskMarket is IDisputeArbiter {
     /// @param output The output tensor's bytes (emitted, not stored); their tensor root must be `outputRoot`.
     function commit(uint256 taskId, bytes32 outputRoot, bytes32 graphStateRoot, bytes calldata output) external;
 
-    /// @notice Challenges a committed result within its window, posting the challenge bond; opens a game.
+    /// @notice Challenges a committed result within its window, posting `challengeBondOf(taskId)`; opens a
+    ///         game. Refused while MAX_PENDING_GAMES games of the task are pending.
     /// @return challengeIndex The challenge's index within the task.
     function challenge(uint256 taskId) external returns (uint256 challengeIndex);
 
-    /// @notice Pays the provider and model owner, releases collateral and calls the consumer, once the
+    /// @notice Credits the provider and model owner, releases collateral and calls the consumer, once the
     ///         window is over and no game is pending. Anyone may call.
     function finalize(uint256 taskId) external;
 
@@ -191,7 +207,13 @@ interface ITaskMarket is IDisputeArbiter {
     ///         treasury. Anyone may call.
     function expire(uint256 taskId) external;
 
-    /// @notice Sets the bond a challenger posts. Governor only.
+    /// @notice Pays the caller's whole credit (earnings, bonds, refunds) to `to`, which may be another
+    ///         address when the caller's own cannot receive the token.
+    /// @return amount What was paid.
+    function withdraw(address to) external returns (uint256 amount);
+
+    /// @notice Sets the bond floor a challenger posts: it should cover the defender's gas in a whole game.
+    ///         Governor only.
     function setChallengeBond(uint96 bond) external;
 
     /// @notice Sets the dispute game factory. Governor only.
@@ -224,6 +246,16 @@ interface ITaskMarket is IDisputeArbiter {
     /// @notice The dispute game factory.
     function disputeFactory() external view returns (address);
 
-    /// @notice The bond a challenger posts.
+    /// @notice The bond floor: every challenge posts at least this.
     function challengeBond() external view returns (uint96);
+
+    /// @notice The bond a challenge of this task posts now: the floor plus BOND_RISK_BPS of its bounty and collateral.
+    function challengeBondOf(uint256 taskId) external view returns (uint256);
+
+    /// @notice What `account` may withdraw.
+    function creditOf(address account) external view returns (uint256);
+
+    /// @notice A refuted task's reward per winning challenger, and what of the challengers' share is unpaid
+    ///         (zero once its last game is over).
+    function slashPoolOf(uint256 taskId) external view returns (uint256 reward, uint256 left);
 }

@@ -47,6 +47,9 @@ contract Staking is IStaking, AccessControl, ReentrancyGuardTransient {
     mapping(address => Tranche[]) private _tranches;
     mapping(address => uint256) private _firstTranche;
     address private _treasury;
+    /// @dev The protocol's share of slashes not yet sent to the treasury: a slash moves no token to it,
+    ///      so a treasury that cannot receive never stops a game from ending (docs/security.md, finding 6).
+    uint256 private _protocolShareOwed;
     uint16 private _protocolShareBps;
     uint32 public unbondingDelay;
     uint96 public minStake;
@@ -71,7 +74,11 @@ contract Staking is IStaking, AccessControl, ReentrancyGuardTransient {
         uint96 staked = _toAmount(a.staked + amount);
         a.staked = staked;
         emit Staked(msg.sender, amount, staked);
+        uint256 before = _token.balanceOf(address(this));
         _token.safeTransferFrom(msg.sender, address(this), amount);
+        // Stake is counted as sent: a token that delivers less (a fee on transfer) would leave it unbacked.
+        uint256 received = _token.balanceOf(address(this)) - before;
+        if (received != amount) revert StakingTokenShortDelivery(amount, received);
     }
 
     /// @inheritdoc IStaking
@@ -157,9 +164,19 @@ contract Staking is IStaking, AccessControl, ReentrancyGuardTransient {
         }
         uint256 protocolShare = (amount * _protocolShareBps) / BPS;
         beneficiaryShare = amount - protocolShare;
+        _protocolShareOwed += protocolShare;
         emit Slashed(staker, amount, beneficiary, beneficiaryShare, protocolShare);
         if (beneficiaryShare > 0) _token.safeTransfer(beneficiary, beneficiaryShare);
-        if (protocolShare > 0) _token.safeTransfer(_treasury, protocolShare);
+    }
+
+    /// @inheritdoc IStaking
+    function collectProtocolShare() external nonReentrant returns (uint256 amount) {
+        amount = _protocolShareOwed;
+        if (amount == 0) revert StakingNothingOwed();
+        _protocolShareOwed = 0;
+        address treasury_ = _treasury;
+        emit ProtocolShareCollected(treasury_, amount);
+        _token.safeTransfer(treasury_, amount);
     }
 
     // ---- governance ----
@@ -221,6 +238,11 @@ contract Staking is IStaking, AccessControl, ReentrancyGuardTransient {
     /// @inheritdoc IStaking
     function treasury() external view returns (address) {
         return _treasury;
+    }
+
+    /// @inheritdoc IStaking
+    function protocolShareOwed() external view returns (uint256) {
+        return _protocolShareOwed;
     }
 
     /// @inheritdoc IStaking

@@ -4,6 +4,7 @@ pragma solidity ^0.8.28;
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {IERC20Permit} from "@openzeppelin/contracts/token/ERC20/extensions/IERC20Permit.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
 import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
@@ -13,17 +14,24 @@ import {IModelRegistry} from "../interfaces/IModelRegistry.sol";
 import {ITaskConsumer, TaskResult} from "../interfaces/ITaskConsumer.sol";
 import {DisputeSubject, GameOutcome, IDisputeArbiter, IDisputeGameFactory} from "../interfaces/IDisputeGame.sol";
 import {TensorRoot} from "./TensorRoot.sol";
+import {Branchless} from "../utils/Branchless.sol";
 
 /// @title The task market.
 /// @notice Lifecycle: Open -> Claimed -> Committed -> Finalized | Refuted, or Open/Claimed -> Expired.
-///         Funds it holds: bounty + model fee of every Open/Claimed/Committed task, and the bond of every
-///         pending challenge. Collateral stays in Staking, locked.
+///         Funds it holds: bounty + model fee of every Open/Claimed/Committed task, the bond of every
+///         pending challenge, the unpaid part of every refuted task's slash, and every credit not yet
+///         withdrawn. Collateral stays in Staking, locked.
 ///
-///         Several challenges of one task each get their own game. The first game a challenger wins refutes
-///         the task (provider slashed once, requester refunded); games still pending then settle only their
-///         own bond. A provider therefore cannot shield a wrong result with a colluding challenger: the sham
-///         game only costs the colluder its bond, and every other game keeps the task from finalizing until
-///         it is over.
+///         Several challenges of one task each get their own game, at most MAX_PENDING_GAMES at once. The
+///         first game a challenger wins refutes the task: the provider is slashed once and the requester
+///         refunded. Every winning challenger, first or not, earns the same reward, the slash's challenger
+///         share divided by MAX_PENDING_GAMES; what no winner takes goes to the treasury once the last game
+///         is over. So the order in which games end, which the defender controls, decides nothing: a cheater
+///         that answers an honest game with a quick loss to its own sock-puppet takes back one reward, not
+///         the honest challenger's (docs/security.md, finding 1).
+///
+///         Payments are credited, then withdrawn (`withdraw`), except a requester's refund on expiry: a
+///         token transfer that reverts for one party must never stop a game's end or a settlement.
 contract TaskMarket is ITaskMarket, AccessControl, Pausable, ReentrancyGuardTransient {
     using SafeERC20 for IERC20;
 
@@ -36,6 +44,13 @@ contract TaskMarket is ITaskMarket, AccessControl, Pausable, ReentrancyGuardTran
     uint256 public constant MIN_COMMIT_PERIOD = 60;
     uint256 public constant MAX_CHALLENGE_WINDOW = 30 days;
     uint256 public constant MAX_CALLBACK_GAS = 1_000_000;
+    /// @notice The most games one task may have pending at once. It bounds what a defender must play in
+    ///         parallel, and the number of winners a refuted task's slash is divided among.
+    uint256 public constant MAX_PENDING_GAMES = 4;
+    /// @notice The part of the task's bounty plus collateral a challenger adds to the bond floor: what
+    ///         a challenge holds up (bps). See `challengeBondOf`.
+    uint256 public constant BOND_RISK_BPS = 500;
+    uint256 private constant BPS = 10_000;
     /// @dev Gas finalize needs after the callback returns (event, return), on top of the 1/64 the EVM keeps back.
     uint256 private constant CALLBACK_RESERVE = 10_000;
 
@@ -48,6 +63,15 @@ contract TaskMarket is ITaskMarket, AccessControl, Pausable, ReentrancyGuardTran
     uint256 private _taskCount;
     mapping(uint256 => Task) private _tasks;
     mapping(uint256 => mapping(uint256 => Challenge)) private _challenges;
+    /// @dev What each account may withdraw.
+    mapping(address => uint256) private _credits;
+    /// @dev Per refuted task: each winner's reward and what of the challengers' share is still unpaid.
+    mapping(uint256 => SlashPool) private _slashPools;
+
+    struct SlashPool {
+        uint128 reward;
+        uint128 left;
+    }
 
     constructor(IERC20 token_, IStaking staking_, IModelRegistry registry_, address admin, address disputeFactory_, uint96 challengeBond_) {
         if (address(token_) == address(0) || address(staking_) == address(0) || address(registry_) == address(0) || admin == address(0)) {
@@ -96,14 +120,16 @@ contract TaskMarket is ITaskMarket, AccessControl, Pausable, ReentrancyGuardTran
         uint256 slashed = status == TaskStatus.Claimed ? t.collateral : 0;
         _setStatus(t, TaskStatus.Expired);
         emit TaskExpired(taskId, provider, refund, slashed);
+        if (slashed != 0) {
+            // The requester waited in vain and is compensated, but by no more than the bounty it offered: a
+            // no-show must never pay a requester more than serving would have cost it (finding 3).
+            uint256 share = _staking.slash(provider, slashed, address(this));
+            uint256 compensation = share < bounty ? share : bounty;
+            refund += compensation;
+            if (share > compensation) _credit(_staking.treasury(), taskId, share - compensation);
+        }
+        // The one push payment: only the requester's own money, so a transfer that reverts harms nobody else.
         _token.safeTransfer(requester, refund);
-        if (slashed == 0) return;
-        // The requester waited in vain and is compensated, but by no more than the bounty it offered: a
-        // no-show must never pay a requester more than serving would have cost it (finding 3).
-        uint256 share = _staking.slash(provider, slashed, address(this));
-        uint256 compensation = share < bounty ? share : bounty;
-        _token.safeTransfer(requester, compensation);
-        if (share > compensation) _token.safeTransfer(_staking.treasury(), share - compensation);
     }
 
     // ---- provider ----
@@ -150,10 +176,10 @@ contract TaskMarket is ITaskMarket, AccessControl, Pausable, ReentrancyGuardTran
         _setStatus(t, TaskStatus.Finalized);
         emit TaskFinalized(taskId, provider, bounty, fee);
         _staking.unlock(provider, collateral);
-        _token.safeTransfer(provider, bounty);
+        _credit(provider, taskId, bounty);
         if (fee > 0) {
             (address modelOwner,,) = _registry.modelTerms(t.modelId);
-            _token.safeTransfer(modelOwner, fee);
+            _credit(modelOwner, taskId, fee);
         }
         address consumer = t.consumer;
         if (consumer != address(0)) _callConsumer(taskId, t, consumer);
@@ -169,8 +195,10 @@ contract TaskMarket is ITaskMarket, AccessControl, Pausable, ReentrancyGuardTran
         address provider = t.provider;
         if (msg.sender == provider) revert MarketSelfChallenge(taskId, provider);
         if (!_staking.isStaked(msg.sender)) revert MarketChallengerNotStaked(msg.sender);
-        (IDisputeGameFactory factory, uint96 bond) = (IDisputeGameFactory(_disputeFactory), _challengeBond);
+        IDisputeGameFactory factory = IDisputeGameFactory(_disputeFactory);
         if (address(factory) == address(0)) revert MarketNoDisputeFactory();
+        if (t.pendingGames >= MAX_PENDING_GAMES) revert MarketGamesFull(taskId, MAX_PENDING_GAMES);
+        uint256 bond = _bondOf(t);
         challengeIndex = t.challengeCount;
         if (challengeIndex == type(uint16).max) revert MarketTooManyChallenges(taskId);
 
@@ -182,9 +210,9 @@ contract TaskMarket is ITaskMarket, AccessControl, Pausable, ReentrancyGuardTran
             t.pendingGames += 1;
         }
         c.challenger = msg.sender;
-        c.bond = bond;
+        c.bond = SafeCast.toUint96(bond);
         c.status = ChallengeStatus.Pending;
-        _token.safeTransferFrom(msg.sender, address(this), bond);
+        _pull(msg.sender, bond);
         address game = factory.createGame(
             DisputeSubject({
                 taskId: taskId,
@@ -212,9 +240,10 @@ contract TaskMarket is ITaskMarket, AccessControl, Pausable, ReentrancyGuardTran
         if (outcome == GameOutcome.Undecided) revert MarketUndecidedOutcome(taskId, challengeIndex);
 
         Task storage t = _tasks[taskId];
+        uint256 pending = t.pendingGames;
         unchecked {
             // Safe: this challenge was pending, so pendingGames >= 1.
-            t.pendingGames -= 1;
+            t.pendingGames = uint16(pending - 1);
         }
         (address challenger, uint256 bond) = (c.challenger, c.bond);
         // Games open only on Committed tasks, which leave that status only by refutation while games are
@@ -222,13 +251,42 @@ contract TaskMarket is ITaskMarket, AccessControl, Pausable, ReentrancyGuardTran
         bool stillCommitted = t.status == TaskStatus.Committed;
         if (outcome == GameOutcome.ChallengerWon) {
             _setChallengeStatus(taskId, challengeIndex, c, ChallengeStatus.ChallengerWon);
-            if (stillCommitted) _refute(taskId, challengeIndex, t, challenger);
-            _token.safeTransfer(challenger, bond);
+            if (stillCommitted) _refute(taskId, challengeIndex, t);
+            // Every winner earns the same, first or last (finding 1): at most MAX_PENDING_GAMES games were
+            // pending when the task was refuted, and none can open after, so the pool always covers it.
+            SlashPool storage pool = _slashPools[taskId];
+            uint128 reward = pool.reward;
+            unchecked {
+                // Safe: reward * MAX_PENDING_GAMES <= the pool's start, and at most that many winners.
+                pool.left -= reward;
+            }
+            emit ChallengeRewarded(taskId, challengeIndex, challenger, reward);
+            _credit(challenger, taskId, bond + reward);
         } else {
             _setChallengeStatus(taskId, challengeIndex, c, ChallengeStatus.ProviderWon);
             // A provider already proven wrong earns nothing from other games: the whole bond goes to the treasury.
-            _forfeitBond(bond, stillCommitted ? t.provider : address(0));
+            _forfeitBond(taskId, bond, stillCommitted ? t.provider : address(0));
+            // While every slot was taken, nobody else could challenge: whoever was shut out gets a whole window
+            // from now (finding 4). The time enters without a branch, so the move's gas estimate holds later.
+            if (stillCommitted && pending == MAX_PENDING_GAMES) {
+                uint40 windowEnd = uint40(Branchless.max(t.deadline, block.timestamp + t.challengeWindow));
+                t.deadline = windowEnd;
+                emit ChallengeWindowExtended(taskId, windowEnd);
+            }
         }
+        if (pending == 1 && t.status == TaskStatus.Refuted) _closeSlashPool(taskId);
+    }
+
+    // ---- everyone ----
+
+    /// @inheritdoc ITaskMarket
+    function withdraw(address to) external nonReentrant returns (uint256 amount) {
+        if (to == address(0)) revert MarketZeroAddress();
+        amount = _credits[msg.sender];
+        if (amount == 0) revert MarketNothingToWithdraw(msg.sender);
+        _credits[msg.sender] = 0;
+        emit CreditWithdrawn(msg.sender, to, amount);
+        _token.safeTransfer(to, amount);
     }
 
     // ---- governance ----
@@ -298,6 +356,24 @@ contract TaskMarket is ITaskMarket, AccessControl, Pausable, ReentrancyGuardTran
         return _challengeBond;
     }
 
+    /// @inheritdoc ITaskMarket
+    function challengeBondOf(uint256 taskId) external view returns (uint256) {
+        Task storage t = _tasks[taskId];
+        if (t.status == TaskStatus.None) revert MarketTaskUnknown(taskId);
+        return _bondOf(t);
+    }
+
+    /// @inheritdoc ITaskMarket
+    function creditOf(address account) external view returns (uint256) {
+        return _credits[account];
+    }
+
+    /// @inheritdoc ITaskMarket
+    function slashPoolOf(uint256 taskId) external view returns (uint256 reward, uint256 left) {
+        SlashPool storage pool = _slashPools[taskId];
+        return (pool.reward, pool.left);
+    }
+
     // ---- internals ----
 
     function _createTask(TaskRequest calldata r) private returns (uint256 taskId) {
@@ -336,7 +412,7 @@ contract TaskMarket is ITaskMarket, AccessControl, Pausable, ReentrancyGuardTran
         t.inputRoot = r.inputRoot;
         _setStatus(t, TaskStatus.Open);
         _emitTaskCreated(taskId, r, fee);
-        _token.safeTransferFrom(msg.sender, address(this), uint256(r.bounty) + fee);
+        _pull(msg.sender, uint256(r.bounty) + fee);
     }
 
     /// @dev Its own frame: eleven event fields do not fit beside `_createTask`'s locals on the stack.
@@ -346,22 +422,55 @@ contract TaskMarket is ITaskMarket, AccessControl, Pausable, ReentrancyGuardTran
         );
     }
 
-    function _refute(uint256 taskId, uint256 challengeIndex, Task storage t, address challenger) private {
+    /// @dev Slashes the whole collateral into the task's pool, from which every winning game is paid the
+    ///      same reward, and credits the requester's refund.
+    function _refute(uint256 taskId, uint256 challengeIndex, Task storage t) private {
         (address requester, address provider, uint256 collateral) = (t.requester, t.provider, t.collateral);
         uint256 refund = uint256(t.bounty) + t.fee;
         _setStatus(t, TaskStatus.Refuted);
         emit TaskRefuted(taskId, challengeIndex, collateral);
-        _staking.slash(provider, collateral, challenger);
-        _token.safeTransfer(requester, refund);
+        uint256 share = _staking.slash(provider, collateral, address(this));
+        // Safe casts: the collateral is a uint96.
+        _slashPools[taskId] = SlashPool({reward: uint128(share / MAX_PENDING_GAMES), left: uint128(share)});
+        // Credited, not sent: a requester whose transfer reverts must not stop the game from ending.
+        _credit(requester, taskId, refund);
+    }
+
+    /// @dev Once the last game of a refuted task is over, what no winner took (and the rounding) is the treasury's.
+    function _closeSlashPool(uint256 taskId) private {
+        SlashPool storage pool = _slashPools[taskId];
+        uint256 left = pool.left;
+        if (left == 0) return;
+        pool.left = 0;
+        _credit(_staking.treasury(), taskId, left);
     }
 
     /// @dev Splits a lost bond between `provider` and the treasury by the staking's protocol share;
     ///      `provider` zero sends it all to the treasury.
-    function _forfeitBond(uint256 bond, address provider) private {
-        address treasury = _staking.treasury();
-        uint256 providerShare = provider == address(0) ? 0 : bond - (bond * _staking.protocolShareBps()) / 10_000;
-        if (providerShare > 0) _token.safeTransfer(provider, providerShare);
-        if (bond > providerShare) _token.safeTransfer(treasury, bond - providerShare);
+    function _forfeitBond(uint256 taskId, uint256 bond, address provider) private {
+        uint256 providerShare = provider == address(0) ? 0 : bond - (bond * _staking.protocolShareBps()) / BPS;
+        if (providerShare > 0) _credit(provider, taskId, providerShare);
+        if (bond > providerShare) _credit(_staking.treasury(), taskId, bond - providerShare);
+    }
+
+    /// @dev The bond a challenge of `t` takes: the floor, which covers the defender's gas in a whole game,
+    ///      plus BOND_RISK_BPS of what the challenge holds up, so that delaying a large task costs in proportion.
+    function _bondOf(Task storage t) private view returns (uint256) {
+        return uint256(_challengeBond) + ((uint256(t.bounty) + t.collateral) * BOND_RISK_BPS) / BPS;
+    }
+
+    function _credit(address account, uint256 taskId, uint256 amount) private {
+        _credits[account] += amount;
+        emit Credited(account, taskId, amount);
+    }
+
+    /// @dev Takes `amount` from `from` and refuses a token that delivers less: the escrow's accounting
+    ///      assumes every unit it is owed arrived (fee-on-transfer tokens, docs/security.md finding 6).
+    function _pull(address from, uint256 amount) private {
+        uint256 before = _token.balanceOf(address(this));
+        _token.safeTransferFrom(from, address(this), amount);
+        uint256 received = _token.balanceOf(address(this)) - before;
+        if (received != amount) revert MarketTokenShortDelivery(amount, received);
     }
 
     /// @dev The callback gets exactly `callbackGasLimit` or finalize reverts: otherwise a caller could

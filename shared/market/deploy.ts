@@ -101,6 +101,20 @@ export class DeployChainError extends Error {
   }
 }
 
+/** The token given cannot back the market's exact escrow (docs/security.md, finding 6). */
+export class DeployTokenError extends Error {
+  override name = 'DeployTokenError';
+  constructor(
+    readonly token: string,
+    message: string,
+  ) {
+    super(`token ${token}: ${message}`);
+  }
+}
+
+/** What the deploy stakes in a simulation to check the token delivers what it is sent. */
+export const TOKEN_PROBE_AMOUNT = 10n ** 6n;
+
 /** Chain ids of local development chains (anvil and hardhat, ganache): the only ones the test game may go to. */
 export const LOCAL_CHAIN_IDS: readonly bigint[] = [31337n, 1337n];
 
@@ -122,6 +136,33 @@ export async function checkDeployChain(signer: Signer, testDisputeGame: boolean)
     throw new DeployChainError(chainId, `the chain does not run Cancun code (EIP-1153 TLOAD/TSTORE, EIP-5656 MCOPY), which the contracts use: ${(e as Error).message.split('\n')[0]}`);
   }
   return chainId;
+}
+
+/**
+ * Refuses a token that delivers less than it is sent (a fee on transfer, a rebase), before the market
+ * is deployed: the deployer allows the new staking contract the probe amount and simulates a stake,
+ * which the contract refuses for such a token (StakingTokenShortDelivery). No token moves.
+ */
+export async function checkDeployToken(signer: Signer, token: MarketToken, staking: Staking): Promise<void> {
+  const deployer = await signer.getAddress();
+  const tokenAddress = await token.getAddress();
+  const stakingAddress = await staking.getAddress();
+  const balance = await token.balanceOf(deployer);
+  if (balance < TOKEN_PROBE_AMOUNT) {
+    throw new DeployTokenError(tokenAddress, `the deployer ${deployer} must hold at least ${TOKEN_PROBE_AMOUNT} base units so the deploy can check that the token takes no fee on transfer; it holds ${balance}`);
+  }
+  await send(token.approve(stakingAddress, TOKEN_PROBE_AMOUNT));
+  try {
+    await staking.stake.staticCall(TOKEN_PROBE_AMOUNT);
+  } catch (e) {
+    const reason = staking.interface.parseError((e as { data?: string }).data ?? '0x');
+    if (reason?.name === 'StakingTokenShortDelivery') {
+      throw new DeployTokenError(tokenAddress, `a transfer of ${reason.args[0]} delivered only ${reason.args[1]}: tokens that take a fee on transfer (or rebase) are not supported, because the market keeps exact escrow`);
+    }
+    throw new DeployTokenError(tokenAddress, `a simulated stake of ${TOKEN_PROBE_AMOUNT} failed, so the token could not be checked: ${(e as Error).message.split('\n')[0]}`);
+  } finally {
+    await send(token.approve(stakingAddress, 0n));
+  }
 }
 
 async function mined<T extends { waitForDeployment(): Promise<unknown> }>(contract: Promise<T>): Promise<T> {
@@ -150,6 +191,7 @@ export async function deployMarket(signer: Signer, options: DeployMarketOptions 
   const staking = await mined(
     new Staking__factory(signer).deploy(tokenAddress, deployer, treasury, o.protocolShareBps, o.unbondingDelaySeconds, o.minStake),
   );
+  if (o.token) await checkDeployToken(signer, token, staking);
   const registry = await mined(new ModelRegistry__factory(signer).deploy());
   const market = await mined(
     new TaskMarket__factory(signer).deploy(

@@ -1,9 +1,10 @@
 /**
  * Random action sequences by six actors against the real contracts. After every action, whether it
  * succeeded or was refused with a custom error: the token is conserved (all holders add up to the
- * supply, which never changes), locked collateral never exceeds stake, and the market holds exactly
- * the escrow of live tasks plus the bonds of pending challenges, and staking holds every stake and
- * unbonding balance.
+ * supply, which never changes), locked collateral never exceeds stake, the market holds exactly
+ * the escrow of live tasks, the bonds of pending challenges, the unpaid slash pools of refuted tasks
+ * and every credit not yet withdrawn, and staking holds every stake and unbonding balance plus the
+ * protocol share it owes the treasury.
  *
  * Most actions are aimed: they pick the task, actor or moment their preconditions need (and wait out
  * a window, deadline or unbonding delay when that is all that is missing), so every lifecycle path
@@ -19,7 +20,7 @@ import { MIN_STAKE, TOKEN, holders, output, request, root, startMarketFixture, t
 const ACTORS = 6;
 /** Short enough for a sequence to wait it out, long enough that an early withdrawal is refused. */
 const UNBONDING_DELAY = 600;
-const [OPEN, CLAIMED, COMMITTED] = [1n, 2n, 3n];
+const [OPEN, CLAIMED, COMMITTED, REFUTED] = [1n, 2n, 3n, 5n];
 const LIVE = new Set([OPEN, CLAIMED, COMMITTED]);
 const PENDING = 1n;
 
@@ -29,6 +30,9 @@ type Action =
   | { kind: 'stake'; actor: number; amount: number }
   | ({ kind: 'unbond'; actor: number; amount: number } & Aim)
   | ({ kind: 'withdraw'; actor: number } & Aim)
+  /** Market credits: an account pulls what it was paid (`market.withdraw`); the treasury collects from Staking. */
+  | ({ kind: 'cash'; actor: number } & Aim)
+  | { kind: 'collect' }
   | { kind: 'create'; actor: number; bounty: number; collateral: number; deadline: number; window: number }
   | ({ kind: 'claim' | 'commit' | 'challenge' | 'finalize' | 'expire'; actor: number } & Aim)
   | ({ kind: 'resolve'; challenge: number; challengerWins: boolean } & Aim)
@@ -67,6 +71,8 @@ const action: fc.Arbitrary<Action> = fc.oneof(
   w(1, fc.record({ kind: fc.constant('stake' as const), actor, amount: fc.integer({ min: 0, max: 400 }) })),
   w(2, fc.record({ kind: fc.constant('unbond' as const), actor, amount: fc.integer({ min: 0, max: 200 }), pick, targeted })),
   w(2, aimed('withdraw')),
+  w(2, aimed('cash')),
+  w(1, fc.constant({ kind: 'collect' as const })),
   w(2, create),
   w(2, aimed('claim')),
   w(2, aimed('commit')),
@@ -97,6 +103,8 @@ interface ChainView {
   locked: bigint[];
   unbonding: bigint[];
   readyAt: bigint[];
+  /** Market credits of `accounts`, in that order. */
+  credits: bigint[];
 }
 
 describe('market conservation (property)', () => {
@@ -202,6 +210,17 @@ describe('market conservation (property)', () => {
           await mine(staking.connect(actors[i ?? a.actor]!).withdraw());
           break;
         }
+        case 'cash': {
+          // Aimed: some account with a credit, the treasury included; blind: an actor, credited or not.
+          const payees = [f.treasury, f.modelOwner, ...actors];
+          const withCredit = payees.filter((p) => (view.credits[accounts.indexOf(p.address)] ?? 0n) > 0n);
+          const payee = a.targeted && withCredit.length > 0 ? withCredit[a.pick % withCredit.length]! : who;
+          await mine(market.connect(payee.connect(rpc)).withdraw(actors[a.actor]!.address));
+          break;
+        }
+        case 'collect':
+          await mine(staking.collectProtocolShare());
+          break;
         case 'create': {
           const r = await request({ ...f, provider: rpc }, {
             bounty: BigInt(a.bounty) * TOKEN,
@@ -277,10 +296,10 @@ describe('market conservation (property)', () => {
 
   /** Checks the invariants and returns what the next action may aim at. */
   async function checkInvariants(ids: bigint[]): Promise<ChainView> {
-    const { staking, token } = m;
+    const { staking, token, market } = m;
     const stakers = actors.map((a) => a.address);
     // One Promise.all so the provider sends the reads as one JSON-RPC batch.
-    const [latest, held, total, staked, locked, unbondings, tasks] = await Promise.all([
+    const [latest, held, total, staked, locked, unbondings, tasks, credits, owed] = await Promise.all([
       rpc.getBlock('latest'),
       Promise.all(accounts.map((a) => token.balanceOf(a))),
       token.totalSupply(),
@@ -288,23 +307,30 @@ describe('market conservation (property)', () => {
       Promise.all(stakers.map((s) => staking.lockedOf(s))),
       Promise.all(stakers.map((s) => staking.unbondingOf(s))),
       Promise.all(ids.map(readTask)),
+      Promise.all(accounts.map((a) => market.creditOf(a))),
+      staking.protocolShareOwed(),
     ]);
     const unbonding = unbondings.map((u) => u[0]);
     const sum = (xs: bigint[]) => xs.reduce((s, x) => s + x, 0n);
     expect(sum(held)).toBe(supply);
     expect(total).toBe(supply);
     stakers.forEach((_, i) => expect(locked[i]).toBeLessThanOrEqual(staked[i]!));
-    expect(held[marketAt]).toBe(sum(tasks.map((t) => t.escrow)));
-    expect(held[stakingAt]).toBe(sum(staked) + sum(unbonding));
-    return { now: BigInt(latest!.timestamp), tasks: tasks.map((t) => t.view), staked, locked, unbonding, readyAt: unbondings.map((u) => u[1]) };
+    expect(held[marketAt]).toBe(sum(tasks.map((t) => t.escrow)) + sum(credits));
+    expect(held[stakingAt]).toBe(sum(staked) + sum(unbonding) + owed);
+    return { now: BigInt(latest!.timestamp), tasks: tasks.map((t) => t.view), staked, locked, unbonding, readyAt: unbondings.map((u) => u[1]), credits };
   }
 
-  /** One task's view, and what the market must hold for it: its escrow while live plus its pending bonds. */
+  /**
+   * One task's view, and what the market must hold for it: its escrow while live, its pending bonds,
+   * and once refuted what of its slash no winner has been paid yet.
+   */
   async function readTask(id: bigint): Promise<{ view: TaskView; escrow: bigint }> {
-    const t = await m.market.getTask(id);
+    const [t, [, poolLeft]] = await Promise.all([m.market.getTask(id), m.market.slashPoolOf(id)]);
     const challenges = await Promise.all(Array.from({ length: Number(t.challengeCount) }, (_, i) => m.market.getChallenge(id, i)));
     const pending = challenges.flatMap((c, i) => (c.status === PENDING ? [i] : []));
-    const escrow = (LIVE.has(t.status) ? t.bounty + t.fee : 0n) + pending.reduce((s, i) => s + challenges[i]!.bond, 0n);
+    const escrow = (LIVE.has(t.status) ? t.bounty + t.fee : 0n) + pending.reduce((s, i) => s + challenges[i]!.bond, 0n) + poolLeft;
+    // Once a refuted task's last game is over, nothing of its slash stays behind unassigned.
+    if (t.status === REFUTED && pending.length === 0) expect(poolLeft).toBe(0n);
     return { view: { id, status: t.status, provider: t.provider, collateral: t.collateral, deadline: t.deadline, pending }, escrow };
   }
 
@@ -327,7 +353,7 @@ describe('market conservation (property)', () => {
       { numRuns: 300, seed: Number(process.env.PROPERTY_SEED ?? 20261122) },
     );
     // The sequences must actually reach every path, not just bounce off reverts.
-    const kinds = ['stake', 'unbond', 'withdraw', 'create', 'claim', 'commit', 'challenge', 'resolve-challenger', 'resolve-provider', 'finalize', 'expire'];
+    const kinds = ['stake', 'unbond', 'withdraw', 'cash', 'collect', 'create', 'claim', 'commit', 'challenge', 'resolve-challenger', 'resolve-provider', 'finalize', 'expire'];
     expect(kinds.filter((k) => !succeeded.get(k))).toEqual([]);
   }, 600_000);
 });

@@ -41,11 +41,20 @@ export interface MarketFixture {
   stop(): Promise<void>;
 }
 
-/** Starts a chain, deploys the market with the test game, funds `actorCount` actors and registers a model. */
-export async function startMarketFixture(actorCount: number, options: DeployMarketOptions = {}): Promise<MarketFixture> {
+/**
+ * Starts a chain, deploys the market with the test game, funds `actorCount` actors and registers a model.
+ * `prepare` runs on the new chain before the deploy, as the admin, and may add deploy options (a token
+ * of its own, say).
+ */
+export async function startMarketFixture(
+  actorCount: number,
+  options: DeployMarketOptions = {},
+  prepare?: (admin: HDNodeWallet) => Promise<DeployMarketOptions>,
+): Promise<MarketFixture> {
   const chain = await startLocalChain({ accounts: actorCount + 3 });
   const [admin, treasury, modelOwner, ...actors] = chain.wallets as [HDNodeWallet, HDNodeWallet, HDNodeWallet, ...HDNodeWallet[]];
   try {
+    const prepared = prepare ? await prepare(admin) : {};
     const m = await deployMarket(admin, {
       treasury: treasury.address,
       protocolShareBps: Number(PROTOCOL_BPS),
@@ -54,6 +63,7 @@ export async function startMarketFixture(actorCount: number, options: DeployMark
       challengeBond: BOND,
       testDisputeGame: true,
       ...options,
+      ...prepared,
     });
     const addresses = { market: await m.market.getAddress(), staking: await m.staking.getAddress(), game: await m.testGame!.getAddress() };
     for (const a of actors) {
@@ -122,6 +132,19 @@ export async function committedTask(f: MarketFixture, requester: HDNodeWallet, p
 /** Every account and contract that can hold the token in these tests. */
 export function holders(f: MarketFixture): string[] {
   return [f.admin.address, f.treasury.address, f.modelOwner.address, ...f.actors.map((a) => a.address), f.addresses.market, f.addresses.staking, f.addresses.game];
+}
+
+/**
+ * What `account` owns in the market's token: its balance, what the market has credited it and not yet
+ * paid out (payments are pulled, `withdraw`), and for the treasury the protocol share Staking owes it.
+ */
+export async function wealth(f: MarketFixture, account: string): Promise<bigint> {
+  const [balance, credit, owed] = await Promise.all([
+    f.m.token.balanceOf(account),
+    f.m.market.creditOf(account),
+    account === f.treasury.address ? f.m.staking.protocolShareOwed() : 0n,
+  ]);
+  return balance + credit + owed;
 }
 
 export async function balances(f: MarketFixture, accounts = holders(f)): Promise<bigint[]> {

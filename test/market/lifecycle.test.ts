@@ -8,7 +8,6 @@ import {
   PROTOCOL_BPS,
   TOKEN,
   UNBONDING_DELAY,
-  balances,
   committedTask,
   createTask,
   expectRevert,
@@ -18,11 +17,16 @@ import {
   request,
   root,
   startMarketFixture,
+  wealth,
   type MarketFixture,
 } from './fixture';
 
 const any = expect.anything();
 const share = (amount: bigint) => ({ protocol: (amount * PROTOCOL_BPS) / 10_000n, winner: amount - (amount * PROTOCOL_BPS) / 10_000n });
+/** The default task's bond: the floor plus 5% of bounty (50) and collateral (200). */
+const TASK_BOND = BOND + ((250n * TOKEN) * 500n) / 10_000n;
+/** What each winning challenger of a refuted default task earns: the challengers' share of 200, over 4 games. */
+const REWARD = share(200n * TOKEN).winner / 4n;
 
 describe('task market lifecycle', () => {
   let f: MarketFixture;
@@ -40,7 +44,8 @@ describe('task market lifecycle', () => {
   afterAll(() => f?.stop());
 
   it('runs the happy path with a permit, pays provider and model owner after the window, then calls the consumer', async () => {
-    const before = await balances(f);
+    const parties = [requester.address, provider.address, f.modelOwner.address];
+    const before = await Promise.all(parties.map((a) => wealth(f, a)));
     const req = await request(f, { consumer: await consumer.getAddress(), callbackGasLimit: 100_000n });
     const { taskId } = await createTaskWithPermit(f.m.market, f.m.token, requester, req, (await now(f.provider)) + 600n);
     expect(await status(taskId)).toBe('Open');
@@ -59,7 +64,7 @@ describe('task market lifecycle', () => {
     const fin = await mine(f.m.market.connect(challenger).finalize(taskId));
     expect(await status(taskId)).toBe('Finalized');
     const events = fin.logs.map((l) => f.m.market.interface.parseLog(l)?.name).filter(Boolean);
-    expect(events).toEqual(['TaskFinalized', 'ConsumerCalled']);
+    expect(events).toEqual(['TaskFinalized', 'Credited', 'Credited', 'ConsumerCalled']);
     expect(await consumer.outputRootOf(taskId)).toBe(out.root);
     // Finding 5: the consumer learns who asked, who served and what was at stake.
     const delivered = fin.logs.map((l) => consumer.interface.parseLog(l)).find((e) => e?.name === 'ResultTerms')!.args;
@@ -73,24 +78,31 @@ describe('task market lifecycle', () => {
     ]);
     expect(await f.m.staking.lockedOf(provider.address)).toBe(0n);
 
-    const after = await balances(f);
-    const delta = (addr: string) => {
-      const i = [f.admin.address, f.treasury.address, f.modelOwner.address, ...f.actors.map((a) => a.address), f.addresses.market, f.addresses.staking, f.addresses.game].indexOf(addr);
-      return after[i]! - before[i]!;
-    };
-    expect(delta(requester.address)).toBe(-(50n * TOKEN + MODEL_FEE));
-    expect(delta(provider.address)).toBe(50n * TOKEN);
-    expect(delta(f.modelOwner.address)).toBe(MODEL_FEE);
-    expect(delta(f.addresses.market)).toBe(0n);
+    const after = await Promise.all(parties.map((a) => wealth(f, a)));
+    expect(after.map((a, i) => a - before[i]!)).toEqual([-(50n * TOKEN + MODEL_FEE), 50n * TOKEN, MODEL_FEE]);
+    // Finalize credited the payments (finding 6); the market holds them until each party withdraws.
+    const credited = fin.logs.map((l) => f.m.market.interface.parseLog(l)).filter((e) => e?.name === 'Credited');
+    expect(credited.map((e) => [e!.args.account, e!.args.amount])).toEqual([
+      [provider.address, 50n * TOKEN],
+      [f.modelOwner.address, MODEL_FEE],
+    ]);
+    expect(await f.m.token.balanceOf(f.addresses.market)).toBe(50n * TOKEN + MODEL_FEE);
+    const providerBalance = await f.m.token.balanceOf(provider.address);
+    await mine(f.m.market.connect(f.modelOwner).withdraw(f.modelOwner.address));
+    expect(await f.m.market.creditOf(f.modelOwner.address)).toBe(0n);
+    expect(await f.m.token.balanceOf(f.addresses.market)).toBe(50n * TOKEN);
+    expect(await f.m.token.balanceOf(provider.address)).toBe(providerBalance);
     // The permit replaced the fixture's unlimited approval; restore it for the other tests.
     await mine(f.m.token.connect(requester).approve(f.addresses.market, 2n ** 256n - 1n));
   });
 
   it('lets a challenged provider win: the bond is split provider/treasury and the task finalizes', async () => {
     const taskId = await committedTask(f, requester, provider);
-    const providerBefore = await f.m.token.balanceOf(provider.address);
-    const treasuryBefore = await f.m.token.balanceOf(f.treasury.address);
+    const providerBefore = await wealth(f, provider.address);
+    const treasuryBefore = await wealth(f, f.treasury.address);
+    expect(await f.m.market.challengeBondOf(taskId)).toBe(TASK_BOND);
     await mine(f.m.market.connect(challenger).challenge(taskId));
+    expect((await f.m.market.getChallenge(taskId, 0)).bond).toBe(TASK_BOND);
     const subject = await f.m.testGame!.subjectOf(taskId, 0);
     expect([subject.provider, subject.challenger, subject.inputRoot, subject.outputRoot, subject.graphStateRoot]).toEqual([
       provider.address,
@@ -103,27 +115,29 @@ describe('task market lifecycle', () => {
     await expect(f.m.market.finalize(taskId)).rejects.toThrow();
     await mine(f.m.testGame!.decide(taskId, 0, GameOutcome.ProviderWon));
     expect(CHALLENGE_STATUS[Number((await f.m.market.getChallenge(taskId, 0)).status)]).toBe('ProviderWon');
-    expect((await f.m.token.balanceOf(provider.address)) - providerBefore).toBe(share(BOND).winner);
-    expect((await f.m.token.balanceOf(f.treasury.address)) - treasuryBefore).toBe(share(BOND).protocol);
+    expect((await wealth(f, provider.address)) - providerBefore).toBe(share(TASK_BOND).winner);
+    expect((await wealth(f, f.treasury.address)) - treasuryBefore).toBe(share(TASK_BOND).protocol);
     await mine(f.m.market.finalize(taskId));
     expect(await status(taskId)).toBe('Finalized');
   });
 
-  it('refutes a wrong result: provider slashed to challenger and treasury, requester refunded, bond returned', async () => {
+  it('refutes a wrong result: provider slashed, the winner rewarded, the rest to the treasury, requester refunded, bond returned', async () => {
     const taskId = await committedTask(f, requester, provider);
     const [reqB, chB, trB, stakeB] = await Promise.all([
-      f.m.token.balanceOf(requester.address),
-      f.m.token.balanceOf(challenger.address),
-      f.m.token.balanceOf(f.treasury.address),
+      wealth(f, requester.address),
+      wealth(f, challenger.address),
+      wealth(f, f.treasury.address),
       f.m.staking.stakeOf(provider.address),
     ]);
     await mine(f.m.market.connect(challenger).challenge(taskId));
     await mine(f.m.testGame!.decide(taskId, 0, GameOutcome.ChallengerWon));
     expect(await status(taskId)).toBe('Refuted');
     const collateral = 200n * TOKEN;
-    expect((await f.m.token.balanceOf(requester.address)) - reqB).toBe(50n * TOKEN + MODEL_FEE);
-    expect((await f.m.token.balanceOf(challenger.address)) - chB).toBe(share(collateral).winner);
-    expect((await f.m.token.balanceOf(f.treasury.address)) - trB).toBe(share(collateral).protocol);
+    expect((await wealth(f, requester.address)) - reqB).toBe(50n * TOKEN + MODEL_FEE);
+    // A lone winner earns one game's reward; the game was the last, so the unclaimed rest is the treasury's.
+    expect((await wealth(f, challenger.address)) - chB).toBe(REWARD);
+    expect((await wealth(f, f.treasury.address)) - trB).toBe(collateral - REWARD);
+    expect(await f.m.market.slashPoolOf(taskId)).toEqual([REWARD, 0n]);
     expect(stakeB - (await f.m.staking.stakeOf(provider.address))).toBe(collateral);
     expect(await f.m.staking.lockedOf(provider.address)).toBe(0n);
   });
@@ -134,7 +148,7 @@ describe('task market lifecycle', () => {
     await mine(f.m.market.connect(challenger).challenge(taskId));
     await mine(f.m.market.connect(challenger2).challenge(taskId));
     const stakeB = await f.m.staking.stakeOf(provider.address);
-    const providerB = await f.m.token.balanceOf(provider.address);
+    const providerB = await wealth(f, provider.address);
 
     // The sham game ends first: the accomplice's bond goes to the provider (and treasury) but nothing finalizes.
     await mine(f.m.testGame!.decide(taskId, 0, GameOutcome.ProviderWon));
@@ -146,24 +160,27 @@ describe('task market lifecycle', () => {
     expect(await status(taskId)).toBe('Refuted');
     expect(stakeB - (await f.m.staking.stakeOf(provider.address))).toBe(200n * TOKEN);
 
-    // A later win refunds its bond without a second slash.
-    const ch2B = await f.m.token.balanceOf(challenger2.address);
+    // A later win earns the same reward without a second slash.
+    const ch2B = await wealth(f, challenger2.address);
     await mine(f.m.testGame!.decide(taskId, 2, GameOutcome.ChallengerWon));
-    expect((await f.m.token.balanceOf(challenger2.address)) - ch2B).toBe(BOND);
+    expect((await wealth(f, challenger2.address)) - ch2B).toBe(TASK_BOND + REWARD);
     expect(stakeB - (await f.m.staking.stakeOf(provider.address))).toBe(200n * TOKEN);
-    expect((await f.m.token.balanceOf(provider.address)) - providerB).toBe(share(BOND).winner);
+    expect((await wealth(f, provider.address)) - providerB).toBe(share(TASK_BOND).winner);
     expect((await f.m.market.getTask(taskId)).pendingGames).toBe(0n);
   });
 
-  it('sends a lost bond wholly to the treasury once the provider is refuted', async () => {
+  it('sends a lost bond wholly to the treasury once the provider is refuted, and the unclaimed pool after the last game', async () => {
     const taskId = await committedTask(f, requester, provider);
     await mine(f.m.market.connect(challenger).challenge(taskId));
     await mine(f.m.market.connect(challenger2).challenge(taskId));
     await mine(f.m.testGame!.decide(taskId, 0, GameOutcome.ChallengerWon));
-    const [providerB, treasuryB] = await Promise.all([f.m.token.balanceOf(provider.address), f.m.token.balanceOf(f.treasury.address)]);
+    // One game is still pending: the pool keeps what a second winner would be paid, and more.
+    expect(await f.m.market.slashPoolOf(taskId)).toEqual([REWARD, share(200n * TOKEN).winner - REWARD]);
+    const [providerB, treasuryB] = await Promise.all([wealth(f, provider.address), wealth(f, f.treasury.address)]);
     await mine(f.m.testGame!.decide(taskId, 1, GameOutcome.ProviderWon));
-    expect(await f.m.token.balanceOf(provider.address)).toBe(providerB);
-    expect((await f.m.token.balanceOf(f.treasury.address)) - treasuryB).toBe(BOND);
+    expect(await wealth(f, provider.address)).toBe(providerB);
+    expect((await wealth(f, f.treasury.address)) - treasuryB).toBe(TASK_BOND + share(200n * TOKEN).winner - REWARD);
+    expect(await f.m.market.slashPoolOf(taskId)).toEqual([REWARD, 0n]);
   });
 
   it('expires an unclaimed task with a full refund', async () => {
@@ -177,7 +194,7 @@ describe('task market lifecycle', () => {
 
   it('expires a claimed but never committed task, slashing the no-show: the requester gets at most the bounty, the treasury the rest', async () => {
     const reqB = await f.m.token.balanceOf(requester.address);
-    const treasuryB = await f.m.token.balanceOf(f.treasury.address);
+    const treasuryB = await wealth(f, f.treasury.address);
     const stakeB = await f.m.staking.stakeOf(provider.address);
     // Collateral 100, bounty 50: the winner's share (80) is more than the bounty, so 50 + the protocol's 20 + 30.
     const taskId = await createTask(f, requester, { deadline: (await now(f.provider)) + 100n, collateral: 100n * TOKEN });
@@ -185,7 +202,7 @@ describe('task market lifecycle', () => {
     await increaseTime(f.provider, 101);
     await mine(f.m.market.connect(challenger).expire(taskId));
     expect((await f.m.token.balanceOf(requester.address)) - reqB).toBe(50n * TOKEN);
-    expect((await f.m.token.balanceOf(f.treasury.address)) - treasuryB).toBe(50n * TOKEN);
+    expect((await wealth(f, f.treasury.address)) - treasuryB).toBe(50n * TOKEN);
     expect(stakeB - (await f.m.staking.stakeOf(provider.address))).toBe(100n * TOKEN);
     expect(await f.m.staking.lockedOf(provider.address)).toBe(0n);
     // Below the bounty, the requester gets the whole winner's share.
@@ -225,11 +242,11 @@ describe('task market lifecycle', () => {
     await mine(consumer.setMode(mode));
     const taskId = await committedTask(f, requester, provider, { consumer: await consumer.getAddress(), callbackGasLimit: 200_000n });
     await increaseTime(f.provider, 600);
-    const providerB = await f.m.token.balanceOf(provider.address);
+    const providerB = await wealth(f, provider.address);
     const receipt = await mine(f.m.market.finalize(taskId));
     const called = receipt.logs.map((l) => f.m.market.interface.parseLog(l)).find((e) => e?.name === 'ConsumerCalled');
     expect(called?.args.success).toBe(false);
-    expect((await f.m.token.balanceOf(provider.address)) - providerB).toBe(50n * TOKEN);
+    expect((await wealth(f, provider.address)) - providerB).toBe(50n * TOKEN);
     expect(receipt.gasUsed).toBeLessThan(400_000n);
     await mine(consumer.setMode(0));
   });
