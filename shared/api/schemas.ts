@@ -48,6 +48,8 @@ export const challengeViewSchema = z.object({
   game: addressSchema,
   bond: decimalSchema,
   status: z.string(),
+  /** What a winning challenger earned on top of its bond (ChallengeRewarded); null until then. */
+  reward: decimalSchema.nullable().optional(),
 });
 
 export const taskViewSchema = z.object({
@@ -61,6 +63,8 @@ export const taskViewSchema = z.object({
   outputRoot: bytes32Schema.nullable(),
   windowEnd: decimalSchema.nullable(),
   challenges: z.array(challengeViewSchema),
+  /** What the task's settlement credited, to whom (each party withdraws it, docs/cli.md Credits). */
+  credits: z.array(z.object({ account: addressSchema, amount: decimalSchema })).optional(),
   createdAt: z.number().nullable(),
   updatedAt: z.number().nullable(),
   challengeWindow: decimalSchema.nullable().optional(),

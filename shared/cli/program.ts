@@ -3,6 +3,7 @@
  * becomes a message saying what to do next (or {"error": …} with --json) and a non-zero exit code.
  */
 import { Command, CommanderError, Option } from 'commander';
+import { creditCommands } from './commands/credit';
 import { modelCommands } from './commands/model';
 import { disputeCommands } from './commands/dispute';
 import { providerCommands } from './commands/provider';
@@ -30,6 +31,7 @@ export function buildProgram(json: boolean): Command {
   modelCommands(program);
   taskCommands(program);
   providerCommands(program);
+  creditCommands(program);
   workerCommands(program);
   disputeCommands(program);
   return program;

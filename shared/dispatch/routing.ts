@@ -76,7 +76,9 @@ export async function jobsFor(message: EventMessage, targets: DispatchTargets, c
     const taskId = big(e, 'taskId');
     const route = providers[Number(taskId % BigInt(providers.length))]!;
     jobs.push({ queueUrl: route.queueUrl, job: { kind: 'infer', taskId: taskId.toString(), modelId: e.args.modelId as string, inputCid: e.args.inputCid as string, eventId } });
-  } else if (e.contract === 'market' && e.name === 'TaskCommitted') {
+  } else if (e.contract === 'market' && (e.name === 'TaskCommitted' || e.name === 'ChallengeWindowExtended')) {
+    // Extended: a game ended while every game slot was taken, so whoever was shut out may challenge
+    // again, and the provider's finalize job (skipped while games were pending) is due at the new end.
     const taskId = big(e, 'taskId');
     const task = await chain.task(taskId);
     const verify: Job = { kind: 'verify', taskId: taskId.toString(), modelId: task.modelId.toString(), provider: task.provider, eventId };

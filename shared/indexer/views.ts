@@ -38,16 +38,20 @@ const tasks: ViewDefinition = {
   fold(id, events) {
     const created = lastOf(events, 'TaskCreated');
     const committed = lastOf(events, 'TaskCommitted');
+    // A game that ends while every slot is taken restarts the window (ChallengeWindowExtended).
+    const windowSet = lastOf(events, 'TaskCommitted', 'ChallengeWindowExtended');
     const statusEvent = lastOf(events, ...Object.keys(TASK_STATUS_AFTER));
     const challenges = named(events, 'TaskChallenged').map((c) => {
       const index = str(c, 'challengeIndex');
       const resolved = named(events, 'ChallengeResolved').find((r) => str(r, 'challengeIndex') === index);
+      const rewarded = named(events, 'ChallengeRewarded').find((r) => str(r, 'challengeIndex') === index);
       return {
         index,
         challenger: str(c, 'challenger'),
         game: str(c, 'game'),
         bond: str(c, 'bond'),
         status: resolved ? CHALLENGE_STATUS[Number(str(resolved, 'status'))] ?? str(resolved, 'status') : 'Pending',
+        reward: rewarded ? str(rewarded, 'reward') : null,
       };
     });
     return {
@@ -59,9 +63,11 @@ const tasks: ViewDefinition = {
       inputCid: created ? (created.args.inputCid as string) : null,
       provider: lastOf(events, 'TaskClaimed') ? str(lastOf(events, 'TaskClaimed')!, 'provider') : null,
       outputRoot: committed ? str(committed, 'outputRoot') : null,
-      windowEnd: committed ? str(committed, 'windowEnd') : null,
+      windowEnd: windowSet ? str(windowSet, 'windowEnd') : null,
       challengeWindow: created ? str(created, 'challengeWindow') : null,
       challenges,
+      /** What the task's settlement credited, to whom (pull payments: each party withdraws). */
+      credits: named(events, 'Credited').map((c) => ({ account: str(c, 'account'), amount: str(c, 'amount') })),
       createdAt: created?.timestamp ?? null,
       claimedAt: timeOf(events, 'TaskClaimed'),
       committedAt: timeOf(events, 'TaskCommitted'),
@@ -138,7 +144,7 @@ const providers: ViewDefinition = {
 const disputes: ViewDefinition = {
   kind: 'disputes',
   idsOf: (e) =>
-    ['TaskChallenged', 'ChallengeResolved', 'TaskRefuted', 'GameCreated'].includes(e.name) && typeof e.args.challengeIndex === 'string'
+    ['TaskChallenged', 'ChallengeResolved', 'ChallengeRewarded', 'TaskRefuted', 'GameCreated'].includes(e.name) && typeof e.args.challengeIndex === 'string'
       ? [`${str(e, 'taskId')}-${str(e, 'challengeIndex')}`]
       : [],
   fold(id, events) {
@@ -152,6 +158,7 @@ const disputes: ViewDefinition = {
       gameId: game ? str(game, 'gameId') : null,
       bond: challenged ? str(challenged, 'bond') : null,
       status: resolved ? CHALLENGE_STATUS[Number(str(resolved, 'status'))] ?? str(resolved, 'status') : 'Pending',
+      reward: lastOf(events, 'ChallengeRewarded') ? str(lastOf(events, 'ChallengeRewarded')!, 'reward') : null,
       slashed: sum(named(events, 'TaskRefuted').map((e) => str(e, 'slashed'))),
     };
   },

@@ -288,6 +288,19 @@ export async function runProtocolDemo(provider: JsonRpcProvider, parties: DemoPa
     t.status = TASK_STATUS[Number((await market.getTask(t.taskId)).status)];
   }
 
+  // The market pays by credit (docs/security.md finding 6): each party pulls what it was paid.
+  for (const r of roles) {
+    const credit = await market.creditOf(r.address);
+    if (credit === 0n) continue;
+    await mine(market.connect(parties[r.role]).withdraw(r.address));
+    say('finalize', `${r.role} withdraws its credit: ${tokens(credit)} OPML`);
+  }
+  const owed = await staking.protocolShareOwed();
+  if (owed > 0n) {
+    await mine(staking.connect(parties.treasury).collectProtocolShare());
+    say('finalize', `the treasury collects the protocol share of the slash: ${tokens(owed)} OPML`);
+  }
+
   const gas = await gasBySender(provider, firstBlock, await provider.getBlockNumber());
   const walletsAfter = await Promise.all(roles.map((r) => token.balanceOf(r.address)));
   const stakesAfter = await Promise.all(roles.map((r) => staking.stakeOf(r.address)));
@@ -336,7 +349,8 @@ async function playDispute(
   const receipt = await mine(market.connect(parties.challenger).challenge(c.taskId));
   const created = receipt.logs.map((l) => game.interface.parseLog(l)).find((e) => e?.name === 'GameCreated');
   const gameId = created!.args.gameId as bigint;
-  say('dispute', `task ${c.taskId}: challenger posts a ${tokens(DEMO_TERMS.challengeBond)} OPML bond, game ${gameId} created`);
+  const bond = (await market.getChallenge(c.taskId, created!.args.challengeIndex as bigint)).bond;
+  say('dispute', `task ${c.taskId}: challenger posts a ${tokens(bond)} OPML bond (the floor plus 5% of bounty and collateral), game ${gameId} created`);
   const players = {
     provider: new Player('provider', game, parties.cheater, gameId, c.prepared.graph, c.claimed),
     challenger: new Player('challenger', game, parties.challenger, gameId, c.prepared.graph, honestSlots),

@@ -1,6 +1,7 @@
 /** The opml SDK: connect, then call the requester, provider and model-owner operations with the context. */
 export { OpmlApiClient, type ApiClientOptions, type TaskDetail, type ModelDetail, type ProviderDetail, type Stats, type HealthResponse } from './apiClient';
 export { connectOpml, connectContracts, addressesFromMarket, chainNow, type OpmlContext, type ConnectOptions, type ContractAddresses, type MarketContracts } from './context';
+export { creditOf, withdrawCredit, type WithdrawCreditResult } from './credits';
 export { readChallenges, readGame, GAME_OUTCOMES, type ChallengeState, type GameState, type GameOutcomeName } from './disputes';
 export * from './errors';
 export { prepareInput, inputSpecOf, pngToGray, pngToMnist, grayToPng, promptToIds, MNIST_SIDE, type InputSource, type PreparedInput } from './inputs';

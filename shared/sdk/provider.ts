@@ -11,6 +11,8 @@ export interface ProviderStatus {
   address: string;
   /** Wallet balance of the market token. */
   balance: bigint;
+  /** What the market has credited this address and not yet paid out (`opml credit withdraw`). */
+  credit: bigint;
   stake: bigint;
   locked: bigint;
   /** stake - locked: what can back new tasks or be unbonded. */
@@ -31,8 +33,9 @@ export interface ProviderStatus {
 /** The staker's position now, from the chain. */
 export async function providerStatus(ctx: OpmlContext, address: string): Promise<ProviderStatus> {
   const { staking, token, market } = ctx.contracts;
-  const [balance, stake, locked, [unbonding, readyAt], isStaked, finalized, slashes, now] = await Promise.all([
+  const [balance, credit, stake, locked, [unbonding, readyAt], isStaked, finalized, slashes, now] = await Promise.all([
     token.balanceOf(address),
+    market.creditOf(address),
     staking.stakeOf(address),
     staking.lockedOf(address),
     staking.unbondingOf(address),
@@ -44,6 +47,7 @@ export async function providerStatus(ctx: OpmlContext, address: string): Promise
   return {
     address,
     balance,
+    credit,
     stake,
     locked,
     free: stake - locked,

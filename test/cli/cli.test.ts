@@ -175,7 +175,22 @@ it('task watch follows the task to Finalized; plain lines when not on a terminal
   const json = await opml(['--json', 'task', 'watch', taskId]);
   expect(json.json).toMatchObject({ status: 'Finalized', provider: provider.address, reading: { predictedClass: 7 } });
   const status = await opml(['--json', 'provider', 'status'], provider);
-  expect(status.json).toMatchObject({ earned: (10n * TOKEN).toString(), tasksFinalized: 1 });
+  expect(status.json).toMatchObject({ earned: (10n * TOKEN).toString(), tasksFinalized: 1, credit: (10n * TOKEN).toString() });
+
+  // The bounty was credited; the provider withdraws it to another address of its own.
+  const shown = await opml(['credit', 'show', provider.address]);
+  expect(shown.stdout).toMatch(new RegExp(`${provider.address} has 10 OPML of credit \\(withdraw with \`opml credit withdraw\`\\)`));
+  const elsewhere = challenger.address;
+  const before = await stack.market.token.balanceOf(elsewhere);
+  const withdrawn = await opml(['--json', 'credit', 'withdraw', '--to', elsewhere], provider);
+  expect(withdrawn.code).toBe(0);
+  expect(withdrawn.json).toMatchObject({ amount: (10n * TOKEN).toString(), to: elsewhere });
+  expect((await stack.market.token.balanceOf(elsewhere)) - before).toBe(10n * TOKEN);
+  const again = await opml(['credit', 'withdraw'], provider);
+  expect(again.code).not.toBe(0);
+  expect(again.stderr).toMatch(/has no credit to withdraw/);
+  const bad = await opml(['credit', 'withdraw', '--to', '0x12'], provider);
+  expect(bad.stderr).toMatch(/--to "0x12" is not an address/);
 });
 
 it('dispute inspect shows a real game after a challenge', async () => {
@@ -184,7 +199,8 @@ it('dispute inspect shows a real game after a challenge', async () => {
   await serve(id);
   await mine(stack.market.token.connect(challenger).approve(stack.market.addresses.staking, 2n ** 255n));
   await mine(stack.market.staking.connect(challenger).stake(100n * TOKEN));
-  await mine(stack.market.token.connect(challenger).approve(stack.market.addresses.market, 10n * TOKEN));
+  // The bond scales with the task (challengeBondOf): allow whatever it is.
+  await mine(stack.market.token.connect(challenger).approve(stack.market.addresses.market, 2n ** 255n));
   await mine(stack.market.market.connect(challenger).challenge(id));
 
   const inspect = await opml(['--json', 'dispute', 'inspect', id.toString()]);
@@ -198,7 +214,8 @@ it('dispute inspect shows a real game after a challenge', async () => {
   const tty = await onTerminal(['task', 'watch', id.toString(), '--poll', '200', '--timeout', '2']);
   expect(tty.code).toBe(1);
   expect(tty.stdout).toMatch(/\x1b\[\d+F\x1b\[J/);
-  expect(tty.stdout).toMatch(/challenge #0 by 0x[0-9a-fA-F]{4}…[0-9a-fA-F]{4} \(bond 10 OPML\): Pending · game 1 · Open, provider to move · 0 moves/);
+  // Bond: the floor of 10 plus 5% of bounty 10 and collateral 50.
+  expect(tty.stdout).toMatch(/challenge #0 by 0x[0-9a-fA-F]{4}…[0-9a-fA-F]{4} \(bond 13 OPML\): Pending · game 1 · Open, provider to move · 0 moves/);
   expect(tty.stdout).toMatch(/error: task \d+ is still Committed after \d+ s: watch it longer with `opml task watch \d+`/);
 });
 

@@ -16,6 +16,8 @@ let f: DisputeFixture;
 let s: SyntheticGraph;
 let modelId: bigint;
 const input = randomInt8(40, 99);
+/** An account's tokens: its wallet plus what the market has credited it (payments are pulled). */
+const owned = async (account: string): Promise<bigint> => (await f.m.token.balanceOf(account)) + (await f.m.market.creditOf(account));
 
 beforeAll(async () => {
   f = await startDisputeFixture(4);
@@ -43,19 +45,21 @@ describe.each(cheats)('a cheating provider (%s)', (_label, cheat) => {
     const honest = computeTensors(s, input);
     const claimed = computeTensors(s, input, cheat);
     const taskId = await commitTask(f, modelId, provider, s, claimed);
-    const challengerBefore = await f.m.token.balanceOf(challenger.address);
+    const challengerBefore = await owned(challenger.address);
     const gameId = await challenge(f, challenger, taskId);
     const stakeBefore = await f.m.staking.stakeOf(provider.address);
-    const requesterBefore = await f.m.token.balanceOf(f.requester.address);
+    const requesterBefore = await owned(f.requester.address);
     const log = await playOut(f, [player(f, 'provider', provider, gameId, s, claimed), player(f, 'challenger', challenger, gameId, s, honest)]);
     expect(log).not.toContain('timeout-claimed');
     const steps = await f.game.queryFilter(f.game.filters.StepVerified(gameId));
     expect(steps).toHaveLength(1);
     expect(await settle(taskId, gameId)).toEqual({ phase: 'Resolved', outcome: 2, challenge: 'ChallengerWon', task: 'Refuted' });
     expect(await f.m.staking.stakeOf(provider.address)).toBeLessThan(stakeBefore);
-    // Bond back plus a share of the slash; the bounty goes back to the requester.
-    expect(await f.m.token.balanceOf(challenger.address)).toBeGreaterThan(challengerBefore);
-    expect(await f.m.token.balanceOf(f.requester.address)).toBe(requesterBefore + BOUNTY);
+    // Bond back plus a winner's reward from the slash; the bounty goes back to the requester (credited).
+    const [reward] = await f.m.market.slashPoolOf(taskId);
+    expect(reward).toBeGreaterThan(0n);
+    expect((await owned(challenger.address)) - challengerBefore).toBe(reward);
+    expect(await owned(f.requester.address)).toBe(requesterBefore + BOUNTY);
   });
 });
 
@@ -167,11 +171,11 @@ describe('no challenge', () => {
   it('an honest provider is paid after the window with the real game as the market factory', async () => {
     const [provider] = f.actors;
     const taskId = await commitTask(f, modelId, provider, s, computeTensors(s, input));
-    const before = await f.m.token.balanceOf(provider.address);
+    const before = await owned(provider.address);
     await increaseTime(f.provider, 3_601n);
     await (await f.m.market.connect(provider).finalize(taskId)).wait();
     expect(TASK_STATUS[Number((await f.m.market.getTask(taskId)).status)]).toBe('Finalized');
-    expect(await f.m.token.balanceOf(provider.address)).toBe(before + BOUNTY);
+    expect(await owned(provider.address)).toBe(before + BOUNTY);
   });
 });
 

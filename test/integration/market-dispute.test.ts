@@ -56,9 +56,11 @@ it('moves balances and stakes as the economics say', () => {
   expect(party('modelOwner').walletDelta).toBe(honestTasks * DEMO_TERMS.modelFee);
   expect(party('cheater').stakeDelta).toBe(-slashed);
   expect(party('cheater').walletDelta).toBe(0n);
-  expect(party('challenger').walletDelta).toBe(slashed - protocolShare);
+  // A lone winner earns one of the four rewards the challengers' share is sized for; the treasury the rest.
+  const reward = (slashed - protocolShare) / 4n;
+  expect(party('challenger').walletDelta).toBe(reward);
   expect(party('challenger').stakeDelta).toBe(0n);
-  expect(party('treasury').walletDelta).toBe(protocolShare);
+  expect(party('treasury').walletDelta).toBe(slashed - reward);
   expect(result.parties.reduce((sum, p) => sum + p.walletDelta + p.stakeDelta, 0n)).toBe(0n);
 });
 

@@ -81,7 +81,7 @@ describe('payments', () => {
     await mine(hostile.setFee(100n)); // 1%
     try {
       const r = await request(f);
-      const total = r.bounty + 2n * TOKEN;
+      const total = BigInt(r.bounty) + 2n * TOKEN;
       await expectRevert(f, () => f.m.market.connect(requester).createTask(r), 'MarketTokenShortDelivery', [total, total - total / 100n]);
       await expectRevert(f, () => f.m.market.connect(challenger).challenge(taskId), 'MarketTokenShortDelivery', [bond, bond - bond / 100n]);
       await expectRevert(f, () => f.m.staking.connect(requester).stake(MIN_STAKE), 'StakingTokenShortDelivery', [MIN_STAKE, MIN_STAKE - MIN_STAKE / 100n]);

@@ -46,6 +46,15 @@ export const workerEnvSchema = serviceEnvSchema
     OPML_WORKER_EXPECTED_COMPUTE_SECONDS: z.coerce.number().nonnegative().default(DEFAULT_CLAIM_POLICY.expectedComputeSeconds),
     /** Seconds of slack kept before a task's deadline on top of the expected compute time. */
     OPML_WORKER_DEADLINE_MARGIN_SECONDS: z.coerce.number().nonnegative().default(DEFAULT_CLAIM_POLICY.deadlineMarginSeconds),
+    /**
+     * The market pays by credit; the worker withdraws its credit to its wallet once it holds at least this
+     * much (base units, decimal). 1 withdraws after every paying job; a higher value batches them.
+     */
+    OPML_WORKER_WITHDRAW_MIN_CREDIT: z
+      .string()
+      .regex(/^[1-9][0-9]*$/, 'must be a positive decimal integer (base units)')
+      .default('1')
+      .transform((v) => BigInt(v)),
     /** Commit a wrong output: demo and tests of slashing only. */
     OPML_WORKER_FORGE: flag,
     /** Tests only: sleep this long right after the named transaction is mined, so the test can SIGKILL the worker there. */

@@ -22,6 +22,8 @@ export interface WorkerContext {
   /** Where the market's logs start (TaskCreated lookups). */
   startBlock: number;
   disputeWaitMs: number;
+  /** The least credit (base units) worth a withdrawal transaction; see ./credits.ts. */
+  withdrawMinCredit: bigint;
   /** Players of games still running, so their VM runs are reused across dispute jobs. */
   players: Map<string, Player>;
   testPause?: { after: TestPausePoint; ms: number };

@@ -80,6 +80,7 @@ export async function startWorker(env: WorkerEnv, log: Logger = stdoutLogger): P
     forge: env.OPML_WORKER_FORGE,
     startBlock: env.OPML_START_BLOCK,
     disputeWaitMs: env.OPML_WORKER_DISPUTE_WAIT_SECONDS * 1000,
+    withdrawMinCredit: env.OPML_WORKER_WITHDRAW_MIN_CREDIT,
     players: new Map(),
     testPause: env.OPML_WORKER_TEST_PAUSE_AFTER ? { after: env.OPML_WORKER_TEST_PAUSE_AFTER, ms: env.OPML_WORKER_TEST_PAUSE_MS } : undefined,
   };

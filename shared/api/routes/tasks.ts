@@ -109,7 +109,8 @@ export async function taskDetail(s: ApiServices, taskId: bigint): Promise<TaskDe
     inputCid: createdLogs.at(-1)?.args.inputCid ?? indexed?.inputCid ?? null,
     provider: nullIfZero(task.provider),
     outputRoot: task.outputRoot === ZERO_ROOT ? null : task.outputRoot,
-    windowEnd: committed ? committed.args.windowEnd.toString() : null,
+    // The chain's, not the commit log's: a game that ends while every slot is taken restarts the window.
+    windowEnd: wasCommitted ? task.deadline.toString() : null,
     challenges: challenges.map((c, i) => ({ index: String(i), challenger: c.challenger, game: c.game, bond: c.bond.toString(), status: CHALLENGE_STATUS[Number(c.status)] ?? String(c.status) })),
     createdAt: indexed?.createdAt ?? null,
     updatedAt: indexed?.updatedAt ?? null,

@@ -64,6 +64,7 @@ export function providerCommands(program: Command): void {
         outputOf(cmd).result(s, [
           `provider ${s.address}${s.isStaked ? '' : ' (below the minimum stake: cannot claim tasks)'}`,
           `  wallet     ${formatTokens(s.balance)}`,
+          `  credit     ${formatTokens(s.credit)}${s.credit > 0n ? ' (withdraw with `opml credit withdraw`)' : ''}`,
           `  stake      ${formatTokens(s.stake)} (locked ${formatTokens(s.locked)}, free ${formatTokens(s.free)})`,
           `  unbonding  ${formatTokens(s.unbonding)}${s.unbonding > 0n ? (s.withdrawable ? ' (withdrawable now)' : ` (ready at ${new Date(Number(s.unbondingReadyAt) * 1000).toISOString()})`) : ''}`,
           `  earned     ${formatTokens(s.earned)} over ${s.tasksFinalized} finalized task${s.tasksFinalized === 1 ? '' : 's'}`,

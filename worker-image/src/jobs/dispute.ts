@@ -12,6 +12,7 @@ import { GameOutcome } from '../../../shared/market/tasks';
 import type { PreparedModel } from '../../../shared/models/registration';
 import { settleOwnTransactions } from '../chain';
 import type { JobResult, Progress, WorkerContext } from '../context';
+import { withdrawCredit } from '../credits';
 import { commitmentOf, forgeSlots, sameCommitment, slotTensors } from '../slots';
 import { fetchTaskInput } from '../taskInputs';
 import { finalizeIfDue } from './finalize';
@@ -80,5 +81,7 @@ export async function runDispute(ctx: WorkerContext, job: DisputeJob, progress: 
   const outcome = Number(end.outcome) === GameOutcome.ProviderWon ? 'ProviderWon' : 'ChallengerWon';
   // The finalize job may have been acknowledged while this game was pending: the winner finalizes here.
   const finalized = role === 'provider' && outcome === 'ProviderWon' ? await finalizeIfDue(ctx, end.taskId).catch((e: Error) => ({ state: 'skipped', reason: e.message })) : undefined;
-  return { state: 'done', gameId, role, moves, outcome, finalize: finalized?.state, finalizeReason: finalized?.reason };
+  // The game's end credited the winner (its bond back, a reward, or the loser's bond): pull it.
+  const withdrawn = finalized?.state === 'finalized' ? String((finalized as JobResult).withdrawn) : (await withdrawCredit(ctx)).toString();
+  return { state: 'done', gameId, role, moves, outcome, finalize: finalized?.state, finalizeReason: finalized?.reason, withdrawn };
 }

@@ -9,6 +9,7 @@ import type { Job } from '../../../shared/schemas/jobs';
 import { mine, TASK_STATUS } from '../../../shared/market/tasks';
 import { settleOwnTransactions } from '../chain';
 import type { JobResult, WorkerContext } from '../context';
+import { withdrawCredit } from '../credits';
 
 type FinalizeJob = Extract<Job, { kind: 'finalize' }>;
 
@@ -36,7 +37,8 @@ export async function finalizeIfDue(ctx: WorkerContext, taskId: bigint): Promise
   const now = BigInt((await provider.getBlock('latest'))!.timestamp);
   if (now < task.deadline) throw new FinalizeNotYetError(taskId, task.deadline, now);
   await mine(market.finalize(taskId));
-  return { state: 'finalized' };
+  const withdrawn = await withdrawCredit(ctx);
+  return { state: 'finalized', withdrawn: withdrawn.toString() };
 }
 
 export function runFinalize(ctx: WorkerContext, job: FinalizeJob): Promise<JobResult> {

@@ -25,6 +25,12 @@ export async function runVerify(ctx: WorkerContext, job: VerifyJob, progress: Pr
   const now = BigInt((await provider.getBlock('latest'))!.timestamp);
   if (now >= task.deadline) return { state: 'skipped', reason: `challenge window ended at ${task.deadline}` };
 
+  const maxGames = await market.MAX_PENDING_GAMES();
+  if (task.pendingGames >= maxGames) {
+    // When one of them ends the window restarts (ChallengeWindowExtended) and the dispatcher sends a new verify job.
+    return { state: 'skipped', reason: `${task.pendingGames} games pending, the most a task may have: verified again when one ends` };
+  }
+
   const prepared = await ctx.models.get(task.modelId);
   const input = await fetchTaskInput(ctx, prepared, taskId, task.inputRoot);
   const started = performance.now();
@@ -35,7 +41,7 @@ export async function runVerify(ctx: WorkerContext, job: VerifyJob, progress: Pr
   if (sameCommitment(ours, { outputRoot: task.outputRoot, graphStateRoot: task.graphStateRoot })) return { state: 'agreed', outputRoot: task.outputRoot };
 
   await ctx.slots.save(taskId, slots.tensors);
-  const bond = await market.challengeBond();
+  const bond = await market.challengeBondOf(taskId);
   const marketAddress = await market.getAddress();
   // One unlimited approval the first time: later challenges need no approval transaction.
   if ((await token.allowance(address, marketAddress)) < bond) await mine(token.approve(marketAddress, MaxUint256));
