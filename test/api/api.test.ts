@@ -465,7 +465,10 @@ describe('HTTP API on the local stack', () => {
   it('shows dispute progress from the game contract once the task is challenged', async () => {
     await mine(m.market.connect(challenger).challenge(BigInt(taskId)));
     const t = await call('GET', `/tasks/${taskId}`);
-    expect(t.body.challenges).toEqual([{ index: '0', challenger: challenger.address, game: m.dispute!.game, bond: (10n * TOKEN).toString(), status: 'Pending' }]);
+    // The bond: the floor (10) plus 5% of the task's bounty and collateral.
+    const bond = await m.market.challengeBondOf(BigInt(taskId));
+    expect(bond).toBeGreaterThan(10n * TOKEN);
+    expect(t.body.challenges).toEqual([{ index: '0', challenger: challenger.address, game: m.dispute!.game, bond: bond.toString(), status: 'Pending' }]);
     const game = await m.dispute!.contract.getGame(1n);
     expect(t.body.dispute).toEqual({ challengeIndex: '0', challenger: challenger.address, gameId: '1', phase: PHASES[Number(game.phase)], moves: [], outcome: 'Undecided' });
   });

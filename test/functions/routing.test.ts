@@ -89,6 +89,19 @@ describe('jobsFor', () => {
     expect((await jobsFor(committed(NOW - 5), targets, chain)).jobs[2]!.delaySeconds).toBe(0);
   });
 
+  it('verifies and finalizes again when a full task frees a slot and its window restarts', async () => {
+    const extended = event('market', 'ChallengeWindowExtended', { taskId: '7', windowEnd: String(NOW + 600) });
+    const { jobs, skipped } = await jobsFor(extended, targets, chain);
+    expect(skipped).toEqual([]);
+    expect(jobs.map((d) => [d.queueUrl.split('/').pop(), d.job, d.delaySeconds])).toEqual([
+      ['c1.fifo', { kind: 'verify', taskId: '7', modelId: '1', provider: PROVIDER, eventId: extended.event.id }, undefined],
+      ['c2.fifo', { kind: 'verify', taskId: '7', modelId: '1', provider: PROVIDER, eventId: extended.event.id }, undefined],
+      ['p1.fifo', { kind: 'finalize', taskId: '7', windowEnd: String(NOW + 600), eventId: extended.event.id }, 600],
+    ]);
+    // A new event id: SQS deduplication does not drop these as repeats of the TaskCommitted jobs.
+    expect(jobs[0]!.job).not.toEqual((await jobsFor(committed(NOW + 60), targets, chain)).jobs[0]!.job);
+  });
+
   it('refuses to send a job the jobs schema rejects', async () => {
     // A TaskCreated without its input CID (an ABI the events schema does not pin down).
     const created = event('market', 'TaskCreated', { taskId: '8', requester: PROVIDER, modelId: '1', bounty: '1', fee: '0', deadline: '9', collateral: '1', challengeWindow: '60' });

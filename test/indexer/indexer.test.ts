@@ -108,9 +108,21 @@ describe('indexer and view consumer on a real chain, S3 and SQS', () => {
       status: 'Refuted',
       refutedAt: expect.any(Number),
       finalizedAt: null,
-      challenges: [{ index: '0', challenger: challenger.address, status: 'ChallengerWon' }],
+      // A lone winner's reward: the challengers' 80% of the 200 collateral over four possible games.
+      challenges: [{ index: '0', challenger: challenger.address, status: 'ChallengerWon', reward: (40n * TOKEN).toString() }],
     });
-    expect(await views.state('disputes', `${refuted}-0`)).toMatchObject({ status: 'ChallengerWon', slashed: (200n * TOKEN).toString() });
+    expect(await views.state('disputes', `${refuted}-0`)).toMatchObject({ status: 'ChallengerWon', slashed: (200n * TOKEN).toString(), reward: (40n * TOKEN).toString() });
+    // Payments are credits: the task views say who was credited what.
+    expect(honestView.credits).toEqual([
+      { account: provider.address, amount: (50n * TOKEN).toString() },
+      { account: f.modelOwner.address, amount: (2n * TOKEN).toString() },
+    ]);
+    const bond = (await f.m.market.getChallenge(refuted, 0)).bond;
+    expect(((await views.state('tasks', String(refuted))) as Record<string, unknown>).credits).toEqual([
+      { account: requester.address, amount: (52n * TOKEN).toString() },
+      { account: challenger.address, amount: (bond + 40n * TOKEN).toString() },
+      { account: f.treasury.address, amount: (120n * TOKEN).toString() },
+    ]);
     expect(await views.state('models', String(f.modelId))).toMatchObject({ owner: f.modelOwner.address, active: true, tasks: 2 });
     // The slash lowered both stake and locked collateral: the view must agree with the chain.
     expect(await views.state('providers', provider.address.toLowerCase())).toMatchObject({

@@ -121,6 +121,12 @@ it('refutes a forged commitment through the full game played by two workers', as
   expect(new Set(moved.map((l) => l.worker))).toEqual(new Set(['forger', 'challenger']));
   expect(moved.some((l) => l.phase === 'Step')).toBe(true);
   expect(await w.m.staking.stakeOf(w.wallet('forger').address)).toBeLessThan(500n * 10n ** 18n);
+  // The game's end credited the challenger its bond and a reward; its worker withdrew them to its wallet.
+  const paid = await waitFor('the challenger to withdraw', async () => lines.find((l) => l.worker === 'challenger' && l.state === 'done' && l.taskId === taskId && typeof l.withdrawn === 'string' && l.withdrawn !== '0'), 60_000);
+  const [reward] = await w.m.market.slashPoolOf(t.taskId);
+  const bond = (await w.m.market.getChallenge(t.taskId, 0)).bond;
+  expect(BigInt(paid.withdrawn as string)).toBe(bond + reward);
+  expect(await w.m.market.creditOf(w.wallet('challenger').address)).toBe(0n);
   expect(lines.filter((l) => l.state === 'failed')).toEqual([]);
   process.stdout.write(`dispute: ${moved.length} moves, ${seen.size} game events dispatched\n`);
 });
