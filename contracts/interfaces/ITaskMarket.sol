@@ -255,6 +255,10 @@ interface ITaskMarket is IDisputeArbiter {
     /// @notice What `account` may withdraw.
     function creditOf(address account) external view returns (uint256);
 
+    /// @notice Everything ever credited to `account`, and what of it was withdrawn: running totals, so
+    ///         `credited` is also the account's lifetime earnings from the market.
+    function creditTotalsOf(address account) external view returns (uint256 credited, uint256 withdrawn);
+
     /// @notice A refuted task's reward per winning challenger, and what of the challengers' share is unpaid
     ///         (zero once its last game is over).
     function slashPoolOf(uint256 taskId) external view returns (uint256 reward, uint256 left);

@@ -90,6 +90,8 @@ describe('task market lifecycle', () => {
     const providerBalance = await f.m.token.balanceOf(provider.address);
     await mine(f.m.market.connect(f.modelOwner).withdraw(f.modelOwner.address));
     expect(await f.m.market.creditOf(f.modelOwner.address)).toBe(0n);
+    // Running totals: the slot stays non-zero, so the next finalize rewrites it cheaply.
+    expect(await f.m.market.creditTotalsOf(f.modelOwner.address)).toEqual([MODEL_FEE, MODEL_FEE]);
     expect(await f.m.token.balanceOf(f.addresses.market)).toBe(50n * TOKEN);
     expect(await f.m.token.balanceOf(provider.address)).toBe(providerBalance);
     // The permit replaced the fixture's unlimited approval; restore it for the other tests.
