@@ -1,7 +1,8 @@
 /** The CLI's global options and the SDK context built from them. */
 import type { Command } from 'commander';
+import { isAddress } from 'ethers';
 import { connectOpml, SdkConfigError, type OpmlContext } from '../sdk';
-import { createOutput, type Output } from './output';
+import { createOutput, UsageError, type Output } from './output';
 
 export interface GlobalOptions {
   api?: string;
@@ -27,6 +28,18 @@ export async function contextOf(cmd: Command, needs: { signer?: boolean; api?: b
   if (needs.signer && !g.key) throw new SdkConfigError('this command signs transactions: pass --key <hex> or set OPML_KEY');
   if (needs.api && !g.api) throw new SdkConfigError('this command needs the HTTP API: pass --api <url> or set OPML_API_URL');
   return connectOpml({ rpcUrl: g.rpc, apiUrl: g.api, privateKey: g.key, market: g.market });
+}
+
+/** Refuses an `[address]` argument that is not one, before anything connects. */
+export function checkAddressArgument(address: string | undefined): void {
+  if (address !== undefined && !isAddress(address)) throw new UsageError(`"${address}" is not an address: give 0x followed by 40 hex digits`);
+}
+
+/** The account an `[address]` argument names, or the signer's own; `what` is asked when there is neither. */
+export async function accountOf(ctx: OpmlContext, address: string | undefined, what: string): Promise<string> {
+  const who = address ?? (ctx.signer ? await ctx.signer.getAddress() : undefined);
+  if (!who) throw new UsageError(`${what}? give an address, or --key (OPML_KEY) for your own`);
+  return who;
 }
 
 /** Ends the provider's polling so the process can exit promptly. */

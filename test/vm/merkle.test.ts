@@ -49,8 +49,13 @@ describe('merkle helpers', () => {
           const wrongLeaf = proof.slice();
           wrongLeaf[address & 31] ^= 0x80;
           expect(verifyProof(wrongLeaf, address, root)).toBe(false);
-          // The same proof presented for a different leaf position does not verify either.
-          expect(verifyProof(proof, (address ^ (32 << tamperLevel)) >>> 0, root)).toBe(false);
+          // The same proof presented for the mirrored position at that level does not verify either, unless
+          // the two subtrees there are equal (a zero leaf beside a zero leaf): then it truly is a proof of
+          // that position. The mirrored position's own proof carries our subtree as its sibling there.
+          const flipped = (address ^ (32 << tamperLevel)) >>> 0;
+          const atLevel = (p: Uint8Array) => Buffer.from(p.subarray(32 * (tamperLevel + 1), 32 * (tamperLevel + 2)));
+          const twins = atLevel(tree.proof(flipped)).equals(atLevel(proof));
+          expect(verifyProof(proof, flipped, root)).toBe(twins);
           expect(verifyProof(proof.subarray(0, MERKLE_PROOF_SIZE - 1), address, root)).toBe(false);
         },
       ),

@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { isAddress } from 'ethers';
 import { creditOf, withdrawCredit } from '../../sdk';
-import { closeContext, contextOf, outputOf } from '../globals';
+import { accountOf, checkAddressArgument, closeContext, contextOf, outputOf } from '../globals';
 import { formatTokens, UsageError } from '../output';
 
 export function creditCommands(program: Command): void {
@@ -12,11 +12,10 @@ export function creditCommands(program: Command): void {
     .command('show [address]')
     .description("an account's credit (your own with --key)")
     .action(async (address: string | undefined, _opts, cmd: Command) => {
-      if (address !== undefined && !isAddress(address)) throw new UsageError(`"${address}" is not an address: give 0x followed by 40 hex digits`);
+      checkAddressArgument(address);
       const ctx = await contextOf(cmd);
       try {
-        const who = address ?? (ctx.signer ? await ctx.signer.getAddress() : undefined);
-        if (!who) throw new UsageError('whose credit? give an address, or --key (OPML_KEY) for your own');
+        const who = await accountOf(ctx, address, 'whose credit');
         const amount = await creditOf(ctx, who);
         outputOf(cmd).result({ address: who, credit: amount }, [`${who} has ${formatTokens(amount)} of credit${amount > 0n ? ' (withdraw with `opml credit withdraw`)' : ''}`]);
       } finally {

@@ -1,9 +1,8 @@
 /** `opml provider stake | unbond | withdraw | status`. */
 import type { Command } from 'commander';
-import { isAddress } from 'ethers';
 import { providerStatus, requestUnbonding, stake, withdraw } from '../../sdk';
-import { closeContext, contextOf, outputOf } from '../globals';
-import { formatDuration, formatTokens, parseTokens, UsageError } from '../output';
+import { accountOf, checkAddressArgument, closeContext, contextOf, outputOf } from '../globals';
+import { formatDuration, formatTokens, parseTokens } from '../output';
 import { chainNow } from '../../sdk/context';
 
 export function providerCommands(program: Command): void {
@@ -55,11 +54,10 @@ export function providerCommands(program: Command): void {
     .command('status [address]')
     .description("a provider's wallet, stake, locked collateral, unbonding and earnings (your own with --key)")
     .action(async (address: string | undefined, _opts, cmd: Command) => {
-      if (address !== undefined && !isAddress(address)) throw new UsageError(`"${address}" is not an address: give 0x followed by 40 hex digits`);
+      checkAddressArgument(address);
       const ctx = await contextOf(cmd);
       try {
-        const who = address ?? (ctx.signer ? await ctx.signer.getAddress() : undefined);
-        if (!who) throw new UsageError('whose status? give an address, or --key (OPML_KEY) for your own');
+        const who = await accountOf(ctx, address, 'whose status');
         const s = await providerStatus(ctx, who);
         outputOf(cmd).result(s, [
           `provider ${s.address}${s.isStaked ? '' : ' (below the minimum stake: cannot claim tasks)'}`,
