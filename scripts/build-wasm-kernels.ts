@@ -34,6 +34,7 @@ const SOURCES: readonly [string, string[]][] = [
   ['guest/dnn/elementwise.c', ['-Dadd=guest_add', '-Dmul=guest_mul']],
   ['guest/dnn/layout.c', []],
   ['guest/dnn/normalize.c', ['-DlayerNorm=guest_layerNorm']],
+  ['guest/dnn/attention.c', []],
 ];
 
 /**

@@ -14,6 +14,13 @@
 #define SOFTMAX_MAX_D 2048
 #define SOFTMAX_EXP_ONE (1 << 20)
 #define LAYERNORM_MAX_D 4096
+#define RMSNORM_MAX_D 8192
+#define ATTENTION_MAX_POSITIONS 4096
+#define ATTENTION_MAX_HEAD_DIM 512
+#define ATTENTION_EXP_ONE (1 << 20)
+#define ROPE_ONE (1 << 14)
+
+int32_t clampPosition(int32_t pos, uint32_t r, int32_t limit);
 
 typedef struct {
   uint32_t minInputs, maxInputs, attrs;
@@ -25,7 +32,8 @@ static const op_info OPS[] = {
     [1] = {4, 4, 1, dense},      [2] = {4, 4, 10, conv2d},    [3] = {3, 3, 0, matMul},  [4] = {3, 3, 1, add},
     [5] = {3, 3, 0, mul},        [6] = {1, 1, 0, relu},       [7] = {1, 1, 8, maxPool}, [8] = {1, 1, 9, avgPool},
     [9] = {1, 1, 0, reshape},    [10] = {1, 1, 4, transpose}, [11] = {2, 2, 0, gather}, [12] = {2, 3, 0, softmax},
-    [13] = {4, 4, 1, layerNorm}, [14] = {2, 2, 0, lut},
+    [13] = {4, 4, 1, layerNorm}, [14] = {2, 2, 0, lut},       [15] = {3, 3, 1, rmsNorm}, [16] = {4, 4, 0, rope},
+    [17] = {2, 3, 0, kvWrite},   [18] = {6, 6, 2, attention},
 };
 #define OP_COUNT (sizeof OPS / sizeof OPS[0])
 
@@ -218,6 +226,62 @@ static void checkLut(const node *n) {
   check(sameShape(&n->p->output, x->rank, x->dims), ERR_SHAPE);
 }
 
+static void checkRmsNorm(const node *n) {
+  const tensor_desc *x = in(n, 0);
+  int32_t d = x->dims[x->rank - 1];
+  check(d <= RMSNORM_MAX_D && isVector(in(n, 1), DTYPE_INT8, d), ERR_SHAPE);
+  check(n->attrs[0] >= 0, ERR_ATTR);
+  checkRq(in(n, 2), 1);
+  check(sameShape(&n->p->output, x->rank, x->dims), ERR_SHAPE);
+}
+
+static int isPosition(const tensor_desc *t) { return isVector(t, DTYPE_INT32, 1); }
+
+static uint32_t rowsOf(const tensor_desc *t) { return elementCount(t) / (uint32_t)t->dims[t->rank - 1]; }
+
+/* Rope: the table rows the input's positions use hold cos and sin in [-2^14, 2^14]. */
+static void checkRope(const node *n) {
+  const tensor_desc *x = in(n, 0), *t = in(n, 1);
+  check(t->dtype == DTYPE_INT32 && t->rank == 3 && t->dims[2] == 2, ERR_SHAPE);
+  const uint32_t half = (uint32_t)t->dims[1];
+  check((uint32_t)x->dims[x->rank - 1] % (2 * half) == 0 && isPosition(in(n, 2)), ERR_SHAPE);
+  checkRq(in(n, 3), 1);
+  check(sameShape(&n->p->output, x->rank, x->dims), ERR_SHAPE);
+  const int32_t pos = i32(in(n, 2))[0];
+  const uint32_t rows = rowsOf(x);
+  for (uint32_t r = 0; r < rows; r++) {
+    const int32_t *e = i32(t) + (uint32_t)clampPosition(pos, r, t->dims[0]) * 2 * half;
+    for (uint32_t i = 0; i < 2 * half; i++) check(e[i] >= -ROPE_ONE && e[i] <= ROPE_ONE, ERR_TABLE);
+  }
+}
+
+static void checkKvWrite(const node *n) {
+  const tensor_desc *rows = in(n, 0), *out = &n->p->output;
+  check(isPosition(in(n, 1)) && out->rank == 2 && out->dims[1] == rows->dims[rows->rank - 1] && out->dims[0] <= ATTENTION_MAX_POSITIONS, ERR_SHAPE);
+  check(rows->zeroPoint == out->zeroPoint, ERR_ZERO_POINT);
+  if (n->p->inputCount == 3) {
+    const tensor_desc *cache = in(n, 2);
+    check(cache->dtype == DTYPE_INT8 && sameShape(cache, 2, out->dims), ERR_SHAPE);
+    check(cache->zeroPoint == out->zeroPoint, ERR_ZERO_POINT);
+  }
+}
+
+static void checkAttention(const node *n) {
+  const tensor_desc *q = in(n, 0), *k = in(n, 1), *v = in(n, 2), *t = in(n, 4);
+  const int32_t heads = n->attrs[0], kvHeads = n->attrs[1];
+  check(heads >= 1 && kvHeads >= 1 && heads <= 1 << 16 && kvHeads <= 1 << 16, ERR_ATTR);
+  const int32_t wq = q->dims[q->rank - 1];
+  check(wq % heads == 0 && heads % kvHeads == 0 && wq / heads <= ATTENTION_MAX_HEAD_DIM, ERR_SHAPE);
+  check(k->dtype == DTYPE_INT8 && k->rank == 2 && k->dims[1] == kvHeads * (wq / heads) && k->dims[0] <= ATTENTION_MAX_POSITIONS, ERR_SHAPE);
+  check(v->dtype == DTYPE_INT8 && sameShape(v, 2, k->dims), ERR_SHAPE);
+  check(isPosition(in(n, 3)) && t->dtype == DTYPE_INT32 && elementCount(t) == 256, ERR_SHAPE);
+  checkRq(in(n, 5), 2);
+  check(sameShape(&n->p->output, q->rank, q->dims), ERR_SHAPE);
+  const int32_t *e = i32(t);
+  check(e[0] >= 1, ERR_TABLE);
+  for (int i = 0; i < 256; i++) check(e[i] >= 0 && e[i] <= ATTENTION_EXP_ONE, ERR_TABLE);
+}
+
 static void checkOperands(const node *n) {
   const tensor_desc *x = in(n, 0), *out = &n->p->output;
   switch (n->p->op) {
@@ -234,7 +298,11 @@ static void checkOperands(const node *n) {
     case 11: return checkGather(n);
     case 12: return checkSoftmax(n);
     case 13: return checkLayerNorm(n);
-    default: return checkLut(n);
+    case 14: return checkLut(n);
+    case 15: return checkRmsNorm(n);
+    case 16: return checkRope(n);
+    case 17: return checkKvWrite(n);
+    default: return checkAttention(n);
   }
 }
 

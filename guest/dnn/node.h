@@ -25,7 +25,8 @@ enum node_error {
   ERR_SHAPE = 8,       /* shapes that do not fit the op (the rules of shared/dnn/shapes.ts) */
   ERR_ATTR = 9,        /* an attribute value out of range */
   ERR_RQ = 10,         /* an rq row with M outside [0, 2^31) or s outside [17, 62] */
-  ERR_TABLE = 11,      /* a Softmax exp table outside [0, 2^20] or with exp[0] = 0 */
+  ERR_TABLE = 11,      /* a Softmax or Attention exp table outside [0, 2^20] or with exp[0] = 0, a Rope entry outside [-2^14, 2^14] */
+  ERR_ZERO_POINT = 12, /* KvWrite operands that do not share the output's zero point */
 };
 
 typedef struct {
@@ -83,5 +84,9 @@ void transpose(const node *n);
 void gather(const node *n);
 void softmax(const node *n);
 void layerNorm(const node *n);
+void rmsNorm(const node *n);
+void rope(const node *n);
+void kvWrite(const node *n);
+void attention(const node *n);
 
 #endif

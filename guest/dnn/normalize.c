@@ -4,6 +4,8 @@
 
 #define SOFTMAX_OUT_ZP (-128)
 #define LAYERNORM_FRACTION_BITS 12
+#define RMSNORM_ROUND_BITS 16
+#define RMSNORM_FACTOR_BITS (LAYERNORM_FRACTION_BITS + RMSNORM_ROUND_BITS)
 
 /*
  * main.c checks every entry is in [0, 2^20], exp[0] >= 1 and D <= 2048, so a row's sum is in
@@ -54,6 +56,37 @@ void layerNorm(const node *n) {
       int64_t num = ((int64_t)d * (xd[row + i] - zx) - s1) * (1 << LAYERNORM_FRACTION_BITS);
       int32_t v = (int32_t)roundDivAway(num, sd);
       int32_t acc = (int32_t)((uint32_t)v * (uint32_t)gamma[i] + (uint32_t)beta[i]);
+      o[row + i] = (int8_t)sat8(zo + rq(acc, m, s));
+    }
+  }
+}
+
+/*
+ * RMSNorm: with sd = max(1, isqrt(D * S2 + epsTerm)) and f = floor(D * 2^28 / sd) (one 64-bit
+ * division per row), n = sign(c) * ((|c| * f + 2^15) >> 16), i.e. c / rms * 2^12. main.c checks
+ * D <= 8192, so D * S2 < 2^42 and |c| * f < 2^49; the importer bounds |n * gamma| to int32.
+ */
+void rmsNorm(const node *n) {
+  const tensor_desc *x = in(n, 0);
+  const uint32_t d = (uint32_t)x->dims[x->rank - 1], len = elementCount(x);
+  const int8_t *xd = i8(x), *gamma = i8(in(n, 1));
+  const int32_t *r = i32(in(n, 2));
+  const int32_t zx = x->zeroPoint, zo = n->p->output.zeroPoint, m = r[0], s = r[1];
+  int8_t *o = out8(n);
+  for (uint32_t row = 0; row < len; row += d) {
+    uint32_t s2 = 0; /* D * 255^2 < 2^32 for D <= 8192 */
+    for (uint32_t i = 0; i < d; i++) {
+      int32_t c = xd[row + i] - zx;
+      s2 += (uint32_t)(c * c);
+    }
+    uint32_t root = isqrt((uint64_t)d * s2 + (uint64_t)(uint32_t)n->attrs[0]);
+    uint64_t f = udiv64((uint64_t)d << RMSNORM_FACTOR_BITS, root > 1 ? root : 1);
+    for (uint32_t i = 0; i < d; i++) {
+      int32_t c = xd[row + i] - zx;
+      uint32_t a = (uint32_t)(c < 0 ? -c : c);
+      int32_t mag = (int32_t)((a * f + ((uint64_t)1 << (RMSNORM_ROUND_BITS - 1))) >> RMSNORM_ROUND_BITS);
+      int32_t v = c < 0 ? -mag : mag;
+      int32_t acc = (int32_t)((uint32_t)v * (uint32_t)gamma[i]);
       o[row + i] = (int8_t)sat8(zo + rq(acc, m, s));
     }
   }

@@ -255,9 +255,18 @@ function checkOperands(node: NodeSpec, where: string, tensorSpecs: Map<string, T
     if (i < dtypes.length && dtype !== dtypes[i]) throw new DnnSpecError(`input ${i} (${name}) is ${dtype}, the operator takes ${dtypes[i]}`, where);
     if (mustBeConstant.includes(i) && !constants.has(name)) throw new DnnSpecError(`input ${i} (${name}) must be a constant`, where);
   });
-  // Dense, Conv2d and LayerNorm ignore a weight tensor's zero point: it must say so.
-  if ((node.op === 'Dense' || node.op === 'Conv2d' || node.op === 'LayerNorm') && tensorSpecs.get(node.inputs[1])!.zeroPoint !== 0)
+  // Dense, Conv2d, LayerNorm and RmsNorm ignore a weight tensor's zero point: it must say so.
+  if ((node.op === 'Dense' || node.op === 'Conv2d' || node.op === 'LayerNorm' || node.op === 'RmsNorm') && tensorSpecs.get(node.inputs[1])!.zeroPoint !== 0)
     throw new DnnSpecError(`input 1 (${node.inputs[1]}) is a weight tensor: zeroPoint must be 0`, where);
+  // KvWrite copies bytes: the rows, the cache it writes into and its output mean the same values.
+  if (node.op === 'KvWrite') {
+    const out = tensorSpecs.get(node.output)!;
+    for (const name of [node.inputs[0], node.inputs[2]].filter((n): n is string => n !== undefined)) {
+      const t = tensorSpecs.get(name)!;
+      if (t.zeroPoint !== out.zeroPoint || t.scale !== out.scale)
+        throw new DnnSpecError(`${name} (scale ${t.scale}, zero point ${t.zeroPoint}) must be quantised as the output (scale ${out.scale}, zero point ${out.zeroPoint})`, where);
+    }
+  }
 }
 
 export function specHash(model: DnnModel): Uint8Array {

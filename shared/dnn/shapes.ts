@@ -9,6 +9,7 @@ import { isqrt, rq, RQ_SHIFT_MAX, RQ_SHIFT_MIN } from './intmath';
 import { INT32_MAX, type NodeSpec, type TensorSpec } from './spec';
 import type { ConstantLookup } from './constants';
 import { elementCount } from './tensor';
+import { ATTENTION_AVG_BITS, ATTENTION_EXP_ONE, ROPE_ONE } from './kernels/attention';
 
 export type Attrs = Record<string, number>;
 
@@ -125,7 +126,51 @@ export function inferOutputShape(node: NodeSpec, nodeName: string, inputs: reado
       arity(2);
       if (elementCount(inputs[1]) !== 256) fail('a 256-entry table expected');
       return [...x];
+    case 'RmsNorm': {
+      arity(3);
+      const d = x[x.length - 1];
+      if (d > RMSNORM_MAX_D || inputs[1].length !== 1 || inputs[1][0] !== d) fail(`gamma [D] with D <= ${RMSNORM_MAX_D} expected`);
+      rqShape(inputs[2], 1);
+      return [...x];
+    }
+    case 'Rope': {
+      arity(4);
+      const t = inputs[1];
+      if (t.length !== 3 || t[2] !== 2) fail('table must be [P, headDim / 2, 2]');
+      if (x[x.length - 1] % (2 * t[1]) !== 0) fail(`the last axis must be a whole number of heads of ${2 * t[1]}`);
+      position(inputs[2]);
+      rqShape(inputs[3], 1);
+      return [...x];
+    }
+    case 'KvWrite': {
+      if (inputs.length !== 2 && inputs.length !== 3) fail('expects 2 or 3 inputs');
+      position(inputs[1]);
+      const cache = inputs[2] ?? declared;
+      if (cache.length !== 2 || cache[1] !== x[x.length - 1]) fail('the cache must be [P, W] with W the rows\' last axis');
+      if (cache[0] > ATTENTION_MAX_POSITIONS) fail(`a cache holds at most ${ATTENTION_MAX_POSITIONS} positions`);
+      return [...cache];
+    }
+    case 'Attention': {
+      arity(6);
+      const [k, v, pos, table, r] = inputs.slice(1);
+      const heads = a.heads;
+      const kvHeads = a.kvHeads;
+      const wq = x[x.length - 1];
+      if (wq % heads !== 0 || heads % kvHeads !== 0) fail('heads must divide the query width, and kvHeads must divide heads');
+      if (k.length !== 2 || k.join(',') !== v.join(',') || k[1] !== kvHeads * (wq / heads)) fail('k and v caches must both be [P, kvHeads × headDim]');
+      if (k[0] > ATTENTION_MAX_POSITIONS) fail(`a cache holds at most ${ATTENTION_MAX_POSITIONS} positions`);
+      if (wq / heads > ATTENTION_MAX_HEAD_DIM) fail(`headDim must be <= ${ATTENTION_MAX_HEAD_DIM}`);
+      position(pos);
+      if (elementCount(table) !== 256) fail('a 256-entry exp2 table expected');
+      rqShape(r, 2);
+      return [...x];
+    }
   }
+}
+
+/** The position operand of Rope, KvWrite and Attention. */
+function position(shape: readonly number[]): void {
+  if (shape.length !== 1 || shape[0] !== 1) throw new DnnShapeError('the position must be an int32 [1]', 'pos', 'position', [shape]);
 }
 
 /** Largest |x − z| over int8 codes x. */
@@ -140,6 +185,10 @@ function span8(zeroPoint: number): number {
 export const RQ_RESULT_MAX = INT32_MAX - 128;
 export const ADD_LEFT_SHIFT = 2 ** 20;
 export const SOFTMAX_EXP_ONE = 2 ** 20;
+export const RMSNORM_MAX_D = 8192;
+/** A cache of 2^12 rows keeps an attention row's weight sum within 2^32 (so |acc| × norm < 2^52). */
+export const ATTENTION_MAX_POSITIONS = 4096;
+export const ATTENTION_MAX_HEAD_DIM = 512;
 
 /**
  * The value bounds of docs/dnn-spec.md section 6 ("Value bounds"), from the constants and the
@@ -222,6 +271,39 @@ export function checkValueBounds(node: NodeSpec, where: string, specs: ReadonlyM
       result(acc, rows(3)[0], 'output');
       return;
     }
+    case 'RmsNorm': {
+      // |n| <= 2^13 × sqrt(D) + 1/2: |D×c| <= sqrt(D) × sqrt(D×S2) (c² <= S2) and
+      // sqrt(D×S2) < 2 × sd whenever D×S2 >= 1.
+      const d = specs.get(node.inputs[0])!.shape.at(-1)!;
+      const nMax = isqrt(2 ** 26 * d) + 1;
+      let g = 0;
+      for (const v of data(1)) g = Math.max(g, Math.abs(v));
+      accumulator(nMax * g, `|n × gamma| (|n| <= ${nMax})`);
+      result(nMax * g, rows(2)[0], 'output');
+      return;
+    }
+    case 'Rope': {
+      const t = data(1);
+      t.forEach((v, i) => {
+        if (Math.abs(v) > ROPE_ONE) fail(`rope table (${node.inputs[1]}): entry ${i} = ${v} is outside [-2^14, 2^14]`, `${node.inputs[1]}[${i}]`, v, '[-2^14, 2^14]');
+      });
+      result(2 * span8(zp(0)) * ROPE_ONE, rows(3)[0], 'output');
+      return;
+    }
+    case 'Attention': {
+      const hd = specs.get(node.inputs[0])!.shape.at(-1)! / a.heads;
+      const gap = 2 * hd * span8(zp(0)) * span8(zp(1));
+      accumulator(gap, `|max score − score| (2 × headDim ${hd} × ${span8(zp(0))} × ${span8(zp(1))})`);
+      const [scores, values] = rows(5);
+      result(gap, scores, 'score gap');
+      const t = data(4);
+      if (t[0] < 1) fail(`exp2 table (${node.inputs[4]}): exp2[0] = ${t[0]} must be >= 1`, `${node.inputs[4]}[0]`, t[0], '>= 1');
+      t.forEach((v, i) => {
+        if (v < 0 || v > ATTENTION_EXP_ONE) fail(`exp2 table (${node.inputs[4]}): exp2[${i}] = ${v} is outside [0, 2^20]`, `${node.inputs[4]}[${i}]`, v, '[0, 2^20]');
+      });
+      result(span8(zp(2)) * 2 ** ATTENTION_AVG_BITS, values, 'output');
+      return;
+    }
     case 'Softmax': {
       const t = data(1);
       if (t[0] < 1) fail(`exp table (${node.inputs[1]}): exp[0] = ${t[0]} must be >= 1`, `${node.inputs[1]}[0]`, t[0], '>= 1');
@@ -239,6 +321,6 @@ export function checkValueBounds(node: NodeSpec, where: string, specs: ReadonlyM
       return;
     }
     default:
-    // Relu, Reshape, Transpose, Gather and Lut only move or look up int8 values.
+    // Relu, Reshape, Transpose, Gather, Lut and KvWrite only move or look up int8 values.
   }
 }

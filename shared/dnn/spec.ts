@@ -31,6 +31,10 @@ export const OPS = {
   Softmax: { code: 12, attrs: [] },
   LayerNorm: { code: 13, attrs: ['epsTerm'] },
   Lut: { code: 14, attrs: [] },
+  RmsNorm: { code: 15, attrs: ['epsTerm'] },
+  Rope: { code: 16, attrs: [] },
+  KvWrite: { code: 17, attrs: [] },
+  Attention: { code: 18, attrs: ['heads', 'kvHeads'] },
 } as const satisfies Record<string, { code: number; attrs: readonly string[] }>;
 export type OpName = keyof typeof OPS;
 export const OP_NAMES = Object.keys(OPS) as OpName[];
@@ -79,6 +83,10 @@ export const ATTR_RULES: { [op in OpName]: Record<(typeof OPS)[op]['attrs'][numb
   Softmax: {},
   LayerNorm: { epsTerm: { min: 0, max: INT32_MAX } },
   Lut: {},
+  RmsNorm: { epsTerm: { min: 0, max: INT32_MAX } },
+  Rope: {},
+  KvWrite: {},
+  Attention: { heads: { min: 1, max: WINDOW_MAX }, kvHeads: { min: 1, max: WINDOW_MAX } },
 };
 
 /**
@@ -100,6 +108,10 @@ export const OPERANDS: Record<OpName, { dtypes: readonly DType[]; constants: rea
   Softmax: { dtypes: ['int8', 'int32', 'uint8'], constants: [1, 2] },
   LayerNorm: { dtypes: ['int8', 'int8', 'int32', 'int32'], constants: [1, 2, 3] },
   Lut: { dtypes: ['int8', 'int8'], constants: [] },
+  RmsNorm: { dtypes: ['int8', 'int8', 'int32'], constants: [1, 2] },
+  Rope: { dtypes: ['int8', 'int32', 'int32', 'int32'], constants: [1, 3] },
+  KvWrite: { dtypes: ['int8', 'int32', 'int8'], constants: [] },
+  Attention: { dtypes: ['int8', 'int8', 'int8', 'int32', 'int32', 'int32'], constants: [4, 5] },
 };
 
 const hex32 = z.string().regex(/^0x[0-9a-f]{64}$/, 'a 0x-prefixed 32-byte lowercase hex root');

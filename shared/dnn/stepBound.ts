@@ -37,6 +37,11 @@ const COST = {
   gatherIndex: 128,
   poolTap: 32,
   poolOutput: 300,
+  ropeElement: 160,
+  attentionKey: 160,
+  attentionValueMac: 32,
+  attentionOutput: 1200,
+  attentionHead: 256,
 } as const;
 
 /** The most steps node `node` can take, given every tensor's spec by name. */
@@ -81,9 +86,24 @@ export function nodeStepBound(node: NodeSpec, specs: ReadonlyMap<string, TensorS
     case 'Softmax':
       loops = COST.softmaxElement * outputs + COST.softmaxRow * (outputs / lastAxis(out));
       break;
+    case 'RmsNorm':
     case 'LayerNorm':
       loops = COST.layerNormElement * outputs + COST.layerNormRow * (outputs / lastAxis(out));
       break;
+    case 'Rope':
+      loops = COST.ropeElement * outputs + COST.outerRow * (outputs / lastAxis(out));
+      break;
+    case 'KvWrite':
+      loops = COST.moveElement * outputs + COST.outerRow * (outputs / lastAxis(out) + elementCount(shape(node.inputs[0])) / lastAxis(out));
+      break;
+    case 'Attention': {
+      // Every query row may see the whole cache; per key a dot product (MACs) and a weighted add per element.
+      const positions = shape(node.inputs[1])[0];
+      const rowHeads = (outputs / lastAxis(out)) * node.attrs.heads;
+      const hd = lastAxis(out) / node.attrs.heads;
+      loops = rowHeads * positions * (hd * (COST.mac + COST.attentionValueMac) + COST.attentionKey) + COST.attentionOutput * outputs + COST.attentionHead * rowHeads;
+      break;
+    }
     case 'MaxPool':
     case 'AvgPool':
       loops = COST.poolTap * outputs * node.attrs.kernelH * node.attrs.kernelW + COST.poolOutput * outputs;

@@ -48,6 +48,13 @@ function expTable(scale: number): Tensor {
   return t;
 }
 
+/** What the importer writes for Attention: exp2[f] = round(2^20 × 2^(−f/256)). */
+function exp2Table(): Tensor {
+  const t = allocTensor('int32', [256]);
+  for (let f = 0; f < 256; f++) t.data[f] = Math.round(2 ** 20 * 2 ** (-f / 256));
+  return t;
+}
+
 interface Operand {
   tensor: Tensor;
   zeroPoint?: number;
@@ -89,13 +96,13 @@ function expectSameInVm(model: DnnModel, input: Tensor): number {
   return vm.steps;
 }
 
-function checkOp(op: OpName, trials: number, make: () => { operands: Operand[]; outShape: number[]; attrs?: Record<string, number> } | undefined, variant = ''): void {
+function checkOp(op: OpName, trials: number, make: () => { operands: Operand[]; outShape: number[]; attrs?: Record<string, number>; outZp?: number } | undefined, variant = ''): void {
   it(`${op}${variant}: ${trials} random cases, native bytes and root = VM output region`, () => {
     let ran = 0;
     for (let t = 0; t < trials; t++) {
       const c = make();
       if (!c) continue;
-      const model = oneNodeModel(op, c.operands, c.outShape, c.attrs);
+      const model = oneNodeModel(op, c.operands, c.outShape, c.attrs, c.outZp);
       expectSameInVm(model, c.operands[inputIndex(c.operands)].tensor);
       ran++;
     }
@@ -222,6 +229,42 @@ describe('guest kernels equal the native kernels, per operator', () => {
     return { operands: [x, weights([256])], outShape: x.tensor.shape };
   });
 
+  checkOp('RmsNorm', 8, () => {
+    const shape = [...randomShape(int(0, 2), 3), int(1, 64)];
+    const d = shape[shape.length - 1];
+    return { operands: [i8(shape), weights([d]), i32(randomRq(1, 36, 42))], outShape: shape, attrs: { epsTerm: int(0, 5000) } };
+  });
+
+  checkOp('Rope', 8, () => {
+    const [p, half, heads, rows] = [int(1, 9), int(1, 4), int(1, 3), int(1, 4)];
+    const table = randomTensor('int32', [p, half, 2], -(2 ** 14), 2 ** 14);
+    // Positions before 0 and past the table exercise the clamping both sides define.
+    const pos = randomTensor('int32', [1], -3, p + 2);
+    const shape = rand() < 0.5 ? [rows, heads * 2 * half] : [1, rows, heads * 2 * half];
+    return { operands: [i8(shape), i32(table), i32(pos), i32(randomRq(1, 42, 46))], outShape: shape };
+  });
+
+  checkOp('KvWrite', 8, () => {
+    const [p, w, rows] = [int(1, 9), int(1, 12), int(1, 4)];
+    const zp = int(-128, 127);
+    const withCache = rand() < 0.7;
+    const operands: Operand[] = [i8([rows, w], zp), i32(randomTensor('int32', [1], -2, p + 1))];
+    if (withCache) operands.push(i8([p, w], zp));
+    return { operands, outShape: [p, w], outZp: zp };
+  });
+
+  checkOp('Attention', 10, () => {
+    const [kvHeads, group, hd, p, rows] = [int(1, 2), int(1, 3), int(1, 8), int(1, 12), int(1, 3)];
+    const heads = kvHeads * group;
+    const rqt = allocTensor('int32', [2, 2]);
+    rqt.data.set([int(2 ** 30, 2 ** 31 - 1), int(34, 40), int(2 ** 30, 2 ** 31 - 1), int(38, 42)]);
+    return {
+      operands: [i8([rows, heads * hd]), i8([p, kvHeads * hd]), i8([p, kvHeads * hd]), i32(randomTensor('int32', [1], -2, p + 1)), i32(exp2Table()), i32(rqt)],
+      outShape: [rows, heads * hd],
+      attrs: { heads, kvHeads },
+    };
+  });
+
   it('a larger Dense and Conv2d once each (the blocked and remainder paths at MNIST-like sizes)', () => {
     const dense = oneNodeModel('Dense', [i8([1, 300]), weights([34, 300]), i32(randomTensor('int32', [34], -300000, 300000)), i32(randomRq(34, 40, 46))], [1, 34], { relu: 1 });
     expectSameInVm(dense, randomTensor('int8', [1, 300], -128, 127));
@@ -294,6 +337,33 @@ describe('invalid parameter blocks and kernel failures', () => {
     expect(error).toBeInstanceOf(DnnVmKernelError);
     expect(error).toMatchObject({ name: 'DnnVmKernelError', node: 1, op: 'Softmax', status: Status.EXITED, exitCode: 11 });
     expect((error as DnnVmKernelError).step).toBeGreaterThan(0);
+  });
+
+  it('the decoder operators check what their arithmetic relies on: a Rope entry past 2^14 (11), a KvWrite zero point (12), Attention heads (9)', () => {
+    const exit = (m: DnnModel, patch: (start: ReturnType<typeof nodeStartState>) => void) => {
+      const start = nodeStartState(m, 1, new Map([['in0', randomTensor('int8', m.tensorSpecs.get('in0')!.shape, -128, 127)]]), elf);
+      patch(start);
+      const machine = new Machine(start.memory, { pc: start.entry });
+      machine.run(1e7);
+      return [machine.status, machine.exitCode];
+    };
+    const table = randomTensor('int32', [4, 2, 2], -100, 100);
+    const pos2 = allocTensor('int32', [1]);
+    pos2.data[0] = 2;
+    const rope = oneNodeModel('Rope', [i8([1, 8]), i32(table), i32(pos2), i32(randomRq(1, 42, 46))], [1, 8]);
+    // Row 2 of the table is the one position 2 reads; a bad entry in an unread row is not the kernel's concern.
+    expect(exit(rope, (st) => st.memory.writeWord(st.layout.inputs[1].address + 4 * 4 * 3, 2 ** 14 + 1))).toEqual([Status.EXITED, 0]);
+    expect(exit(rope, (st) => st.memory.writeWord(st.layout.inputs[1].address + 4 * 4 * 2 + 4, -(2 ** 14) - 1))).toEqual([Status.EXITED, 11]);
+    const kv = oneNodeModel('KvWrite', [i8([2, 4], 5), i32(pos2), i8([6, 4], 5)], [6, 4], {}, 5);
+    const zpWord = (st: ReturnType<typeof nodeStartState>, input: number) => st.layout.params.address + 16 + 32 * (1 + input) + 12;
+    expect(exit(kv, () => undefined)).toEqual([Status.EXITED, 0]);
+    expect(exit(kv, (st) => st.memory.writeWord(zpWord(st, 2), 4))).toEqual([Status.EXITED, 12]);
+    const rqt = allocTensor('int32', [2, 2]);
+    rqt.data.set([2 ** 30, 40, 2 ** 30, 40]);
+    const attn = oneNodeModel('Attention', [i8([1, 8]), i8([3, 4]), i8([3, 4]), i32(pos2), i32(exp2Table()), i32(rqt)], [1, 8], { heads: 2, kvHeads: 1 });
+    const attrWord = (st: ReturnType<typeof nodeStartState>) => st.layout.params.address + 16 + 32 * 7;
+    expect(exit(attn, (st) => st.memory.writeWord(attrWord(st), 0))).toEqual([Status.EXITED, 9]);
+    expect(exit(attn, (st) => st.memory.writeWord(attrWord(st), 3))).toEqual([Status.EXITED, 8]);
   });
 
   it('runNodeInVm: running out of steps is a DnnVmKernelError with status RUNNING', () => {

@@ -182,6 +182,50 @@ describe('pools, rq rows, tables and operand dtypes', () => {
   });
 });
 
+describe('the decoder operators: shapes, tables and quantisation they need', () => {
+  const p1 = i32([1], 0);
+  const exp2 = Array.from({ length: 256 }, (_, f) => Math.round(2 ** 20 * 2 ** (-f / 256)));
+  const attention = (over: { heads?: number; kvHeads?: number; kShape?: number[]; table?: number[]; zq?: number; rq?: Tensor } = {}) =>
+    oneNode(
+      'Attention',
+      [x8([2, 8], over.zq ?? 0), { t: allocTensor('int8', over.kShape ?? [5, 4]) }, { t: allocTensor('int8', over.kShape ?? [5, 4]) }, p1, i32([256], over.table ?? exp2), { t: over.rq ?? typical(2) }],
+      [2, 8],
+      { heads: over.heads ?? 2, kvHeads: over.kvHeads ?? 1 },
+    );
+
+  it('RmsNorm: gamma zero point, gamma size, and |n × gamma| bounded', () => {
+    expect(() => oneNode('RmsNorm', [x8([2, 8]), w8([8]), { t: typical(1) }], [2, 8], { epsTerm: 3 })).not.toThrow();
+    expectRejected(() => oneNode('RmsNorm', [x8([2, 8]), { ...w8([8]), zeroPoint: 1 }, { t: typical(1) }], [2, 8], { epsTerm: 3 }), /weight tensor: zeroPoint must be 0/);
+    expect(() => oneNode('RmsNorm', [x8([2, 8]), w8([7]), { t: typical(1) }], [2, 8], { epsTerm: 3 })).toThrow(/gamma \[D\]/);
+    expectRejected(() => oneNode('RmsNorm', [x8([2, 8]), w8([8]), { t: rqRows([2 ** 30, 17]) }], [2, 8], { epsTerm: 3 }), /rq\(.*\) can reach/);
+  });
+
+  it('Rope: a table entry past 2^14, a width that is not whole heads, a position that is not [1]', () => {
+    const table = (v: number) => i32([4, 2, 2], (i) => (i === 5 ? v : 100));
+    expect(() => oneNode('Rope', [x8([1, 8]), table(2 ** 14), p1, { t: typical(1) }], [1, 8])).not.toThrow();
+    expectRejected(() => oneNode('Rope', [x8([1, 8]), table(2 ** 14 + 1), p1, { t: typical(1) }], [1, 8]), /entry 5 = 16385 is outside \[-2\^14, 2\^14\]/);
+    expect(() => oneNode('Rope', [x8([1, 6]), table(1), p1, { t: typical(1) }], [1, 6])).toThrow(/whole number of heads of 4/);
+    expect(() => oneNode('Rope', [x8([1, 8]), table(1), i32([2], 0), { t: typical(1) }], [1, 8])).toThrow(/position must be an int32 \[1\]/);
+  });
+
+  it('KvWrite: the cache and its rows must be quantised like the output', () => {
+    expect(() => oneNode('KvWrite', [x8([2, 4], 3), p1, x8([6, 4], 3)], [6, 4], {}, 3)).not.toThrow();
+    expectRejected(() => oneNode('KvWrite', [x8([2, 4], 3), p1, x8([6, 4], 2)], [6, 4], {}, 3), /must be quantised as the output/);
+    expect(() => oneNode('KvWrite', [x8([2, 4]), p1], [6, 5])).toThrow(/cache must be \[P, W\]/);
+    expect(() => oneNode('KvWrite', [x8([2, 4]), p1], [4097, 4])).toThrow(/at most 4096 positions/);
+  });
+
+  it('Attention: head counts, cache shapes, the exp2 table and the score gap bound', () => {
+    expect(() => attention()).not.toThrow();
+    expect(() => attention({ heads: 3 })).toThrow(/heads must divide the query width/);
+    expect(() => attention({ kvHeads: 2 })).toThrow(/k and v caches must both be \[P, kvHeads × headDim\]/);
+    expect(() => attention({ kShape: [4097, 4] })).toThrow(/at most 4096 positions/);
+    expectRejected(() => attention({ table: exp2.map((v, i) => (i === 0 ? 0 : v)) }), /exp2\[0\] = 0 must be >= 1/);
+    expectRejected(() => attention({ table: exp2.map((v, i) => (i === 9 ? 2 ** 20 + 1 : v)) }), /exp2\[9\] = 1048577 is outside \[0, 2\^20\]/);
+    expectRejected(() => attention({ rq: rqRows([2 ** 31 - 1, 17], [2 ** 30, 40]) }), /score gap: rq/);
+  });
+});
+
 describe('packages at the edge of the bounds: native = VM', () => {
   const elf = buildKernelImage().elf;
   const same = (model: DnnModel, input: Tensor) => {

@@ -82,8 +82,11 @@ describe.each(shipped)('shipped model %s: wasm backend = TypeScript kernels', (n
 
 /** A one-node model whose operand 0 is the input and the rest constants. */
 function oneNode(op: OpName, operands: Tensor[], outShape: number[], attrs: Record<string, number>): DnnModel {
-  const tensors = operands.map((t, i) => ({ name: `in${i}`, dtype: t.dtype, shape: t.shape, scale: 0.05, zeroPoint: i === 0 || ((op === 'MatMul' || op === 'Add' || op === 'Mul') && i === 1) ? int(-128, 127) : 0, ...(i > 0 ? { data: t } : {}) }));
-  tensors.push({ name: 'out', dtype: 'int8', shape: outShape, scale: 0.05, zeroPoint: int(-128, 127) });
+  const zp0 = int(-128, 127);
+  // KvWrite copies bytes: its cache and output share the rows' zero point.
+  const zeroPoint = (i: number) => (i === 0 || (op === 'KvWrite' && i === 2) ? zp0 : (op === 'MatMul' || op === 'Add' || op === 'Mul' || op === 'Attention') && i <= 2 && operands[i].dtype === 'int8' ? int(-128, 127) : 0);
+  const tensors = operands.map((t, i) => ({ name: `in${i}`, dtype: t.dtype, shape: t.shape, scale: 0.05, zeroPoint: zeroPoint(i), ...(i > 0 ? { data: t } : {}) }));
+  tensors.push({ name: 'out', dtype: 'int8', shape: outShape, scale: 0.05, zeroPoint: op === 'KvWrite' ? zp0 : int(-128, 127) });
   return buildModel({ name: `one-${op}`, input: 'in0', output: 'out', tensors, nodes: [{ op, inputs: operands.map((_, i) => `in${i}`), output: 'out', attrs }] });
 }
 
@@ -162,6 +165,38 @@ const CASES: Record<string, () => { op: OpName; operands: Tensor[]; outShape: nu
       operands: [randomTensor('int8', [rows, d], -128, 127), randomTensor('int8', [d], -127, 127), randomTensor('int32', [d], -5e5, 5e5), randomRq(1, 40, 50)],
       outShape: [rows, d],
       attrs: { epsTerm: int(0, 5000) },
+    };
+  },
+  RmsNorm: () => {
+    const [rows, d] = [int(1, 6), int(1, 300)];
+    return { op: 'RmsNorm', operands: [randomTensor('int8', [rows, d], -128, 127), randomTensor('int8', [d], -127, 127), randomRq(1, 38, 44)], outShape: [rows, d], attrs: { epsTerm: int(0, 5000) } };
+  },
+  Rope: () => {
+    const [p, half, heads, rows] = [int(1, 20), int(1, 16), int(1, 4), int(1, 5)];
+    return {
+      op: 'Rope',
+      operands: [randomTensor('int8', [rows, heads * 2 * half], -128, 127), randomTensor('int32', [p, half, 2], -(2 ** 14), 2 ** 14), randomTensor('int32', [1], -3, p + 2), randomRq(1, 42, 46)],
+      outShape: [rows, heads * 2 * half],
+    };
+  },
+  KvWrite: () => {
+    const [p, w, rows] = [int(1, 30), int(1, 40), int(1, 5)];
+    const operands = [randomTensor('int8', [rows, w], -128, 127), randomTensor('int32', [1], -3, p + 2)];
+    if (rand() < 0.7) operands.push(randomTensor('int8', [p, w], -128, 127));
+    return { op: 'KvWrite', operands, outShape: [p, w] };
+  },
+  Attention: () => {
+    const [kvHeads, group, hd, p, rows] = [int(1, 3), int(1, 3), int(1, 40), int(1, 50), int(1, 4)];
+    const heads = kvHeads * group;
+    const exp2 = allocTensor('int32', [256]);
+    for (let f = 0; f < 256; f++) exp2.data[f] = Math.round(2 ** 20 * 2 ** (-f / 256));
+    const q = allocTensor('int32', [2, 2]);
+    q.data.set([int(2 ** 30, 2 ** 31 - 1), int(34, 42), int(2 ** 30, 2 ** 31 - 1), int(38, 42)]);
+    return {
+      op: 'Attention',
+      operands: [randomTensor('int8', [rows, heads * hd], -128, 127), randomTensor('int8', [p, kvHeads * hd], -128, 127), randomTensor('int8', [p, kvHeads * hd], -128, 127), randomTensor('int32', [1], -3, p + 2), exp2, q],
+      outShape: [rows, heads * hd],
+      attrs: { heads, kvHeads },
     };
   },
   Relu: () => {

@@ -2,7 +2,8 @@ import type { OpName } from '../spec';
 import { add, lut, mul, relu } from './elementwise';
 import { gather, reshape, transpose } from './layout';
 import { conv2d, dense, matMul } from './linear';
-import { layerNorm, softmax } from './normalize';
+import { attention, kvWrite, rope } from './attention';
+import { layerNorm, rmsNorm, softmax } from './normalize';
 import { avgPool, maxPool } from './pool';
 import type { Kernel } from './types';
 
@@ -23,4 +24,8 @@ export const KERNELS: Record<OpName, Kernel> = {
   Softmax: softmax,
   LayerNorm: layerNorm,
   Lut: lut,
+  RmsNorm: rmsNorm,
+  Rope: rope,
+  KvWrite: kvWrite,
+  Attention: attention,
 };

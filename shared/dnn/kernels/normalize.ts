@@ -1,4 +1,4 @@
-/** Softmax and LayerNorm over the last axis (docs/dnn-spec.md section 6). */
+/** Softmax, LayerNorm and RMSNorm over the last axis (docs/dnn-spec.md section 6). */
 import { isqrt, roundDivAway, rq, sat8 } from '../intmath';
 import { allocTensor, type Tensor } from '../tensor';
 import type { KernelArgs } from './types';
@@ -48,6 +48,38 @@ export function layerNorm({ inputs: [x, gamma, beta, r], zeroPoints: [zx], outZp
     for (let i = 0; i < d; i++) {
       const n = roundDivAway((d * (xd[row + i] - zx) - s1) * one, sd);
       out.data[row + i] = sat8(outZp + rq(n * gamma.data[i] + beta.data[i], m, s));
+    }
+  }
+  return out;
+}
+
+/** RmsNorm's per-row factor f = floor(D × 2^28 / sd), applied with a 16-bit rounding shift. */
+export const RMSNORM_ROUND_BITS = 16;
+
+/**
+ * RMSNorm (LLaMA): like LayerNorm without the mean, `n = c / rms(c) × 2^12`, the root taken over
+ * D × S2 + epsTerm with the same integer square root. The division is one per row (the factor f),
+ * so the guest does one 64-bit division per row, not per element; then one int8 gamma per element.
+ */
+export function rmsNorm({ inputs: [x, gamma, r], zeroPoints: [zx], outZp, outShape, attrs }: KernelArgs): Tensor {
+  const d = x.shape[x.shape.length - 1];
+  const out = allocTensor('int8', outShape);
+  const xd = x.data;
+  const m = r.data[0];
+  const s = r.data[1];
+  const round = 2 ** RMSNORM_ROUND_BITS;
+  for (let row = 0; row < xd.length; row += d) {
+    let s2 = 0;
+    for (let i = 0; i < d; i++) {
+      const c = xd[row + i] - zx;
+      s2 += c * c;
+    }
+    const sd = Math.max(1, isqrt(d * s2 + attrs.epsTerm));
+    const f = Math.floor((d * 2 ** (LAYERNORM_FRACTION_BITS + RMSNORM_ROUND_BITS)) / sd);
+    for (let i = 0; i < d; i++) {
+      const c = xd[row + i] - zx;
+      const mag = Math.floor((Math.abs(c) * f + round / 2) / round);
+      out.data[row + i] = sat8(outZp + rq((c < 0 ? -mag : mag) * gamma.data[i], m, s));
     }
   }
   return out;
