@@ -35,6 +35,7 @@ const SOURCES: readonly [string, string[]][] = [
   ['guest/dnn/layout.c', []],
   ['guest/dnn/normalize.c', ['-DlayerNorm=guest_layerNorm']],
   ['guest/dnn/attention.c', []],
+  ['guest/dnn/sample.c', []],
 ];
 
 /**

@@ -84,3 +84,21 @@ void matMul(const node *n) {
     gemmRequant(&g);
   }
 }
+
+/* DenseWide: int32 outputs rq(sum (x - zx) * w, M[c], s[c]), no bias, no saturation (linear.ts). */
+void denseWide(const node *n) {
+  const tensor_desc *x = in(n, 0), *w = in(n, 1);
+  const uint32_t k = (uint32_t)w->dims[1], ch = (uint32_t)w->dims[0], rows = elementCount(x) / k;
+  const int8_t *xd = i8(x), *wd = i8(w);
+  const int32_t *r = i32(in(n, 2)), zx = x->zeroPoint;
+  int32_t *o = (int32_t *)(uintptr_t)n->p->output.address;
+  for (uint32_t row = 0; row < rows; row++) {
+    const int8_t *xr = xd + row * k;
+    for (uint32_t c = 0; c < ch; c++) {
+      const int8_t *wc = wd + c * k;
+      uint32_t acc = 0;
+      for (uint32_t i = 0; i < k; i++) acc += (uint32_t)(xr[i] - zx) * (uint32_t)wc[i];
+      o[row * ch + c] = rq((int32_t)acc, r[2 * c], r[2 * c + 1]);
+    }
+  }
+}

@@ -19,6 +19,8 @@
 #define ATTENTION_MAX_HEAD_DIM 512
 #define ATTENTION_EXP_ONE (1 << 20)
 #define ROPE_ONE (1 << 14)
+#define MAX_VOCAB_LOGITS 131072
+#define STATE_MIN_LENGTH 9
 
 int32_t clampPosition(int32_t pos, uint32_t r, int32_t limit);
 
@@ -33,7 +35,8 @@ static const op_info OPS[] = {
     [5] = {3, 3, 0, mul},        [6] = {1, 1, 0, relu},       [7] = {1, 1, 8, maxPool}, [8] = {1, 1, 9, avgPool},
     [9] = {1, 1, 0, reshape},    [10] = {1, 1, 4, transpose}, [11] = {2, 2, 0, gather}, [12] = {2, 3, 0, softmax},
     [13] = {4, 4, 1, layerNorm}, [14] = {2, 2, 0, lut},       [15] = {3, 3, 1, rmsNorm}, [16] = {4, 4, 0, rope},
-    [17] = {2, 3, 0, kvWrite},   [18] = {6, 6, 2, attention},
+    [17] = {2, 3, 0, kvWrite},   [18] = {6, 6, 2, attention}, [19] = {3, 3, 0, denseWide}, [20] = {4, 4, 0, sample},
+    [21] = {2, 2, 0, tokenEmbed},
 };
 #define OP_COUNT (sizeof OPS / sizeof OPS[0])
 
@@ -235,7 +238,8 @@ static void checkRmsNorm(const node *n) {
   check(sameShape(&n->p->output, x->rank, x->dims), ERR_SHAPE);
 }
 
-static int isPosition(const tensor_desc *t) { return isVector(t, DTYPE_INT32, 1); }
+/* A position operand: an int32 vector whose element 0 is the position (a generation state is one). */
+static int isPosition(const tensor_desc *t) { return t->dtype == DTYPE_INT32 && t->rank == 1; }
 
 static uint32_t rowsOf(const tensor_desc *t) { return elementCount(t) / (uint32_t)t->dims[t->rank - 1]; }
 
@@ -282,6 +286,37 @@ static void checkAttention(const node *n) {
   for (int i = 0; i < 256; i++) check(e[i] >= 0 && e[i] <= ATTENTION_EXP_ONE, ERR_TABLE);
 }
 
+static void checkDenseWide(const node *n) {
+  const tensor_desc *x = in(n, 0), *w = in(n, 1);
+  check(w->dtype == DTYPE_INT8 && w->rank == 2 && x->dims[x->rank - 1] == w->dims[1], ERR_SHAPE);
+  checkRq(in(n, 2), (uint32_t)w->dims[0]);
+  check(isMatrix(in(n, 2), DTYPE_INT32, w->dims[0], 2), ERR_SHAPE);
+  int32_t dims[4];
+  for (uint32_t i = 0; i + 1 < x->rank; i++) dims[i] = x->dims[i];
+  dims[x->rank - 1] = w->dims[0];
+  check(sameShape(&n->p->output, x->rank, dims), ERR_SHAPE);
+}
+
+static void checkSample(const node *n) {
+  const tensor_desc *l = in(n, 0), *s = in(n, 1), *t = in(n, 2);
+  check(l->rank <= 2 && (l->rank == 1 || l->dims[0] == 1) && l->dims[l->rank - 1] <= MAX_VOCAB_LOGITS, ERR_SHAPE);
+  check(s->dtype == DTYPE_INT32 && s->rank == 1 && s->dims[0] >= STATE_MIN_LENGTH, ERR_SHAPE);
+  check(t->dtype == DTYPE_INT32 && elementCount(t) == 256, ERR_SHAPE);
+  checkRq(in(n, 3), 1);
+  check(i32(in(n, 3))[1] >= 31, ERR_RQ); /* a gap multiplier below 1 */
+  check(sameShape(&n->p->output, 1, s->dims), ERR_SHAPE);
+  const int32_t *e = i32(t);
+  check(e[0] >= 1, ERR_TABLE);
+  for (int i = 0; i < 256; i++) check(e[i] >= 0 && e[i] <= ATTENTION_EXP_ONE, ERR_TABLE);
+}
+
+static void checkTokenEmbed(const node *n) {
+  const tensor_desc *table = in(n, 0), *s = in(n, 1);
+  check(table->rank == 2 && s->dtype == DTYPE_INT32 && s->rank == 1 && s->dims[0] >= 2, ERR_SHAPE);
+  int32_t dims[3] = {1, 1, table->dims[1]};
+  check(sameShape(&n->p->output, 3, dims), ERR_SHAPE);
+}
+
 static void checkOperands(const node *n) {
   const tensor_desc *x = in(n, 0), *out = &n->p->output;
   switch (n->p->op) {
@@ -302,7 +337,10 @@ static void checkOperands(const node *n) {
     case 15: return checkRmsNorm(n);
     case 16: return checkRope(n);
     case 17: return checkKvWrite(n);
-    default: return checkAttention(n);
+    case 18: return checkAttention(n);
+    case 19: return checkDenseWide(n);
+    case 20: return checkSample(n);
+    default: return checkTokenEmbed(n);
   }
 }
 
@@ -316,14 +354,16 @@ int main(void) {
   const node n = {p, (const int32_t *)&p->inputs[p->inputCount]};
 
   checkDescriptor(&p->output);
-  check(p->output.dtype == DTYPE_INT8, ERR_DTYPE);
+  /* DenseWide and Sample write int32 (logits, the generation state); every other op int8. */
+  const int wide = p->op == 19 || p->op == 20;
+  check(p->output.dtype == (wide ? DTYPE_INT32 : DTYPE_INT8), ERR_DTYPE);
   for (uint32_t i = 0; i < p->inputCount; i++) {
     checkDescriptor(&p->inputs[i]);
     check(!overlaps(&p->inputs[i], &p->output), ERR_OVERLAP);
     for (uint32_t j = 0; j < i; j++) check(!overlaps(&p->inputs[i], &p->inputs[j]), ERR_OVERLAP);
   }
-  /* Every op's first operand is int8 (Gather's is its table); the others are checked per op. */
-  check(p->inputs[0].dtype == DTYPE_INT8, ERR_DTYPE);
+  /* Every op's first operand is int8 (Gather's is its table), except Sample's int32 logits; the others are checked per op. */
+  check(p->inputs[0].dtype == (p->op == 20 ? DTYPE_INT32 : DTYPE_INT8), ERR_DTYPE);
   checkOperands(&n);
   op->run(&n);
   return 0;

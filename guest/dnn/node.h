@@ -88,5 +88,8 @@ void rmsNorm(const node *n);
 void rope(const node *n);
 void kvWrite(const node *n);
 void attention(const node *n);
+void denseWide(const node *n);
+void sample(const node *n);
+void tokenEmbed(const node *n);
 
 #endif

@@ -11,7 +11,7 @@ import { DnnSpecError } from './errors';
 import { nodeStartLayout } from './nodeLayout';
 import { checkValueBounds, inferOutputShape } from './shapes';
 import { MAX_NODE_STEPS, nodeStepBound } from './stepBound';
-import { ATTR_RULES, DNN_FORMAT_VERSION, DTYPE_SIZE, MAX_TENSOR_BYTES, OPERANDS, modelSpecSchema, type AttrRule, type ModelSpec, type NodeSpec, type TensorSpec } from './spec';
+import { ATTR_RULES, INT32_OUTPUT_OPS, DNN_FORMAT_VERSION, DTYPE_SIZE, MAX_TENSOR_BYTES, OPERANDS, modelSpecSchema, type AttrRule, type GenerationSpec, type ModelSpec, type NodeSpec, type TensorSpec } from './spec';
 import { elementCount, paddedSize, tensorBytes, tensorRoot, toHex, type Tensor } from './tensor';
 import { BytesWeights, readWeights, type WeightsSource } from './weights';
 import { WeightsTree } from './weightsTree';
@@ -44,6 +44,7 @@ export interface ModelDraft {
   output: string;
   tensors: TensorDraft[];
   nodes: NodeSpec[];
+  generation?: GenerationSpec;
 }
 
 /** Constants in blob order: largest padded size first, ties in the given (spec) order (section 4). */
@@ -91,6 +92,7 @@ export function draftSpec(draft: ModelDraft, offsets: ReadonlyMap<string, number
       };
     }),
     nodes: draft.nodes,
+    ...(draft.generation ? { generation: draft.generation } : {}),
   };
 }
 
@@ -190,13 +192,15 @@ function checkGraph(spec: ModelSpec, tensorSpecs: Map<string, TensorSpec>, const
   for (const t of spec.tensors) checkTensorSpec(t);
   const input = tensorSpecs.get(spec.input);
   if (!input || constants.has(spec.input) || input.dtype === 'uint8') throw new DnnSpecError('the input must be a declared int8 or int32 (token ids) activation', `input ${spec.input}`);
-  const available = new Set([spec.input, ...constants.names()]);
+  const carried = spec.generation ? spec.generation.carry.map((c) => c.to) : [];
+  const available = new Set([spec.input, ...constants.names(), ...carried]);
   spec.nodes.forEach((node, i) => {
     const where = `node ${i + 1} (${node.op})`;
     for (const name of node.inputs) if (!available.has(name)) throw new DnnSpecError(`input ${name} is not computed before this node`, where);
     const out = tensorSpecs.get(node.output);
     if (!out || available.has(node.output)) throw new DnnSpecError(`output ${node.output} must be a declared tensor written once`, where);
-    if (out.dtype !== 'int8') throw new DnnSpecError('node outputs are int8', where);
+    const outDtype = INT32_OUTPUT_OPS.includes(node.op) ? 'int32' : 'int8';
+    if (out.dtype !== outDtype) throw new DnnSpecError(`${node.op} outputs are ${outDtype}`, where);
     node.attrs = resolveAttrs(node, where);
     checkOperands(node, where, tensorSpecs, constants);
     const shapes = node.inputs.map((n) => tensorSpecs.get(n)!.shape);
@@ -207,7 +211,34 @@ function checkGraph(spec: ModelSpec, tensorSpecs: Map<string, TensorSpec>, const
     available.add(node.output);
   });
   if (!spec.nodes.some((n) => n.output === spec.output)) throw new DnnSpecError('is not produced by any node', `output ${spec.output}`);
+  if (spec.generation) checkGeneration(spec, tensorSpecs, constants);
   for (const t of spec.tensors) if (!available.has(t.name)) throw new DnnSpecError('is neither a constant, the input nor a node output', `tensor ${t.name}`);
+}
+
+/**
+ * A generation package (section 10): the state is the int32 input vector and `next` (the output)
+ * a node's result of the same shape; each carried tensor is an activation no node writes, declared
+ * exactly as the node output it takes over at the next step.
+ */
+function checkGeneration(spec: ModelSpec, tensorSpecs: Map<string, TensorSpec>, constants: ConstantTensors): void {
+  const g = spec.generation!;
+  const where = 'generation';
+  const written = new Set(spec.nodes.map((n) => n.output));
+  const state = tensorSpecs.get(g.state);
+  if (g.state !== spec.input || !state || state.dtype !== 'int32' || state.shape.length !== 1) throw new DnnSpecError(`state ${g.state} must be the model input, an int32 vector`, where);
+  const next = tensorSpecs.get(g.next);
+  if (g.next !== spec.output || !next || !written.has(g.next) || next.dtype !== 'int32' || next.shape.join(',') !== state.shape.join(','))
+    throw new DnnSpecError(`next ${g.next} must be the model output, written by a node, shaped as the state`, where);
+  const seen = new Set<string>();
+  for (const { from, to } of g.carry) {
+    const f = tensorSpecs.get(from);
+    const t = tensorSpecs.get(to);
+    if (!f || !written.has(from)) throw new DnnSpecError(`carried tensor ${from} is not a node output`, where);
+    if (!t || written.has(to) || constants.has(to) || to === spec.input || seen.has(to)) throw new DnnSpecError(`carried tensor ${to} must be an activation that no node writes, carried once`, where);
+    if (f.dtype !== t.dtype || f.shape.join(',') !== t.shape.join(',') || f.scale !== t.scale || f.zeroPoint !== t.zeroPoint)
+      throw new DnnSpecError(`carried tensor ${to} must be declared exactly as ${from} (dtype, shape, scale, zero point)`, where);
+    seen.add(to);
+  }
 }
 
 /**

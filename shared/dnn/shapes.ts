@@ -165,12 +165,34 @@ export function inferOutputShape(node: NodeSpec, nodeName: string, inputs: reado
       rqShape(r, 2);
       return [...x];
     }
+    case 'DenseWide': {
+      arity(3);
+      const [w, r] = [inputs[1], inputs[2]];
+      if (w.length !== 2 || x[x.length - 1] !== w[1]) fail('weight must be [N, K] with K the last input dimension');
+      rqShape(r, w[0]);
+      return [...x.slice(0, -1), w[0]];
+    }
+    case 'Sample': {
+      arity(4);
+      const [state, table, r] = inputs.slice(1);
+      if (x.length > 2 || (x.length === 2 && x[0] !== 1) || x[x.length - 1] > MAX_VOCAB_LOGITS) fail(`logits must be [V] or [1, V] with V <= ${MAX_VOCAB_LOGITS}`);
+      if (state.length !== 1 || state[0] < STATE_MIN_LENGTH) fail(`the state must be an int32 vector of at least ${STATE_MIN_LENGTH} words`);
+      if (elementCount(table) !== 256) fail('a 256-entry exp2 table expected');
+      rqShape(r, 1);
+      return [...state];
+    }
+    case 'TokenEmbed': {
+      arity(2);
+      const state = inputs[1];
+      if (x.length !== 2 || state.length !== 1 || state[0] < 2) fail('table [V, D] and a state vector of at least 2 words expected');
+      return [1, 1, x[1]];
+    }
   }
 }
 
-/** The position operand of Rope, KvWrite and Attention. */
+/** The position operand of Rope, KvWrite and Attention: an int32 vector whose element 0 is the position (a generation state is one). */
 function position(shape: readonly number[]): void {
-  if (shape.length !== 1 || shape[0] !== 1) throw new DnnShapeError('the position must be an int32 [1]', 'pos', 'position', [shape]);
+  if (shape.length !== 1) throw new DnnShapeError('the position must be an int32 vector (element 0 is read)', 'pos', 'position', [shape]);
 }
 
 /** Largest |x − z| over int8 codes x. */
@@ -189,6 +211,9 @@ export const RMSNORM_MAX_D = 8192;
 /** A cache of 2^12 rows keeps an attention row's weight sum within 2^32 (so |acc| × norm < 2^52). */
 export const ATTENTION_MAX_POSITIONS = 4096;
 export const ATTENTION_MAX_HEAD_DIM = 512;
+export const MAX_VOCAB_LOGITS = 131072;
+/** The state's 8 header words and at least one token. */
+export const STATE_MIN_LENGTH = 9;
 
 /**
  * The value bounds of docs/dnn-spec.md section 6 ("Value bounds"), from the constants and the
@@ -302,6 +327,31 @@ export function checkValueBounds(node: NodeSpec, where: string, specs: ReadonlyM
         if (v < 0 || v > ATTENTION_EXP_ONE) fail(`exp2 table (${node.inputs[4]}): exp2[${i}] = ${v} is outside [0, 2^20]`, `${node.inputs[4]}[${i}]`, v, '[0, 2^20]');
       });
       result(span8(zp(2)) * 2 ** ATTENTION_AVG_BITS, values, 'output');
+      return;
+    }
+    case 'DenseWide': {
+      const w = data(1);
+      const rq = rows(2);
+      const channels = rq.length;
+      const per = w.length / channels;
+      const sx = span8(zp(0));
+      for (let ch = 0; ch < channels; ch++) {
+        let sumAbs = 0;
+        for (let k = ch * per; k < (ch + 1) * per; k++) sumAbs += Math.abs(w[k]);
+        accumulator(sx * sumAbs, `channel ${ch}: |Σ (x - zx) × w| (${sx} × ${sumAbs})`);
+        result(sx * sumAbs, rq[ch], `channel ${ch}`);
+      }
+      return;
+    }
+    case 'Sample': {
+      const t = data(2);
+      if (t[0] < 1) fail(`exp2 table (${node.inputs[2]}): exp2[0] = ${t[0]} must be >= 1`, `${node.inputs[2]}[0]`, t[0], '>= 1');
+      t.forEach((v, i) => {
+        if (v < 0 || v > ATTENTION_EXP_ONE) fail(`exp2 table (${node.inputs[2]}): exp2[${i}] = ${v} is outside [0, 2^20]`, `${node.inputs[2]}[${i}]`, v, '[0, 2^20]');
+      });
+      // The gap multiplier stays below 1, so a gap's rq is a non-negative int32.
+      const [row] = rows(3);
+      if (row.s < 31) fail(`sampling rq (${node.inputs[3]}): s = ${row.s} must be >= 31 (a multiplier below 1)`, `${node.inputs[3]}[0].s`, row.s, '>= 31');
       return;
     }
     case 'Softmax': {

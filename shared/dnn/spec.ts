@@ -35,6 +35,9 @@ export const OPS = {
   Rope: { code: 16, attrs: [] },
   KvWrite: { code: 17, attrs: [] },
   Attention: { code: 18, attrs: ['heads', 'kvHeads'] },
+  DenseWide: { code: 19, attrs: [] },
+  Sample: { code: 20, attrs: [] },
+  TokenEmbed: { code: 21, attrs: [] },
 } as const satisfies Record<string, { code: number; attrs: readonly string[] }>;
 export type OpName = keyof typeof OPS;
 export const OP_NAMES = Object.keys(OPS) as OpName[];
@@ -87,6 +90,9 @@ export const ATTR_RULES: { [op in OpName]: Record<(typeof OPS)[op]['attrs'][numb
   Rope: {},
   KvWrite: {},
   Attention: { heads: { min: 1, max: WINDOW_MAX }, kvHeads: { min: 1, max: WINDOW_MAX } },
+  DenseWide: {},
+  Sample: {},
+  TokenEmbed: {},
 };
 
 /**
@@ -112,7 +118,13 @@ export const OPERANDS: Record<OpName, { dtypes: readonly DType[]; constants: rea
   Rope: { dtypes: ['int8', 'int32', 'int32', 'int32'], constants: [1, 3] },
   KvWrite: { dtypes: ['int8', 'int32', 'int8'], constants: [] },
   Attention: { dtypes: ['int8', 'int8', 'int8', 'int32', 'int32', 'int32'], constants: [4, 5] },
+  DenseWide: { dtypes: ['int8', 'int8', 'int32'], constants: [1, 2] },
+  Sample: { dtypes: ['int32', 'int32', 'int32', 'int32'], constants: [2, 3] },
+  TokenEmbed: { dtypes: ['int8', 'int32'], constants: [] },
 };
+
+/** The operators whose output is int32 (logits, generation state); every other output is int8. */
+export const INT32_OUTPUT_OPS: readonly OpName[] = ['DenseWide', 'Sample'];
 
 const hex32 = z.string().regex(/^0x[0-9a-f]{64}$/, 'a 0x-prefixed 32-byte lowercase hex root');
 const int = z.number().int();
@@ -140,6 +152,19 @@ export const nodeSpecSchema = z
   })
   .strict();
 
+/**
+ * A generation package's step (docs/dnn-spec.md section 10): the nodes run once per generated
+ * position; `state` (the model input) is the previous step's `next`, and each `carry.to` tensor
+ * the previous step's `carry.from` (all zero bytes at the first step): the KV caches.
+ */
+export const generationSpecSchema = z
+  .object({
+    state: z.string().min(1),
+    next: z.string().min(1),
+    carry: z.array(z.object({ from: z.string().min(1), to: z.string().min(1) }).strict()).max(4096),
+  })
+  .strict();
+
 export const modelSpecSchema = z
   .object({
     format: z.literal('opml-dnn'),
@@ -149,8 +174,11 @@ export const modelSpecSchema = z
     output: z.string().min(1),
     tensors: z.array(tensorSpecSchema).min(1),
     nodes: z.array(nodeSpecSchema).min(1),
+    generation: generationSpecSchema.optional(),
   })
   .strict();
+
+export type GenerationSpec = z.infer<typeof generationSpecSchema>;
 
 export type TensorSpec = z.infer<typeof tensorSpecSchema>;
 export type NodeSpec = z.infer<typeof nodeSpecSchema>;

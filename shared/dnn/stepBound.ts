@@ -42,6 +42,8 @@ const COST = {
   attentionValueMac: 32,
   attentionOutput: 1200,
   attentionHead: 256,
+  sampleLogit: 600,
+  stateWord: 16,
 } as const;
 
 /** The most steps node `node` can take, given every tensor's spec by name. */
@@ -52,6 +54,7 @@ export function nodeStepBound(node: NodeSpec, specs: ReadonlyMap<string, TensorS
   const lastAxis = (s: number[]) => s[s.length - 1];
   let loops: number;
   switch (node.op) {
+    case 'DenseWide':
     case 'Dense': {
       const k = lastAxis(shape(node.inputs[0]));
       const rows = outputs / lastAxis(out);
@@ -80,6 +83,10 @@ export function nodeStepBound(node: NodeSpec, specs: ReadonlyMap<string, TensorS
     case 'Transpose':
       loops = COST.moveElement * outputs + COST.outerRow * (outputs / lastAxis(out));
       break;
+    case 'Sample':
+      loops = COST.sampleLogit * elementCount(shape(node.inputs[0])) + COST.stateWord * outputs;
+      break;
+    case 'TokenEmbed':
     case 'Gather':
       loops = COST.moveElement * outputs + COST.gatherIndex * elementCount(shape(node.inputs[1]));
       break;

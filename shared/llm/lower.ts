@@ -9,7 +9,8 @@
  * RmsNorm, Dense gate/up, Lut (SiLU), Mul, Dense down, Add. Then RmsNorm, the last row (Gather)
  * and the output projection.
  */
-import { ADD_LEFT_SHIFT } from '../dnn/shapes';
+import { ADD_LEFT_SHIFT, ATTENTION_MAX_POSITIONS } from '../dnn/shapes';
+import { STATE } from '../dnn/kernels/sample';
 import { LAYERNORM_FRACTION_BITS } from '../dnn/kernels/normalize';
 import { quantizeValues, RangeTracker, roundHalfAway, rqTensor, type QuantParams } from '../dnn/quantize';
 import { writePackage, type ConstantDraft, type PackageDraft } from '../dnn/packageWriter';
@@ -18,6 +19,7 @@ import type { NodeSpec } from '../dnn/spec';
 import type { Tensor } from '../dnn/tensor';
 import { ropeInverseFrequencies } from './hf/config';
 import type { LlamaCheckpoint } from './hf/checkpoint';
+import type { LlamaConfig } from './hf/config';
 import { EMBED, FINAL_NORM, layerNames } from './hf/names';
 import { silu } from './float/forward';
 import { runLayerwise } from './float/layerwise';
@@ -45,37 +47,55 @@ export function calibrateLlama(ckpt: LlamaCheckpoint, sequences: readonly (reado
   return ranges;
 }
 
-/** The package draft for writePackage (constants filled from the checkpoint when written). */
-export function llamaPackageDraft(ckpt: LlamaCheckpoint, ranges: RangeTracker, opts: Omit<LlamaLowerOptions, 'calibration'>): PackageDraft {
-  const c = ckpt.config;
-  const T = opts.seqLen;
-  if (!Number.isInteger(T) || T < 1 || T > c.maxPositions || T > 4096) throw new LlamaLowerError(`seqLen ${T} must be in [1, min(max_position_embeddings ${c.maxPositions}, 4096)]`);
-  const d = c.hiddenSize;
-  const hd = c.headDim;
-  const tensors: (TensorDraft | ConstantDraft)[] = [];
-  const nodes: NodeSpec[] = [];
-  const quant = new Map<string, QuantParams>();
-  const act = (name: string, shape: number[], q: QuantParams) => {
-    tensors.push({ name, dtype: 'int8', shape, scale: q.scale, zeroPoint: q.zeroPoint });
-    quant.set(name, q);
+/**
+ * The graph both package kinds share: quantisation helpers over one checkpoint and its measured
+ * ranges, and the decoder layer, so prefill and generation differ only in their ends.
+ */
+class LlamaGraph {
+  readonly tensors: (TensorDraft | ConstantDraft)[] = [];
+  readonly nodes: NodeSpec[] = [];
+  private readonly quant = new Map<string, QuantParams>();
+  readonly c: LlamaConfig;
+
+  constructor(
+    private readonly ckpt: LlamaCheckpoint,
+    private readonly ranges: RangeTracker,
+  ) {
+    this.c = ckpt.config;
+  }
+
+  act(name: string, shape: number[], q: QuantParams, dtype: 'int8' | 'int32' = 'int8'): string {
+    this.tensors.push({ name, dtype, shape, scale: q.scale, zeroPoint: q.zeroPoint });
+    this.quant.set(name, q);
     return name;
-  };
-  const measured = (name: string) => ranges.quantFor(name);
-  const constant = (name: string, dtype: 'int8' | 'int32', shape: number[], fill: (t: Tensor) => void, q: QuantParams = { scale: 1, zeroPoint: 0 }, channelScales?: number[]) => {
-    tensors.push({ name, dtype, shape, scale: q.scale, zeroPoint: q.zeroPoint, fill, ...(channelScales ? { channelScales } : {}) });
+  }
+
+  q(name: string): QuantParams {
+    return this.quant.get(name)!;
+  }
+
+  measured(name: string): QuantParams {
+    return this.ranges.quantFor(name);
+  }
+
+  constant(name: string, dtype: 'int8' | 'int32', shape: number[], fill: (t: Tensor) => void, q: QuantParams = { scale: 1, zeroPoint: 0 }, channelScales?: number[]): string {
+    this.tensors.push({ name, dtype, shape, scale: q.scale, zeroPoint: q.zeroPoint, fill, ...(channelScales ? { channelScales } : {}) });
     return name;
-  };
-  const node = (op: NodeSpec['op'], inputs: string[], output: string, attrs: Record<string, number> = {}) => nodes.push({ op, inputs, output, attrs });
-  const fromTensor = (src: Tensor) => (t: Tensor) => t.data.set(src.data);
+  }
+
+  node(op: NodeSpec['op'], inputs: string[], output: string, attrs: Record<string, number> = {}): string {
+    this.nodes.push({ op, inputs, output, attrs });
+    return output;
+  }
 
   /**
-   * Dense with int8 weights per output channel. The weight's fill computes the channel scales
-   * that its rq row needs, so the weight is declared (and written) before its rq.
+   * int8 weights per output channel. The fill computes the channel scales the rq row needs, so a
+   * weight is declared (and written) before its rq.
    */
-  const dense = (x: string, weightName: string, rows: number, cols: number, out: string, outShape: number[]) => {
+  weight(name: string, source: string, rows: number, cols: number): { name: string; scales: number[] } {
     const scales: number[] = new Array(rows).fill(1);
-    const w = constant(`${out}#w`, 'int8', [rows, cols], (t) => {
-      const f = ckpt.read(weightName);
+    this.constant(name, 'int8', [rows, cols], (t) => {
+      const f = this.ckpt.read(source);
       for (let r = 0; r < rows; r++) {
         let max = 0;
         for (let i = 0; i < cols; i++) max = Math.max(max, Math.abs(f[r * cols + i]));
@@ -84,99 +104,182 @@ export function llamaPackageDraft(ckpt: LlamaCheckpoint, ranges: RangeTracker, o
         for (let i = 0; i < cols; i++) t.data[r * cols + i] = roundHalfAway(f[r * cols + i] / s);
       }
     }, { scale: 1, zeroPoint: 0 }, scales);
-    const b = constant(`${out}#b`, 'int32', [rows], () => undefined);
-    const oq = measured(out);
-    const sx = quant.get(x)!.scale;
-    const r = constant(`${out}#rq`, 'int32', [rows, 2], (t) => t.data.set(rqTensor(scales.map((s) => (sx * s) / oq.scale)).data));
-    node('Dense', [x, w, b, r], act(out, outShape, oq), { relu: 0 });
-    return out;
-  };
-  const rms = (x: string, weightName: string, out: string, shape: number[]) => {
-    const sx = quant.get(x)!.scale;
-    const oq = measured(out);
+    return { name, scales };
+  }
+
+  dense(x: string, source: string, rows: number, cols: number, out: string, outShape: number[]): string {
+    const w = this.weight(`${out}#w`, source, rows, cols);
+    const b = this.constant(`${out}#b`, 'int32', [rows], () => undefined);
+    const oq = this.measured(out);
+    const sx = this.q(x).scale;
+    const r = this.constant(`${out}#rq`, 'int32', [rows, 2], (t) => t.data.set(rqTensor(w.scales.map((s) => (sx * s) / oq.scale)).data));
+    return this.node('Dense', [x, w.name, b, r], this.act(out, outShape, oq), { relu: 0 });
+  }
+
+  rms(x: string, source: string, out: string, shape: number[]): string {
+    const d = this.c.hiddenSize;
+    const sx = this.q(x).scale;
+    const oq = this.measured(out);
     let gammaScale = 1;
-    const g = constant(`${out}#gamma`, 'int8', [d], (t) => {
-      const f = ckpt.read(weightName);
+    const g = this.constant(`${out}#gamma`, 'int8', [d], (t) => {
+      const f = this.ckpt.read(source);
       const max = f.reduce((a, v) => Math.max(a, Math.abs(v)), 0);
       gammaScale = max > 0 ? max / 127 : 1;
       for (let i = 0; i < d; i++) t.data[i] = roundHalfAway(f[i] / gammaScale);
     });
-    const r = constant(`${out}#rq`, 'int32', [1, 2], (t) => t.data.set(rqTensor([gammaScale / (2 ** LAYERNORM_FRACTION_BITS * oq.scale)]).data));
-    const epsTerm = Math.round((c.rmsNormEps * d * d) / (sx * sx));
-    if (epsTerm > 2 ** 31 - 1) throw new LlamaLowerError(`${out}: rms_norm_eps ${c.rmsNormEps} is too large for the input scale ${sx} (epsTerm ${epsTerm} > 2^31 - 1)`);
-    node('RmsNorm', [x, g, r], act(out, shape, oq), { epsTerm });
-    return out;
-  };
-  const add = (a: string, b: string, out: string, shape: number[]) => {
-    const [sa, sb] = [quant.get(a)!.scale, quant.get(b)!.scale];
-    const oq = measured(out);
+    const r = this.constant(`${out}#rq`, 'int32', [1, 2], (t) => t.data.set(rqTensor([gammaScale / (2 ** LAYERNORM_FRACTION_BITS * oq.scale)]).data));
+    const epsTerm = Math.round((this.c.rmsNormEps * d * d) / (sx * sx));
+    if (epsTerm > 2 ** 31 - 1) throw new LlamaLowerError(`${out}: rms_norm_eps ${this.c.rmsNormEps} is too large for the input scale ${sx} (epsTerm ${epsTerm} > 2^31 - 1)`);
+    return this.node('RmsNorm', [x, g, r], this.act(out, shape, oq), { epsTerm });
+  }
+
+  add(a: string, b: string, out: string, shape: number[]): string {
+    const [sa, sb] = [this.q(a).scale, this.q(b).scale];
+    const oq = this.measured(out);
     const twice = 2 * Math.max(sa, sb);
-    const r = constant(`${out}#rq`, 'int32', [3, 2], fromTensor(rqTensor([sa / twice, sb / twice, twice / (ADD_LEFT_SHIFT * oq.scale)])));
-    node('Add', [a, b, r], act(out, shape, oq), { relu: 0 });
-    return out;
-  };
+    const r = this.constant(`${out}#rq`, 'int32', [3, 2], fromTensor(rqTensor([sa / twice, sb / twice, twice / (ADD_LEFT_SHIFT * oq.scale)])));
+    return this.node('Add', [a, b, r], this.act(out, shape, oq), { relu: 0 });
+  }
 
-  const ids = 'ids';
-  tensors.push({ name: ids, dtype: 'int32', shape: [1, T], scale: 1, zeroPoint: 0 });
-  const pos = constant('pos', 'int32', [1], () => undefined);
-  const inv = ropeInverseFrequencies(c);
-  const rope = constant('rope#table', 'int32', [T, hd / 2, 2], fromTensor(ropeTable(inv, T)));
-  const exp2 = constant('attention#exp2', 'int32', [256], fromTensor(exp2Table()));
+  /** The embedding table, int8 with the embedding's own symmetric scale: the residual stream's first scale. */
+  embedTable(): { name: string; q: QuantParams } {
+    const embedRange = this.ranges.ranges.get('embed');
+    if (!embedRange) throw new LlamaLowerError('no calibration range for embed');
+    const c = this.c;
+    const eq: QuantParams = { scale: Math.max(Math.abs(embedRange.min), Math.abs(embedRange.max)) / 127 || 1, zeroPoint: 0 };
+    const name = this.constant('embed#table', 'int8', [c.vocabSize, c.hiddenSize], (t) => {
+      for (let v = 0; v < c.vocabSize; v += 1024) {
+        const n = Math.min(1024, c.vocabSize - v);
+        t.data.set(quantizeValues(this.ckpt.readRows(EMBED, v, n), eq), v * c.hiddenSize);
+      }
+    }, eq);
+    return { name, q: eq };
+  }
 
-  // The embedding's own (symmetric, per-tensor) scale is the residual stream's first scale.
-  const embedRange = ranges.ranges.get('embed');
-  if (!embedRange) throw new LlamaLowerError('no calibration range for embed');
-  const eq: QuantParams = { scale: Math.max(Math.abs(embedRange.min), Math.abs(embedRange.max)) / 127 || 1, zeroPoint: 0 };
-  const table = constant('embed#table', 'int8', [c.vocabSize, d], (t) => {
-    for (let v = 0; v < c.vocabSize; v += 1024) {
-      const n = Math.min(1024, c.vocabSize - v);
-      t.data.set(quantizeValues(ckpt.readRows(EMBED, v, n), eq), v * d);
-    }
-  }, eq);
-  node('Gather', [table, ids], act('embed', [1, T, d], eq));
-  let x = 'embed';
-  const rowShape = (w: number) => [1, T, w];
-  for (let l = 0; l < c.layers; l++) {
+  /**
+   * Decoder layer `l` over rows [1, T, ·] at the positions `pos` names. `past(kind)` is the cache
+   * KvWrite writes into (undefined: a fresh cache of `cacheRows`); returns the layer's output and caches.
+   */
+  layer(l: number, x: string, T: number, pos: string, rope: string, exp2: string, cacheRows: number, past?: (kind: 'k' | 'v', q: QuantParams) => string): { out: string; kCache: string; vCache: string } {
+    const c = this.c;
+    const d = c.hiddenSize;
+    const hd = c.headDim;
     const n = layerNames(l);
     const p = `layers.${l}`;
-    const h = rms(x, n.inputNorm, `${p}.input_norm`, rowShape(d));
-    const q = dense(h, n.q, c.heads * hd, d, `${p}.q`, rowShape(c.heads * hd));
-    const k = dense(h, n.k, c.kvHeads * hd, d, `${p}.k`, rowShape(c.kvHeads * hd));
-    const v = dense(h, n.v, c.kvHeads * hd, d, `${p}.v`, rowShape(c.kvHeads * hd));
-    const qrq = measured(`${p}.q_rope`);
-    const krq = measured(`${p}.k_rope`);
-    const qr = constant(`${p}.q_rope#rq`, 'int32', [1, 2], fromTensor(ropeRq(quant.get(q)!.scale, qrq.scale)));
-    node('Rope', [q, rope, pos, qr], act(`${p}.q_rope`, rowShape(c.heads * hd), qrq));
-    const kr = constant(`${p}.k_rope#rq`, 'int32', [1, 2], fromTensor(ropeRq(quant.get(k)!.scale, krq.scale)));
-    node('Rope', [k, rope, pos, kr], act(`${p}.k_rope`, rowShape(c.kvHeads * hd), krq));
-    node('KvWrite', [`${p}.k_rope`, pos], act(`${p}.k_cache`, [T, c.kvHeads * hd], krq));
-    node('KvWrite', [v, pos], act(`${p}.v_cache`, [T, c.kvHeads * hd], quant.get(v)!));
-    const aq = measured(`${p}.attn`);
-    const arq = constant(`${p}.attn#rq`, 'int32', [2, 2], fromTensor(attentionRq(qrq.scale, krq.scale, quant.get(v)!.scale, aq.scale, hd)));
-    node('Attention', [`${p}.q_rope`, `${p}.k_cache`, `${p}.v_cache`, pos, exp2, arq], act(`${p}.attn`, rowShape(c.heads * hd), aq), { heads: c.heads, kvHeads: c.kvHeads });
-    const o = dense(`${p}.attn`, n.o, d, c.heads * hd, `${p}.o`, rowShape(d));
-    const res1 = add(x, o, `${p}.res1`, rowShape(d));
-    const h2 = rms(res1, n.postNorm, `${p}.post_norm`, rowShape(d));
-    const gate = dense(h2, n.gate, c.intermediateSize, d, `${p}.gate`, rowShape(c.intermediateSize));
-    const up = dense(h2, n.up, c.intermediateSize, d, `${p}.up`, rowShape(c.intermediateSize));
-    const gq = quant.get(gate)!;
-    const sq = measured(`${p}.silu`);
-    const lut = constant(`${p}.silu#lut`, 'int8', [256], (t) => t.data.set(quantizeValues(Array.from({ length: 256 }, (_, i) => silu(gq.scale * (i - 128 - gq.zeroPoint))), sq)), sq);
-    node('Lut', [gate, lut], act(`${p}.silu`, rowShape(c.intermediateSize), sq));
-    const mq = measured(`${p}.swiglu`);
-    const mrq = constant(`${p}.swiglu#rq`, 'int32', [1, 2], fromTensor(rqTensor([(sq.scale * quant.get(up)!.scale) / mq.scale])));
-    node('Mul', [`${p}.silu`, up, mrq], act(`${p}.swiglu`, rowShape(c.intermediateSize), mq));
-    const down = dense(`${p}.swiglu`, n.down, d, c.intermediateSize, `${p}.down`, rowShape(d));
-    x = add(res1, down, `${p}.res2`, rowShape(d));
+    const rows = (w: number) => [1, T, w];
+    const h = this.rms(x, n.inputNorm, `${p}.input_norm`, rows(d));
+    const q = this.dense(h, n.q, c.heads * hd, d, `${p}.q`, rows(c.heads * hd));
+    const k = this.dense(h, n.k, c.kvHeads * hd, d, `${p}.k`, rows(c.kvHeads * hd));
+    const v = this.dense(h, n.v, c.kvHeads * hd, d, `${p}.v`, rows(c.kvHeads * hd));
+    const qrq = this.measured(`${p}.q_rope`);
+    const krq = this.measured(`${p}.k_rope`);
+    const qr = this.constant(`${p}.q_rope#rq`, 'int32', [1, 2], fromTensor(ropeRq(this.q(q).scale, qrq.scale)));
+    this.node('Rope', [q, rope, pos, qr], this.act(`${p}.q_rope`, rows(c.heads * hd), qrq));
+    const kr = this.constant(`${p}.k_rope#rq`, 'int32', [1, 2], fromTensor(ropeRq(this.q(k).scale, krq.scale)));
+    this.node('Rope', [k, rope, pos, kr], this.act(`${p}.k_rope`, rows(c.kvHeads * hd), krq));
+    const vq = this.q(v);
+    const cache = [cacheRows, c.kvHeads * hd];
+    const kPast = past?.('k', krq);
+    const vPast = past?.('v', vq);
+    const kCache = this.node('KvWrite', [`${p}.k_rope`, pos, ...(kPast ? [kPast] : [])], this.act(`${p}.k_cache`, cache, krq));
+    const vCache = this.node('KvWrite', [v, pos, ...(vPast ? [vPast] : [])], this.act(`${p}.v_cache`, cache, vq));
+    const aq = this.measured(`${p}.attn`);
+    const arq = this.constant(`${p}.attn#rq`, 'int32', [2, 2], fromTensor(attentionRq(qrq.scale, krq.scale, vq.scale, aq.scale, hd)));
+    this.node('Attention', [`${p}.q_rope`, kCache, vCache, pos, exp2, arq], this.act(`${p}.attn`, rows(c.heads * hd), aq), { heads: c.heads, kvHeads: c.kvHeads });
+    const o = this.dense(`${p}.attn`, n.o, d, c.heads * hd, `${p}.o`, rows(d));
+    const res1 = this.add(x, o, `${p}.res1`, rows(d));
+    const h2 = this.rms(res1, n.postNorm, `${p}.post_norm`, rows(d));
+    const gate = this.dense(h2, n.gate, c.intermediateSize, d, `${p}.gate`, rows(c.intermediateSize));
+    const up = this.dense(h2, n.up, c.intermediateSize, d, `${p}.up`, rows(c.intermediateSize));
+    const gq = this.q(gate);
+    const sq = this.measured(`${p}.silu`);
+    const lut = this.constant(`${p}.silu#lut`, 'int8', [256], (t) => t.data.set(quantizeValues(Array.from({ length: 256 }, (_, i) => silu(gq.scale * (i - 128 - gq.zeroPoint))), sq)), sq);
+    this.node('Lut', [gate, lut], this.act(`${p}.silu`, rows(c.intermediateSize), sq));
+    const mq = this.measured(`${p}.swiglu`);
+    const mrq = this.constant(`${p}.swiglu#rq`, 'int32', [1, 2], fromTensor(rqTensor([(sq.scale * this.q(up).scale) / mq.scale])));
+    this.node('Mul', [`${p}.silu`, up, mrq], this.act(`${p}.swiglu`, rows(c.intermediateSize), mq));
+    const down = this.dense(`${p}.swiglu`, n.down, d, c.intermediateSize, `${p}.down`, rows(d));
+    return { out: this.add(res1, down, `${p}.res2`, rows(d)), kCache, vCache };
+  }
+
+  ropeTable(positions: number): string {
+    const hd = this.c.headDim;
+    return this.constant('rope#table', 'int32', [positions, hd / 2, 2], fromTensor(ropeTable(ropeInverseFrequencies(this.c), positions)));
+  }
+
+  exp2(): string {
+    return this.constant('exp2#table', 'int32', [256], fromTensor(exp2Table()));
+  }
+}
+
+const fromTensor = (src: Tensor) => (t: Tensor) => t.data.set(src.data);
+
+/** The next-token package over a fixed-length prompt (input int32 ids [1, seqLen], output int8 logits [1, V] of the last position). */
+export function llamaPackageDraft(ckpt: LlamaCheckpoint, ranges: RangeTracker, opts: Omit<LlamaLowerOptions, 'calibration'>): PackageDraft {
+  const c = ckpt.config;
+  const T = opts.seqLen;
+  if (!Number.isInteger(T) || T < 1 || T > c.maxPositions || T > ATTENTION_MAX_POSITIONS) throw new LlamaLowerError(`seqLen ${T} must be in [1, min(max_position_embeddings ${c.maxPositions}, ${ATTENTION_MAX_POSITIONS})]`);
+  const d = c.hiddenSize;
+  const g = new LlamaGraph(ckpt, ranges);
+  g.tensors.push({ name: 'ids', dtype: 'int32', shape: [1, T], scale: 1, zeroPoint: 0 });
+  const pos = g.constant('pos', 'int32', [1], () => undefined);
+  const rope = g.ropeTable(T);
+  const exp2 = g.exp2();
+  const table = g.embedTable();
+  let x = g.node('Gather', [table.name, 'ids'], g.act('embed', [1, T, d], table.q));
+  for (let l = 0; l < c.layers; l++) {
+    x = g.layer(l, x, T, pos, rope, exp2, T).out;
     opts.onProgress?.('layers', l + 1, c.layers);
   }
-  const fin = rms(x, FINAL_NORM, 'final_norm', rowShape(d));
-  const fq = quant.get(fin)!;
-  node('Reshape', [fin], act('final_rows', [T, d], fq));
-  const lastIdx = constant('last#idx', 'int32', [1], (t) => (t.data[0] = T - 1));
-  node('Gather', ['final_rows', lastIdx], act('last', [1, d], fq));
-  dense('last', ckpt.lmHeadName, c.vocabSize, d, 'logits', [1, c.vocabSize]);
-  return { name: opts.name, input: ids, output: 'logits', tensors, nodes };
+  const fin = g.rms(x, FINAL_NORM, 'final_norm', [1, T, d]);
+  g.node('Reshape', [fin], g.act('final_rows', [T, d], g.q(fin)));
+  const lastIdx = g.constant('last#idx', 'int32', [1], (t) => (t.data[0] = T - 1));
+  g.node('Gather', ['final_rows', lastIdx], g.act('last', [1, d], g.q(fin)));
+  g.dense('last', ckpt.lmHeadName, c.vocabSize, d, 'logits', [1, c.vocabSize]);
+  return { name: opts.name, input: 'ids', output: 'logits', tensors: g.tensors, nodes: g.nodes };
+}
+
+/** Header words and token capacity of a generation package's state (shared/dnn/kernels/sample.ts STATE). */
+export function stateLength(context: number): number {
+  return STATE.tokens + context;
+}
+
+/**
+ * The generation package: one step per position, one token in (from the state), the next token
+ * out (Sample: prompt, greedy or drawn), KV caches of `context` rows carried between steps.
+ */
+export function llamaGenerationDraft(ckpt: LlamaCheckpoint, ranges: RangeTracker, opts: { name: string; context: number; onProgress?: LlamaLowerOptions['onProgress'] }): PackageDraft {
+  const c = ckpt.config;
+  const P = opts.context;
+  if (!Number.isInteger(P) || P < 2 || P > c.maxPositions || P > ATTENTION_MAX_POSITIONS) throw new LlamaLowerError(`context ${P} must be in [2, min(max_position_embeddings ${c.maxPositions}, ${ATTENTION_MAX_POSITIONS})]`);
+  const d = c.hiddenSize;
+  const g = new LlamaGraph(ckpt, ranges);
+  const state = 'state';
+  g.tensors.push({ name: state, dtype: 'int32', shape: [stateLength(P)], scale: 1, zeroPoint: 0 });
+  const rope = g.ropeTable(P);
+  const exp2 = g.exp2();
+  const table = g.embedTable();
+  let x = g.node('TokenEmbed', [table.name, state], g.act('embed', [1, 1, d], table.q));
+  const carry: { from: string; to: string }[] = [];
+  for (let l = 0; l < c.layers; l++) {
+    const layer = g.layer(l, x, 1, state, rope, exp2, P, (kind, q) => g.act(`layers.${l}.${kind}_past`, [P, c.kvHeads * c.headDim], q));
+    carry.push({ from: layer.kCache, to: `layers.${l}.k_past` }, { from: layer.vCache, to: `layers.${l}.v_past` });
+    x = layer.out;
+    opts.onProgress?.('layers', l + 1, c.layers);
+  }
+  const fin = g.rms(x, FINAL_NORM, 'final_norm', [1, 1, d]);
+  g.node('Reshape', [fin], g.act('final_row', [1, d], g.q(fin)));
+  // int32 logits at 2^20 steps of the largest calibrated logit: fine enough to rank and sample 32,000 tokens like float.
+  const logitRange = ranges.ranges.get('logits');
+  if (!logitRange) throw new LlamaLowerError('no calibration range for logits');
+  const lq: QuantParams = { scale: Math.max(Math.abs(logitRange.min), Math.abs(logitRange.max), 1e-6) / 2 ** 20, zeroPoint: 0 };
+  const head = g.weight('logits#w', ckpt.lmHeadName, c.vocabSize, d);
+  const sx = g.q('final_row').scale;
+  const hrq = g.constant('logits#rq', 'int32', [c.vocabSize, 2], (t) => t.data.set(rqTensor(head.scales.map((s) => (sx * s) / lq.scale)).data));
+  g.node('DenseWide', ['final_row', head.name, hrq], g.act('logits', [1, c.vocabSize], lq, 'int32'));
+  const srq = g.constant('sample#rq', 'int32', [1, 2], fromTensor(rqTensor([lq.scale * Math.LOG2E * 256])));
+  g.node('Sample', ['logits', state, exp2, srq], g.act('next_state', [stateLength(P)], { scale: 1, zeroPoint: 0 }, 'int32'));
+  return { name: opts.name, input: state, output: 'next_state', tensors: g.tensors, nodes: g.nodes, generation: { state, next: 'next_state', carry } };
 }
 
 /**
@@ -186,5 +289,12 @@ export function llamaPackageDraft(ckpt: LlamaCheckpoint, ranges: RangeTracker, o
 export function importLlama(ckpt: LlamaCheckpoint, base: string, opts: LlamaLowerOptions): { specBytes: Uint8Array; weightsBytes: number } {
   const ranges = calibrateLlama(ckpt, opts.calibration, (done, total) => opts.onProgress?.('calibration', done, total));
   const draft = llamaPackageDraft(ckpt, ranges, opts);
+  return writePackage(base, draft, (_name, written, total) => opts.onProgress?.('weights', written, total));
+}
+
+/** The same for the generation package (one token per step, KV caches of `context` rows). */
+export function importLlamaGeneration(ckpt: LlamaCheckpoint, base: string, opts: { name: string; context: number; calibration: readonly (readonly number[])[]; onProgress?: LlamaLowerOptions['onProgress'] }): { specBytes: Uint8Array; weightsBytes: number } {
+  const ranges = calibrateLlama(ckpt, opts.calibration, (done, total) => opts.onProgress?.('calibration', done, total));
+  const draft = llamaGenerationDraft(ckpt, ranges, opts);
   return writePackage(base, draft, (_name, written, total) => opts.onProgress?.('weights', written, total));
 }

@@ -156,3 +156,55 @@ test('Attention is exactly causal: cache rows after a query position never chang
     expect(run(k2, v2).data).not.toEqual(before.data);
   }
 });
+
+describe('Sample', () => {
+  const V = 6;
+  // Real logits 0, -0.5, -1, -2, -3, -8 at scale 2^-16 (what a DenseWide head writes).
+  const realLogits = [0, -0.5, -1, -2, -3, -8];
+  const scale = 2 ** -16;
+  const logits = allocTensor('int32', [1, V]);
+  logits.data.set(realLogits.map((v) => Math.round(v / scale)));
+  const gapRq = (() => {
+    const m = encodeMultiplier(scale * Math.LOG2E * 256);
+    const t = allocTensor('int32', [1, 2]);
+    t.data.set([m.m, m.s]);
+    return t;
+  })();
+  const state = (words: Partial<Record<'position' | 'rng' | 'prompt' | 'total' | 'temperature' | 'topK' | 'topP', number>>, tokens: number[] = [4, 2]) => {
+    const s = allocTensor('int32', [8 + 8]);
+    s.data.set([words.position ?? 1, 0, words.rng ?? 1, words.prompt ?? 2, words.total ?? 8, words.temperature ?? 1000, words.topK ?? 0, words.topP ?? 0]);
+    s.data.set(tokens, 8);
+    return s;
+  };
+  const run = (s: Tensor) => KERNELS.Sample({ inputs: [logits, s, exp2Table(), gapRq], zeroPoints: [0, 0, 0, 0], outZp: 0, outShape: [16], attrs: {} });
+
+  test('draws follow softmax(logits / temperature) over seeds', () => {
+    for (const temperature of [1000, 500]) {
+      const counts = new Array(V).fill(0);
+      const n = 4000;
+      for (let seed = 1; seed <= n; seed++) counts[run(state({ rng: seed * 2654435761, temperature })).data[1]]++;
+      const w = realLogits.map((v) => Math.exp(v / (temperature / 1000)));
+      const sum = w.reduce((a, b) => a + b, 0);
+      for (let i = 0; i < V; i++) expect(Math.abs(counts[i] / n - w[i] / sum)).toBeLessThan(0.03);
+    }
+  });
+
+  test('top-k and top-p keep only the head of the distribution; greedy takes the argmax', () => {
+    const seen = (words: Parameters<typeof state>[0]) => new Set(Array.from({ length: 400 }, (_, i) => run(state({ ...words, rng: i + 1 })).data[1]));
+    expect([...seen({ topK: 2 })].sort()).toEqual([0, 1]);
+    // p = 0.5 of the mass: token 0 alone holds about 0.43, with token 1 about 0.69.
+    expect([...seen({ topP: 32768 })].sort()).toEqual([0, 1]);
+    expect([...seen({ temperature: 0 })]).toEqual([0]);
+  });
+
+  test('the prompt is forced, the state advances by one, and a finished state does not change', () => {
+    const forced = run(state({ position: 0, prompt: 2 }, [4, 2]));
+    expect(Array.from(forced.data.subarray(0, 2))).toEqual([1, 2]);
+    const drawn = run(state({ position: 1, prompt: 2, rng: 99 }));
+    expect(drawn.data[0]).toBe(2);
+    expect(drawn.data[8 + 2]).toBe(drawn.data[1]);
+    expect(drawn.data[2]).not.toBe(99);
+    const done = state({ position: 7, total: 8 });
+    expect(Array.from(run(done).data)).toEqual(Array.from(done.data));
+  });
+});

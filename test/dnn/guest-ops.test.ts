@@ -16,7 +16,7 @@ import { NODE_PARAMS_ADDR } from '../../shared/dnn/nodeLayout';
 import { seededRandom } from '../../shared/dnn/random';
 import { nodeStepBound } from '../../shared/dnn/stepBound';
 import { broadcastShape, windowOut } from '../../shared/dnn/shapes';
-import type { OpName } from '../../shared/dnn/spec';
+import { INT32_OUTPUT_OPS, type OpName } from '../../shared/dnn/spec';
 import { allocTensor, tensorBytes, tensorRoot, toHex, type Tensor } from '../../shared/dnn/tensor';
 import { Machine } from '../../shared/vm/machine';
 import { merkleRootOfBytes } from '../../shared/vm/merkle';
@@ -55,6 +55,25 @@ function exp2Table(): Tensor {
   return t;
 }
 
+/** Sample's operands: random logits and a random state header (positions, prompt, temperature, top-k, top-p, seed). */
+function sampleCase(v: number) {
+  const logits = randomTensor('int32', [1, v], -(2 ** 20), 2 ** 20);
+  const len = 8 + int(1, 20);
+  const state = randomTensor('int32', [len], 0, v - 1);
+  const kind = int(0, 3);
+  state.data[0] = int(-1, len - 8); // position, past the end included
+  state.data[2] = int(-(2 ** 31), 2 ** 31 - 1); // rng, 0 included sometimes
+  if (rand() < 0.1) state.data[2] = 0;
+  state.data[3] = int(0, len - 8); // prompt length
+  state.data[4] = int(0, len - 6); // total length, past the capacity included
+  state.data[5] = kind === 0 ? int(-5, 0) : kind === 1 ? int(1, 3000) : int(50_000, 200_000); // greedy, sampled, clamped
+  state.data[6] = rand() < 0.5 ? 0 : int(-1, v + 1);
+  state.data[7] = rand() < 0.5 ? 0 : int(-1, 70_000);
+  const r = allocTensor('int32', [1, 2]);
+  r.data.set([int(2 ** 30, 2 ** 31 - 1), int(31, 42)]);
+  return { operands: [{ tensor: logits }, { tensor: state }, { tensor: exp2Table() }, { tensor: r }], outShape: [len] };
+}
+
 interface Operand {
   tensor: Tensor;
   zeroPoint?: number;
@@ -75,7 +94,8 @@ function oneNodeModel(op: OpName, operands: Operand[], outShape: number[], attrs
     zeroPoint: o.zeroPoint ?? 0,
     ...(i !== inIdx ? { data: o.tensor } : {}),
   }));
-  tensors.push({ name: 'out', dtype: 'int8', shape: outShape, scale: 0.05, zeroPoint: outZp });
+  const wide = INT32_OUTPUT_OPS.includes(op);
+  tensors.push({ name: 'out', dtype: wide ? 'int32' : 'int8', shape: outShape, scale: 0.05, zeroPoint: wide ? 0 : outZp });
   return buildModel({ name: `one-${op}`, input: `in${inIdx}`, output: 'out', tensors, nodes: [{ op, inputs: operands.map((_, i) => `in${i}`), output: 'out', attrs }] });
 }
 
@@ -263,6 +283,39 @@ describe('guest kernels equal the native kernels, per operator', () => {
       outShape: [rows, heads * hd],
       attrs: { heads, kvHeads },
     };
+  });
+
+  checkOp('DenseWide', 8, () => {
+    const [rows, k, n] = [int(1, 4), int(1, 70), int(1, 13)];
+    const x = i8(rand() < 0.5 ? [rows, k] : [1, rows, k]);
+    return { operands: [x, weights([n, k]), i32(randomRq(n, 20, 30))], outShape: [...x.tensor.shape.slice(0, -1), n] };
+  });
+
+  checkOp('TokenEmbed', 6, () => {
+    const [v, d] = [int(1, 12), int(1, 9)];
+    const state = randomTensor('int32', [int(2, 12)], -3, v + 3);
+    return { operands: [weights([v, d]), i32(state)], outShape: [1, 1, d] };
+  });
+
+  checkOp('Sample', 24, () => sampleCase(int(1, 300)));
+
+  checkOp('Sample', 16, () => {
+    // Every case draws: the position is past the prompt and the total leaves room.
+    const c = sampleCase(int(2, 300));
+    const state = c.operands[1].tensor.data;
+    state[0] = int(0, 5);
+    state[3] = int(0, state[0]);
+    state[4] = state.length;
+    state[5] = int(1, 5000);
+    return c;
+  }, ' (drawing)');
+
+  it('Sample over a 32,000-token vocabulary with top-k and top-p: native = VM, inside its step bound', () => {
+    const c = sampleCase(32000);
+    const state = c.operands[1].tensor.data;
+    state.set([3, 0, 12345, 2, state.length, 800, 40, 58000]);
+    const model = oneNodeModel('Sample', c.operands, c.outShape);
+    expectSameInVm(model, c.operands[0].tensor);
   });
 
   it('a larger Dense and Conv2d once each (the blocked and remainder paths at MNIST-like sizes)', () => {

@@ -14,7 +14,7 @@ import { sampleInputs } from '../../shared/dnn/guest/sampleInputs';
 import { buildModel, type DnnModel } from '../../shared/dnn/model';
 import { seededRandom } from '../../shared/dnn/random';
 import { windowOut } from '../../shared/dnn/shapes';
-import type { OpName } from '../../shared/dnn/spec';
+import { INT32_OUTPUT_OPS, type OpName } from '../../shared/dnn/spec';
 import { allocTensor, tensorBytes, tensorRoot, toHex, type Tensor } from '../../shared/dnn/tensor';
 import { DnnWasmKernelError } from '../../shared/dnn/wasm/errors';
 import { WASM_KERNELS_PATH, WasmModelRunner } from '../../shared/dnn/wasm/wasmBackend';
@@ -84,9 +84,10 @@ describe.each(shipped)('shipped model %s: wasm backend = TypeScript kernels', (n
 function oneNode(op: OpName, operands: Tensor[], outShape: number[], attrs: Record<string, number>): DnnModel {
   const zp0 = int(-128, 127);
   // KvWrite copies bytes: its cache and output share the rows' zero point.
-  const zeroPoint = (i: number) => (i === 0 || (op === 'KvWrite' && i === 2) ? zp0 : (op === 'MatMul' || op === 'Add' || op === 'Mul' || op === 'Attention') && i <= 2 && operands[i].dtype === 'int8' ? int(-128, 127) : 0);
+  const zeroPoint = (i: number) => (operands[i].dtype === 'int32' ? 0 : i === 0 || (op === 'KvWrite' && i === 2) ? zp0 : (op === 'MatMul' || op === 'Add' || op === 'Mul' || op === 'Attention') && i <= 2 && operands[i].dtype === 'int8' ? int(-128, 127) : 0);
   const tensors = operands.map((t, i) => ({ name: `in${i}`, dtype: t.dtype, shape: t.shape, scale: 0.05, zeroPoint: zeroPoint(i), ...(i > 0 ? { data: t } : {}) }));
-  tensors.push({ name: 'out', dtype: 'int8', shape: outShape, scale: 0.05, zeroPoint: op === 'KvWrite' ? zp0 : int(-128, 127) });
+  const wide = INT32_OUTPUT_OPS.includes(op);
+  tensors.push({ name: 'out', dtype: wide ? 'int32' : 'int8', shape: outShape, scale: 0.05, zeroPoint: wide ? 0 : op === 'KvWrite' ? zp0 : int(-128, 127) });
   return buildModel({ name: `one-${op}`, input: 'in0', output: 'out', tensors, nodes: [{ op, inputs: operands.map((_, i) => `in${i}`), output: 'out', attrs }] });
 }
 
@@ -198,6 +199,25 @@ const CASES: Record<string, () => { op: OpName; operands: Tensor[]; outShape: nu
       outShape: [rows, heads * hd],
       attrs: { heads, kvHeads },
     };
+  },
+  DenseWide: () => {
+    const [rows, k, n] = [int(1, 6), int(1, 300), int(1, 37)];
+    return { op: 'DenseWide', operands: [randomTensor('int8', [rows, k], -128, 127), randomTensor('int8', [n, k], -127, 127), randomRq(n, 24, 30)], outShape: [rows, n] };
+  },
+  TokenEmbed: () => {
+    const [v, d] = [int(1, 40), int(1, 64)];
+    return { op: 'TokenEmbed', operands: [randomTensor('int8', [v, d], -128, 127), randomTensor('int32', [int(2, 9)], -3, v + 3)], outShape: [1, 1, d] };
+  },
+  Sample: () => {
+    const v = int(2, 2000);
+    const len = 8 + int(1, 30);
+    const state = randomTensor('int32', [len], 0, v - 1);
+    state.data.set([int(0, 10), 0, int(-(2 ** 31), 2 ** 31 - 1), int(0, 5), len, rand() < 0.2 ? 0 : int(1, 120000), rand() < 0.5 ? 0 : int(1, v), rand() < 0.5 ? 0 : int(1, 65535)]);
+    const exp2 = allocTensor('int32', [256]);
+    for (let f = 0; f < 256; f++) exp2.data[f] = Math.round(2 ** 20 * 2 ** (-f / 256));
+    const r = allocTensor('int32', [1, 2]);
+    r.data.set([int(2 ** 30, 2 ** 31 - 1), int(31, 40)]);
+    return { op: 'Sample', operands: [randomTensor('int32', [1, v], -(2 ** 22), 2 ** 22), state, exp2, r], outShape: [len] };
   },
   Relu: () => {
     const shape = [int(1, 4), int(1, 30)];

@@ -13,7 +13,7 @@ import { rawCid } from '../cid';
 export const KERNEL_IMAGE_NAME = 'dnn-kernels';
 
 /** Sources in link order (the order is part of the image bytes). */
-export const KERNEL_SOURCES: readonly string[] = ['main.c', 'gemm.c', 'linear.c', 'elementwise.c', 'pool.c', 'layout.c', 'normalize.c', 'attention.c'].map((f) =>
+export const KERNEL_SOURCES: readonly string[] = ['main.c', 'gemm.c', 'linear.c', 'elementwise.c', 'pool.c', 'layout.c', 'normalize.c', 'attention.c', 'sample.c'].map((f) =>
   join('guest', 'dnn', f),
 );
 

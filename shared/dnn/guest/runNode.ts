@@ -70,11 +70,10 @@ export function runNodeInVm(model: DnnModel, nodeIndex: number, nodeInputs: Read
   machine.run(options.maxSteps);
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
   if (machine.status !== Status.EXITED || machine.exitCode !== 0) throw new DnnVmKernelError(nodeIndex, node.op, machine.status, machine.exitCode, machine.step);
-  const { address, paddedSize } = start.layout.output;
+  const { address, paddedSize, byteLength } = start.layout.output;
   const outSpec = model.tensorSpecs.get(node.output)!;
-  const length = outSpec.shape.reduce((a, b) => a * b, 1);
   return {
-    output: tensorFromBytes(outSpec.dtype, [...outSpec.shape], start.memory.readBytes(address, length)),
+    output: tensorFromBytes(outSpec.dtype, [...outSpec.shape], start.memory.readBytes(address, byteLength)),
     outputRoot: start.memory.subtreeRoot(address, paddedSize),
     steps: machine.step,
     seconds,

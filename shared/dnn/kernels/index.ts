@@ -1,7 +1,8 @@
 import type { OpName } from '../spec';
 import { add, lut, mul, relu } from './elementwise';
 import { gather, reshape, transpose } from './layout';
-import { conv2d, dense, matMul } from './linear';
+import { conv2d, dense, denseWide, matMul } from './linear';
+import { sample, tokenEmbed } from './sample';
 import { attention, kvWrite, rope } from './attention';
 import { layerNorm, rmsNorm, softmax } from './normalize';
 import { avgPool, maxPool } from './pool';
@@ -28,4 +29,7 @@ export const KERNELS: Record<OpName, Kernel> = {
   Rope: rope,
   KvWrite: kvWrite,
   Attention: attention,
+  DenseWide: denseWide,
+  Sample: sample,
+  TokenEmbed: tokenEmbed,
 };

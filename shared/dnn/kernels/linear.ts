@@ -1,4 +1,5 @@
-/** Dense, Conv2d and MatMul (docs/dnn-spec.md section 6), all through gemmRequant. */
+/** Dense, Conv2d and MatMul (docs/dnn-spec.md section 6), all through gemmRequant; and DenseWide. */
+import { rq } from '../intmath';
 import { allocTensor, type Tensor } from '../tensor';
 import { gemmRequant, lowerClamp, shifted } from './gemm';
 import type { KernelArgs } from './types';
@@ -119,6 +120,25 @@ export function matMul({ inputs: [a, b, r], zeroPoints, outZp, outShape }: Kerne
       zo: outZp,
       lo: -128,
     });
+  }
+  return out;
+}
+
+/**
+ * DenseWide: Dense without bias or int8 saturation, into int32 (zero point 0): the LM head, whose
+ * 32,000 or more logits need finer steps than 8 bits to be ranked and sampled like float's.
+ */
+export function denseWide({ inputs: [x, w, r], zeroPoints: [zx], outShape }: KernelArgs): Tensor {
+  const [n, k] = w.shape;
+  const out = allocTensor('int32', outShape);
+  const wd = weightsOf(w);
+  const rows = x.data.length / k;
+  for (let row = 0; row < rows; row++) {
+    for (let c = 0; c < n; c++) {
+      let acc = 0;
+      for (let i = 0; i < k; i++) acc += (x.data[row * k + i] - zx) * wd[c * k + i];
+      out.data[row * n + c] = rq(acc, r.data[2 * c], r.data[2 * c + 1]);
+    }
   }
   return out;
 }

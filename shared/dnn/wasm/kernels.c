@@ -13,6 +13,7 @@ static kernel_fn const KERNELS[] = {
     [1] = dense,   [2] = conv2d,    [3] = matMul,     [4] = add,     [5] = mul,       [6] = relu,       [7] = maxPool,
     [8] = avgPool, [9] = reshape, [10] = transpose, [11] = gather, [12] = softmax, [13] = layerNorm, [14] = lut,
     [15] = rmsNorm, [16] = rope,    [17] = kvWrite,   [18] = attention,
+    [19] = denseWide, [20] = sample, [21] = tokenEmbed,
 };
 
 /* Runs the node whose parameter block (docs/dnn-spec.md section 8 layout) is at `p`; 0, or 1 for an unknown op. */
