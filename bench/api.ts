@@ -101,6 +101,7 @@ async function main(): Promise<void> {
       maxModelFee: TOKEN,
       consumer: ZeroAddress,
       callbackGasLimit: 0n,
+      steps: 1n,
     });
     signed.push(
       await requester.signTransaction({ ...tx, chainId, nonce: nonce + i, gasLimit: 400_000n, maxFeePerGas: fee.maxFeePerGas! * 2n, maxPriorityFeePerGas: fee.maxPriorityFeePerGas!, type: 2 }),

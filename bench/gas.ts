@@ -59,6 +59,7 @@ async function main(): Promise<void> {
       maxModelFee: TOKEN,
       consumer: '0x0000000000000000000000000000000000000000',
       callbackGasLimit: 0n,
+      steps: 1n,
       ...extra,
     });
     const timeTravel = async (s: number) => {

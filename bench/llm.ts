@@ -128,9 +128,10 @@ async function main(): Promise<void> {
   ckpt.close();
   const model = readModelFiles(base, { trusted: true });
   const weightBytes = statSync(`${base}.dnn.bin`).size;
-  // Bytes a decode step reads: every constant but the embedding table, of which it reads one row.
-  const embed = model.tensorSpecs.get('embed#table')!;
-  const bytesPerToken = weightBytes - embed.byteLength! + c.hiddenSize;
+  // Bytes a decode step reads: every constant (unpadded) but the embedding table, of which it reads one row.
+  let constantBytes = 0;
+  for (const name of model.constants.names()) constantBytes += model.tensorSpecs.get(name)!.byteLength!;
+  const bytesPerToken = constantBytes - model.tensorSpecs.get('embed#table')!.byteLength! + c.hiddenSize;
 
   const prompt = Array.from({ length: 4 }, (_, i) => (i * 31 + 7) % c.vocabSize);
   const maxTokens = tokens;
@@ -176,7 +177,8 @@ async function main(): Promise<void> {
     checkpointGiB: round(checkpointBytes / 2 ** 30, 3),
     ...(writeSeconds !== undefined ? { checkpointWriteSeconds: round(writeSeconds, 1) } : {}),
     importSeconds: round(importSeconds, 1),
-    int8WeightMiB: mib(weightBytes),
+    int8WeightMiB: mib(constantBytes),
+    blobMiB: mib(weightBytes),
     peakRssMiB: Math.max(importPeakRssMiB, peakRssMiB()),
     context,
     promptTokens: prompt.length,

@@ -71,6 +71,7 @@ contract DisputeGame is IDisputeGameFactory, IMultiPhaseDispute {
         g.inputRoot = subject.inputRoot;
         g.outputRoot = subject.outputRoot;
         g.graphStateRoot = subject.graphStateRoot;
+        g.steps = subject.steps == 0 ? 1 : subject.steps;
         g.providerClock = clockSeconds;
         g.challengerClock = clockSeconds;
         g.lastMoveAt = uint64(block.timestamp);
@@ -89,24 +90,28 @@ contract DisputeGame is IDisputeGameFactory, IMultiPhaseDispute {
         bytes32 computed = keccak256(abi.encodePacked(facts.specHash, facts.nodeCount, facts.outputSlot, facts.weightsSize, facts.nodesRoot));
         if (computed != registered) revert DisputeGraphCommitmentMismatch(gameId, computed, registered);
         (, bool pow2) = DisputeMerkle.exactLog2(facts.weightsSize);
-        if (facts.nodeCount == 0 || facts.outputSlot == 0 || facts.outputSlot > facts.nodeCount || !pow2 || facts.weightsSize < 32) {
+        // The game's graph is the model's nodes run `steps` times; the output is the last step's.
+        uint256 total = uint256(facts.nodeCount) * g.steps;
+        if (facts.nodeCount == 0 || facts.outputSlot == 0 || facts.outputSlot > facts.nodeCount || !pow2 || facts.weightsSize < 32 || total > type(uint32).max) {
             revert DisputeGraphFactsInvalid(facts.nodeCount, facts.outputSlot, facts.weightsSize);
         }
-        uint256 depth = DisputeMerkle.ceilLog2(uint256(facts.nodeCount) + 1);
+        uint256 outputSlot = total - facts.nodeCount + facts.outputSlot;
+        uint256 depth = DisputeMerkle.ceilLog2(total + 1);
         _requireLength("output slot", outputSiblings.length, depth);
-        if (g.outputRoot.fold(facts.outputSlot, outputSiblings) != g.graphStateRoot) revert DisputeProofInvalid("output slot", facts.outputSlot);
+        if (g.outputRoot.fold(outputSlot, outputSiblings) != g.graphStateRoot) revert DisputeProofInvalid("output slot", outputSlot);
 
         bytes32 graphState0 = g.inputRoot;
         bytes32[28] memory z = DisputeMerkle.zeroHashes();
         for (uint256 i = 0; i < depth; ++i) graphState0 = DisputeMerkle.hashPair(graphState0, z[i]);
-        g.nodeCount = facts.nodeCount;
+        g.nodeCount = uint32(total);
+        g.stepNodes = facts.nodeCount;
         g.nodesRoot = facts.nodesRoot;
         g.weightsSize = facts.weightsSize;
         g.lo = 0;
-        g.hi = facts.nodeCount;
+        g.hi = uint64(total);
         g.loValue = graphState0;
         g.hiValue = g.graphStateRoot;
-        emit GameOpened(gameId, facts.nodeCount, facts.outputSlot, graphState0);
+        emit GameOpened(gameId, uint32(total), uint32(outputSlot), graphState0);
         _enterSegment(g, Phase.GraphBisect, Phase.Link);
     }
 
@@ -159,9 +164,10 @@ contract DisputeGame is IDisputeGameFactory, IMultiPhaseDispute {
         if (bytes32(0).fold(node, proof.slotSiblings) != graphBefore) revert DisputeProofInvalid("node slot before", node);
         if (proof.outputRoot.fold(node, proof.slotSiblings) != g.hiValue) revert DisputeProofInvalid("node slot after", node);
 
-        _requireLength("node record", proof.nodeSiblings.length, DisputeMerkle.ceilLog2(g.nodeCount));
+        // Slot `node` is node `node − step × stepNodes` of step `step`: its record is that node's, one of the model's.
+        _requireLength("node record", proof.nodeSiblings.length, DisputeMerkle.ceilLog2(g.stepNodes));
         bytes32 leaf = keccak256(abi.encode(proof.node));
-        if (leaf.fold(node - 1, proof.nodeSiblings) != g.nodesRoot) revert DisputeProofInvalid("node record", node);
+        if (leaf.fold((node - 1) % g.stepNodes, proof.nodeSiblings) != g.nodesRoot) revert DisputeProofInvalid("node record", node);
 
         (, bytes32 weightsRoot, bytes32 vmImageRoot) = _registry().modelRoots(g.modelId);
         bytes32 startHash = _startStateHash(g, proof, node, weightsRoot, vmImageRoot);
@@ -264,11 +270,7 @@ contract DisputeGame is IDisputeGameFactory, IMultiPhaseDispute {
         InputRef calldata input = proof.node.inputs[i];
         bytes32 root = proof.inputRoots[i];
         bytes32[] calldata siblings = proof.inputSiblings[i];
-        if (input.source == 0) {
-            if (input.index >= node) revert DisputeInputInvalid(i, input.source, input.index);
-            _requireLength("input slot", siblings.length, DisputeMerkle.ceilLog2(uint256(g.nodeCount) + 1));
-            if (root.fold(input.index, siblings) != g.loValue) revert DisputeProofInvalid("input slot", i);
-        } else if (input.source == 1) {
+        if (input.source == 1) {
             (uint256 sizeLog, bool ok) = DisputeMerkle.exactLog2(input.size);
             (uint256 blobLog,) = DisputeMerkle.exactLog2(g.weightsSize);
             if (!ok || sizeLog < 5 || sizeLog > blobLog || input.index % input.size != 0 || uint256(input.index) + input.size > g.weightsSize) {
@@ -277,9 +279,36 @@ contract DisputeGame is IDisputeGameFactory, IMultiPhaseDispute {
             _requireLength("weight", siblings.length, blobLog - sizeLog);
             if (root.fold(input.index >> sizeLog, siblings) != weightsRoot) revert DisputeProofInvalid("weight", i);
         } else {
-            revert DisputeInputInvalid(i, input.source, input.index);
+            (bool zero, uint256 slot) = _slotOf(g, input, i, node);
+            if (zero) {
+                // A carried tensor starts as zero bytes: its root is the zero hash of its size.
+                (uint256 sizeLog, bool ok) = DisputeMerkle.exactLog2(input.size);
+                if (!ok || sizeLog < 5 || sizeLog > DisputeMerkle.TREE_DEPTH + 5) revert DisputeInputInvalid(i, input.source, input.index);
+                _requireLength("carried input", siblings.length, 0);
+                if (root != DisputeMerkle.zeroHashes()[sizeLog - 5]) revert DisputeProofInvalid("carried input", i);
+            } else {
+                _requireLength("input slot", siblings.length, DisputeMerkle.ceilLog2(uint256(g.nodeCount) + 1));
+                if (root.fold(slot, siblings) != g.loValue) revert DisputeProofInvalid("input slot", i);
+            }
         }
         return _region(input.addr, input.size, root);
+    }
+
+    /**
+     * @dev The graph-state slot a slot-kind input of node `node` reads (spec section 3), or `zero` for a
+     *      carried tensor at step 0. Sources: 0 the task input or an earlier node of this step, 2 the
+     *      previous step's state (the task input at step 0), 3 a tensor carried from the previous step.
+     */
+    function _slotOf(GameView storage g, InputRef calldata input, uint256 i, uint32 node) private view returns (bool zero, uint256 slot) {
+        uint256 n = g.stepNodes;
+        uint256 stepBase = ((node - 1) / n) * n; // slots of the steps before this one
+        if (input.source == 0) {
+            if (input.index >= node - stepBase) revert DisputeInputInvalid(i, input.source, input.index);
+            return (false, input.index == 0 ? 0 : stepBase + input.index);
+        }
+        if ((input.source != 2 && input.source != 3) || input.index == 0 || input.index > n) revert DisputeInputInvalid(i, input.source, input.index);
+        if (stepBase == 0) return (input.source == 3, 0);
+        return (false, stepBase - n + input.index);
     }
 
     function _region(uint256 addr, uint256 size, bytes32 root) private pure returns (DisputeMerkle.Region memory) {

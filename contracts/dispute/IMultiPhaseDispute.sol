@@ -29,11 +29,14 @@ interface IMultiPhaseDispute {
         bytes32 nodesRoot;
     }
 
-    /// @notice One input region of a node's start state and where its root comes from.
+    /// @notice One input region of a node's start state and where its root comes from (spec section 3).
     struct InputRef {
-        /// @notice 0: a graph-state slot; 1: a constant in the weights blob.
+        /// @notice 0: a slot of this step (index 0: the task input; k: this step's node k); 1: a constant
+        ///         in the weights blob; 2: the state the previous step wrote (node k of step t − 1; the task
+        ///         input at step 0); 3: a tensor carried from the previous step (node k of step t − 1; zero
+        ///         bytes at step 0).
         uint8 source;
-        /// @notice The slot number, or the byte offset in the weights blob.
+        /// @notice The node (1-based within a step) or slot 0, or the byte offset in the weights blob.
         uint32 index;
         uint32 addr;
         uint32 size;
@@ -74,7 +77,12 @@ interface IMultiPhaseDispute {
         uint64 providerClock;
         uint64 challengerClock;
         uint64 lastMoveAt;
+        /// @notice Nodes of the whole game's graph: the model's nodes times `steps`.
         uint32 nodeCount;
+        /// @notice The model's nodes (one step).
+        uint32 stepNodes;
+        /// @notice How many times the model's nodes run (the task's steps).
+        uint32 steps;
         uint32 node;
         uint64 lo;
         uint64 hi;
@@ -106,7 +114,8 @@ interface IMultiPhaseDispute {
     error DisputeClockRunning(uint256 gameId, address mover, uint256 remaining);
     /// @notice The graph facts do not hash to the registered graph commitment.
     error DisputeGraphCommitmentMismatch(uint256 gameId, bytes32 computed, bytes32 registered);
-    /// @notice The graph facts are out of range (no nodes, output slot outside 1..N, weights size not a power of two >= 32).
+    /// @notice The graph facts are out of range (no nodes, output slot outside 1..N, weights size not a power of two >= 32,
+    ///         or the model's nodes times the task's steps past 2^32 − 1).
     error DisputeGraphFactsInvalid(uint32 nodeCount, uint32 outputSlot, uint64 weightsSize);
     /// @notice A proof has the wrong number of siblings.
     error DisputeProofLengthInvalid(string proof, uint256 length, uint256 expected);

@@ -22,6 +22,8 @@ struct DisputeSubject {
     bytes32 outputRoot;
     /// @notice Merkle root of the graph state (slot array) after the last node, as committed.
     bytes32 graphStateRoot;
+    /// @notice How many times the model's nodes run (1, or a generation's steps): the game's graph is that many steps.
+    uint32 steps;
 }
 
 /// @notice The result of a finished game.

@@ -43,6 +43,9 @@ interface ITaskMarket is IDisputeArbiter {
         address consumer;
         /// @notice Gas given to the consumer callback (at most MAX_CALLBACK_GAS).
         uint24 callbackGasLimit;
+        /// @notice How many times the model's nodes run: 1 for a plain model, prompt length + maxTokens − 1
+        ///         for a generation package (docs/dnn-spec.md section 10). The disputed graph is that many steps.
+        uint32 steps;
     }
 
     /// @notice A task as stored: four packed slots plus three roots. Slot 2 (consumer) stays untouched for
@@ -64,6 +67,8 @@ interface ITaskMarket is IDisputeArbiter {
         uint24 callbackGasLimit;
         uint16 challengeCount;
         uint16 pendingGames;
+        /// @notice Steps of the model's graph the task runs (TaskRequest.steps).
+        uint32 steps;
         bytes32 inputRoot;
         bytes32 outputRoot;
         bytes32 graphStateRoot;
@@ -79,6 +84,8 @@ interface ITaskMarket is IDisputeArbiter {
 
     /// @notice No task has this id.
     error MarketTaskUnknown(uint256 taskId);
+    /// @notice `steps` is 0 or above MAX_STEPS.
+    error MarketStepsOutOfRange(uint256 steps, uint256 max);
     /// @notice The task is not in the status this action needs.
     error MarketWrongStatus(uint256 taskId, TaskStatus status, TaskStatus expected);
     /// @notice An amount is zero.
@@ -155,7 +162,8 @@ interface ITaskMarket is IDisputeArbiter {
         uint256 deadline,
         uint256 collateral,
         uint256 challengeWindow,
-        address consumer
+        address consumer,
+        uint256 steps
     );
     event TaskClaimed(uint256 indexed taskId, address indexed provider);
     /// @notice `output` holds the output bytes or their CID; only the roots are stored.

@@ -38,6 +38,8 @@ contract TaskMarket is ITaskMarket, AccessControl, Pausable, ReentrancyGuardTran
     bytes32 public constant GOVERNOR_ROLE = keccak256("GOVERNOR_ROLE");
     bytes32 public constant PAUSER_ROLE = keccak256("PAUSER_ROLE");
 
+    /// @notice The most steps a task may run: a generation of 8,191 tokens after a 1-token prompt (docs/dnn-spec.md section 10).
+    uint256 public constant MAX_STEPS = 8192;
     uint256 public constant MIN_CHALLENGE_WINDOW = 60;
     /// @notice The least time a provider has between its claim and the deadline: a requester cannot set a
     ///         deadline that makes a claim a trap for the collateral (docs/security.md, finding 3).
@@ -230,7 +232,8 @@ contract TaskMarket is ITaskMarket, AccessControl, Pausable, ReentrancyGuardTran
                 modelId: t.modelId,
                 inputRoot: t.inputRoot,
                 outputRoot: t.outputRoot,
-                graphStateRoot: t.graphStateRoot
+                graphStateRoot: t.graphStateRoot,
+                steps: t.steps
             })
         );
         if (game == address(0)) revert MarketNoGameCreated(taskId, challengeIndex);
@@ -400,6 +403,7 @@ contract TaskMarket is ITaskMarket, AccessControl, Pausable, ReentrancyGuardTran
         if (r.deadline < block.timestamp + MIN_COMMIT_PERIOD) revert MarketDeadlineTooSoon(r.deadline, block.timestamp + MIN_COMMIT_PERIOD);
         // A task nobody could dispute must not be accepted (finding 7).
         if (_disputeFactory == address(0)) revert MarketNoDisputeFactory();
+        if (r.steps == 0 || r.steps > MAX_STEPS) revert MarketStepsOutOfRange(r.steps, MAX_STEPS);
         if (r.challengeWindow < MIN_CHALLENGE_WINDOW || r.challengeWindow > MAX_CHALLENGE_WINDOW) {
             revert MarketChallengeWindowOutOfRange(r.challengeWindow, MIN_CHALLENGE_WINDOW, MAX_CHALLENGE_WINDOW);
         }
@@ -426,16 +430,17 @@ contract TaskMarket is ITaskMarket, AccessControl, Pausable, ReentrancyGuardTran
         t.deadline = r.deadline;
         t.challengeWindow = r.challengeWindow;
         t.callbackGasLimit = r.callbackGasLimit;
+        t.steps = r.steps;
         t.inputRoot = r.inputRoot;
         _setStatus(t, TaskStatus.Open);
         _emitTaskCreated(taskId, r, fee);
         _pull(msg.sender, uint256(r.bounty) + fee);
     }
 
-    /// @dev Its own frame: eleven event fields do not fit beside `_createTask`'s locals on the stack.
+    /// @dev Its own frame: twelve event fields do not fit beside `_createTask`'s locals on the stack.
     function _emitTaskCreated(uint256 taskId, TaskRequest calldata r, uint256 fee) private {
         emit TaskCreated(
-            taskId, msg.sender, r.modelId, r.inputRoot, r.inputCid, r.bounty, fee, r.deadline, r.collateral, r.challengeWindow, r.consumer
+            taskId, msg.sender, r.modelId, r.inputRoot, r.inputCid, r.bounty, fee, r.deadline, r.collateral, r.challengeWindow, r.consumer, r.steps
         );
     }
 

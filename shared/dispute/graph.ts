@@ -12,11 +12,18 @@ import { DisputeGraphInvalid } from './errors';
 
 export const SLOT_SOURCE = 0;
 export const WEIGHT_SOURCE = 1;
+/** The state the previous step wrote (the task input at step 0): a generation package's state input. */
+export const STATE_SOURCE = 2;
+/** A tensor carried from the previous step (zero bytes at step 0): a generation package's KV caches. */
+export const CARRY_SOURCE = 3;
 
 export interface InputRef {
-  /** SLOT_SOURCE: a graph-state slot; WEIGHT_SOURCE: a constant in the weights blob. */
-  source: 0 | 1;
-  /** The slot number, or the byte offset in the weights blob. */
+  /**
+   * SLOT_SOURCE: slot 0 (the task input) or node `index` of this step; WEIGHT_SOURCE: a constant
+   * in the weights blob; STATE_SOURCE / CARRY_SOURCE: node `index` of the previous step (docs/dispute-spec.md section 3).
+   */
+  source: 0 | 1 | 2 | 3;
+  /** The node (1-based within a step) or slot 0, or the byte offset in the weights blob. */
   index: number;
   addr: number;
   size: number;
@@ -105,6 +112,34 @@ export function graphCommitment(graph: DisputeGraph): string {
   return keccak256(
     concat([f.specHash, zeroPadValue(toBeHex(f.nodeCount), 4), zeroPadValue(toBeHex(f.outputSlot), 4), zeroPadValue(toBeHex(f.weightsSize), 8), f.nodesRoot]),
   );
+}
+
+/** Where an input of the game's node `node` (1-based over every step) comes from. */
+export type ResolvedInput = { kind: 'slot'; slot: number } | { kind: 'weight' } | { kind: 'zero' };
+
+/** Node `node` of a game of `graph.nodes.length`-node steps: its step (0-based) and its index in the step (1-based). */
+export function stepOf(graph: Pick<DisputeGraph, 'nodes'>, node: number): { step: number; index: number } {
+  const n = graph.nodes.length;
+  return { step: Math.floor((node - 1) / n), index: ((node - 1) % n) + 1 };
+}
+
+/** The template node the game's node `node` runs. */
+export function nodeOf(graph: DisputeGraph, node: number): DisputeNode {
+  return graph.nodes[stepOf(graph, node).index - 1];
+}
+
+export function resolveInput(graph: DisputeGraph, node: number, ref: InputRef): ResolvedInput {
+  const n = graph.nodes.length;
+  const base = stepOf(graph, node).step * n;
+  switch (ref.source) {
+    case WEIGHT_SOURCE:
+      return { kind: 'weight' };
+    case SLOT_SOURCE:
+      return { kind: 'slot', slot: ref.index === 0 ? 0 : base + ref.index };
+    default:
+      if (base === 0) return ref.source === CARRY_SOURCE ? { kind: 'zero' } : { kind: 'slot', slot: 0 };
+      return { kind: 'slot', slot: base - n + ref.index };
+  }
 }
 
 /** Depth of the graph-state tree of N nodes: ceil(log2(N + 1)). */

@@ -13,7 +13,7 @@ import { LEAF_SIZE, STATE_OFFSET, Status, TREE_DEPTH } from '../vm/spec';
 import { NODE_PARAMS_ADDR } from '../dnn/nodeLayout';
 import { readWeights } from '../dnn/weights';
 import type { DisputeGraph } from './graph';
-import { WEIGHT_SOURCE } from './graph';
+import { nodeOf, resolveInput, WEIGHT_SOURCE } from './graph';
 import { DisputeNodeRunFailed } from './errors';
 import { GUEST_ENTRY, IMAGE_REGION_SIZE, MAX_STEP_BOUND, stepBoundFor } from './spec';
 
@@ -27,10 +27,16 @@ export interface EndClaim {
   outputSiblings: string[];
 }
 
-/** Bytes of input `i` of node `j` under a party's tensors (slot tensors) and the public weights blob. */
+/**
+ * Bytes of input `i` of the game's node `node` (1-based over every step) under a party's tensors
+ * (slot tensors), the public weights blob, or zero bytes (a carried tensor at step 0).
+ */
 export function nodeInputBytes(graph: DisputeGraph, tensors: readonly Uint8Array[], node: number, i: number): Uint8Array {
-  const ref = graph.nodes[node - 1].inputs[i];
-  return ref.source === WEIGHT_SOURCE ? readWeights(graph.weights, ref.index, ref.size) : tensors[ref.index];
+  const ref = nodeOf(graph, node).inputs[i];
+  const from = resolveInput(graph, node, ref);
+  if (from.kind === 'weight') return readWeights(graph.weights, ref.index, ref.size);
+  if (from.kind === 'zero') return new Uint8Array(ref.size);
+  return tensors[from.slot];
 }
 
 export function imageRoot28(image: Uint8Array): string {
@@ -43,12 +49,12 @@ export class NodeRun {
 
   constructor(
     readonly graph: DisputeGraph,
-    /** slot 0: the task input's bytes; slot j: node j's output bytes, as this party holds them. */
+    /** slot 0: the task input's bytes; slot j: node j's output bytes (over every step), as this party holds them. */
     readonly tensors: readonly Uint8Array[],
     readonly node: number,
   ) {
     const memory = loadElf(graph.image).memory;
-    const spec = graph.nodes[node - 1];
+    const spec = nodeOf(graph, node);
     memory.writeBytes(NODE_PARAMS_ADDR, spec.params);
     // Weights enter by their registered roots (already checked against the blob): tens of MB are
     // neither copied into pages nor hashed unless the final step's proof reaches into them.
@@ -80,7 +86,7 @@ export class NodeRun {
   endClaim(claimedOutput: Uint8Array): EndClaim {
     if (this.end) return this.end;
     const machine = this.run.machineAt(this.haltStep());
-    const spec = this.graph.nodes[this.node - 1];
+    const spec = nodeOf(this.graph, this.node);
     const memory: Memory = machine.memory.clone();
     memory.writeBytes(spec.outputAddress, padTo(claimedOutput, spec.outputSize));
     const state = machine.encodedState();
@@ -100,7 +106,7 @@ export class NodeRun {
 
   /** The output region of the run's halted state: what the VM actually computed. */
   output(): Uint8Array {
-    const spec = this.graph.nodes[this.node - 1];
+    const spec = nodeOf(this.graph, this.node);
     return this.run.machineAt(this.haltStep()).memory.readBytes(spec.outputAddress, spec.outputSize);
   }
 }

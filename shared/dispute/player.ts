@@ -11,11 +11,13 @@ import type { DisputeGame, IMultiPhaseDispute } from '../../build/types';
 import {
   graphFacts,
   graphStateAt,
+  nodeOf,
   nodeRecord,
   nodeSiblings,
+  resolveInput,
   slotSiblings,
+  stepOf,
   weightSiblings,
-  SLOT_SOURCE,
   type DisputeGraph,
   type GraphFacts,
 } from './graph';
@@ -64,7 +66,7 @@ export class Player {
     readonly signer: Signer,
     readonly gameId: bigint,
     readonly graph: DisputeGraph,
-    /** slot 0: the task input's bytes; slot j: node j's output bytes, as this party holds (or claims) them. */
+    /** slot 0: the task input's bytes; slot j: node j's output bytes over every step, as this party holds (or claims) them. */
     readonly tensors: readonly Uint8Array[],
     readonly strategy: Strategy = HONEST,
   ) {
@@ -126,7 +128,9 @@ export class Player {
     switch (turn.phase) {
       case 'Open': {
         const facts = graphFacts(this.graph);
-        return { kind: 'open', facts, outputSiblings: slotSiblings(this.slots, this.nodeCount, facts.outputSlot) };
+        // The output is the last step's (a plain model has one step).
+        const outputSlot = this.nodeCount - this.graph.nodes.length + facts.outputSlot;
+        return { kind: 'open', facts, outputSiblings: slotSiblings(this.slots, this.nodeCount, outputSlot) };
       }
       case 'GraphBisect':
       case 'VmBisect': {
@@ -158,8 +162,9 @@ export class Player {
     }
   }
 
+  /** Nodes of the game's graph: the model's nodes over every step the party's tensors hold. */
   private get nodeCount(): number {
-    return this.graph.nodes.length;
+    return this.slots.length - 1;
   }
 
   /** This party's value at point p: a graph-state root, or the hash of its VM state (the claimed end from the step bound on). */
@@ -186,20 +191,21 @@ export class Player {
   }
 
   private linkProof(node: number): IMultiPhaseDispute.LinkProofStruct {
-    const spec = this.graph.nodes[node - 1];
+    const spec = nodeOf(this.graph, node);
     const record = nodeRecord(spec);
     const run = this.nodeRun(node);
     const end = run.endClaim(this.tensors[node]);
+    const sources = spec.inputs.map((ref) => ({ ref, from: resolveInput(this.graph, node, ref) }));
     return {
       outputRoot: hex(this.slots[node]),
       slotSiblings: slotSiblings(this.slots, node, node),
       node: record,
-      nodeSiblings: nodeSiblings(this.graph, node),
-      inputRoots: spec.inputs.map((ref) =>
-        ref.source === SLOT_SOURCE ? hex(this.slots[ref.index]) : hex(this.graph.weightsTree.node(ref.index, ref.size)),
+      nodeSiblings: nodeSiblings(this.graph, stepOf(this.graph, node).index),
+      inputRoots: sources.map(({ ref, from }) =>
+        from.kind === 'slot' ? hex(this.slots[from.slot]) : from.kind === 'zero' ? hex(merkleRootOfBytes(new Uint8Array(ref.size))) : hex(this.graph.weightsTree.node(ref.index, ref.size)),
       ),
-      inputSiblings: spec.inputs.map((ref) =>
-        ref.source === SLOT_SOURCE ? slotSiblings(this.slots, node - 1, ref.index) : weightSiblings(this.graph, ref.index, ref.size),
+      inputSiblings: sources.map(({ ref, from }) =>
+        from.kind === 'slot' ? slotSiblings(this.slots, node - 1, from.slot) : from.kind === 'zero' ? [] : weightSiblings(this.graph, ref.index, ref.size),
       ),
       imageRoot28: imageRoot28(this.graph.image),
       stepBound: run.stepBound(),

@@ -24,6 +24,8 @@ export interface GenerationOptions {
   backend?: Backend;
   /** after each step, with the state it produced */
   onStep?: (step: number, state: Tensor) => void;
+  /** after each node (TypeScript backend only), with its output: what a dispute party keeps */
+  onNode?: (step: number, node: number, output: Tensor) => void;
   /**
    * false: skip the graph-state roots (slots come back empty). Only for measuring what the roots
    * cost a provider; a commitment needs them.
@@ -45,7 +47,7 @@ export function runGeneration(model: DnnModel, initial: Tensor, steps: number, o
     const spec = model.tensorSpecs.get(name)!;
     return allocTensor(spec.dtype, [...spec.shape]);
   };
-  const backend = options.backend ?? defaultBackend();
+  const backend = options.onNode ? 'ts' : (options.backend ?? defaultBackend());
   const slots: Uint8Array[] = [];
   let state = initial;
   if (backend === 'wasm') {
@@ -73,11 +75,12 @@ export function runGeneration(model: DnnModel, initial: Tensor, steps: number, o
     let carried = new Map(g.carry.map((c) => [c.to, zero(c.to)]));
     for (let t = 0; t < steps; t++) {
       const values = new Map<string, Tensor>([[g.state, state], ...carried]);
-      for (const node of model.spec.nodes) {
+      model.spec.nodes.forEach((node, j) => {
         const out = runNode(model, node, values, 'ts');
         values.set(node.output, out);
         slots.push(tensorRoot(out));
-      }
+        options.onNode?.(t, j, out);
+      });
       state = values.get(g.next)!;
       carried = new Map(g.carry.map((c) => [c.to, values.get(c.from)!]));
       options.onStep?.(t, state);

@@ -231,6 +231,7 @@ export async function runProtocolDemo(provider: JsonRpcProvider, parties: DemoPa
         maxModelFee: DEMO_TERMS.modelFee,
         consumer: ZeroAddress,
         callbackGasLimit: 0n,
+        steps: 1n,
       },
       now + 600n,
     );

@@ -53,6 +53,8 @@ export interface CreateTaskParams {
   /** A contract implementing ITaskConsumer to receive the result on finalization. */
   consumer?: string;
   callbackGasLimit?: bigint;
+  /** How many times the model's nodes run: 1 (default) for a plain model; a generation's steps (docs/dnn-spec.md section 10). */
+  steps?: bigint;
   /** 'api' (POST /tasks, default when an API is configured) or 'chain' (send the transaction directly). */
   submit?: 'api' | 'chain';
   /** The input spec, when the caller has the package; read from the model's graph CID otherwise. */
@@ -112,6 +114,7 @@ export async function createTask(ctx: OpmlContext, p: CreateTaskParams): Promise
     maxModelFee,
     consumer: p.consumer ?? ZeroAddress,
     callbackGasLimit: p.callbackGasLimit ?? (p.consumer ? 200_000n : 0n),
+    steps: p.steps ?? 1n,
   };
   const marketAddress = await market.getAddress();
   const permit = await signPermit(token.connect(signer), signer, marketAddress, value, now + 3_600n);

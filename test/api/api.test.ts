@@ -228,6 +228,7 @@ async function signedCreateTask(request: Partial<TaskRequest> & { modelId: bigin
     maxModelFee: MODEL_FEE,
     consumer: ZeroAddress,
     callbackGasLimit: 0n,
+    steps: 1n,
     ...request,
   };
   const permit = await signPermit(m.token, requester, m.addresses.market, BigInt(full.bounty) + BigInt(full.maxModelFee), t + 600n);

@@ -75,8 +75,14 @@ export async function registerModel(f: DisputeFixture, s: HasGraph): Promise<big
   return f.m.registry.interface.parseLog(receipt.logs[0]!)!.args.modelId as bigint;
 }
 
-/** Creates, claims and commits a task whose provider holds `claimed` slot tensors. */
+/**
+ * Creates, claims and commits a task whose provider holds `claimed` slot tensors: the model's
+ * nodes over as many steps as they cover (one for a plain model), the output the last step's.
+ */
 export async function commitTask(f: DisputeFixture, modelId: bigint, provider: HDNodeWallet, s: HasGraph, claimed: Uint8Array[]): Promise<bigint> {
+  const n = s.graph.nodes.length;
+  const steps = (claimed.length - 1) / n;
+  if (!Number.isInteger(steps)) throw new Error(`${claimed.length - 1} slot tensors are not whole steps of ${n} nodes`);
   const now = BigInt((await f.provider.getBlock('latest'))!.timestamp);
   const receipt = await mine(
     f.m.market.connect(f.requester).createTask({
@@ -90,12 +96,13 @@ export async function commitTask(f: DisputeFixture, modelId: bigint, provider: H
       maxModelFee: 0n,
       consumer: '0x0000000000000000000000000000000000000000',
       callbackGasLimit: 0n,
+      steps: BigInt(steps),
     }),
   );
   const taskId = taskIdOf(f.m.market, receipt);
   await mine(f.m.market.connect(provider).claim(taskId));
   const slots = claimed.map((t) => merkleRootOfBytes(t));
-  const out = s.graph.outputSlot;
+  const out = (steps - 1) * n + s.graph.outputSlot;
   await mine(f.m.market.connect(provider).commit(taskId, hex(slots[out]), graphStateAt(slots, slots.length - 1), claimed[out]));
   return taskId;
 }

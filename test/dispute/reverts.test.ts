@@ -62,7 +62,7 @@ async function advanceTo(target: string): Promise<void> {
 const at = (p: Player) => f.game.connect(p.signer);
 
 it('rejects games not opened by the market, and unknown games', async () => {
-  const subject = { taskId: 1n, challengeIndex: 0n, provider: f.actors[0].address, challenger: f.actors[1].address, modelId: 1n, inputRoot: ZeroHash, outputRoot: ZeroHash, graphStateRoot: ZeroHash };
+  const subject = { taskId: 1n, challengeIndex: 0n, provider: f.actors[0].address, challenger: f.actors[1].address, modelId: 1n, inputRoot: ZeroHash, outputRoot: ZeroHash, graphStateRoot: ZeroHash, steps: 1n };
   await expectRevert(() => at(provider).createGame.staticCall(subject), 'DisputeNotMarket', [f.actors[0].address, await f.m.market.getAddress()]);
   await expectRevert(() => at(provider).bisect.staticCall(99n, []), 'DisputeGameUnknown', [99n]);
 });

@@ -97,6 +97,7 @@ it("refuses the game's open for a model registered with keccak256(spec) instead 
       maxModelFee: 3n,
       consumer: ZeroAddress,
       callbackGasLimit: 0n,
+      steps: 1n,
     }),
   );
   const taskId = taskIdOf(m.market, created);

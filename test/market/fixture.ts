@@ -112,6 +112,7 @@ export async function request(f: MarketFixture, overrides: Partial<TaskRequest> 
     maxModelFee: MODEL_FEE,
     consumer: '0x0000000000000000000000000000000000000000',
     callbackGasLimit: 0n,
+    steps: 1n,
     ...overrides,
   };
 }

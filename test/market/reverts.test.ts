@@ -180,7 +180,7 @@ describe('market reverts', () => {
       await expectRevert(f, () => f.m.market.finalize(taskId), 'MarketGamesPending', [taskId, 1n]);
       await mine(f.m.testGame!.decide(taskId, 0n, GameOutcome.ProviderWon));
       await expectRevert(f, () => f.m.testGame!.decide(taskId, 0n, GameOutcome.ChallengerWon), 'MarketChallengeResolved', [taskId, 0n]);
-      await expectRevert(f, () => f.m.testGame!.connect(challenger).createGame({ taskId, challengeIndex: 9n, provider: provider.address, challenger: challenger.address, modelId: 1n, inputRoot: root('i'), outputRoot: root('o'), graphStateRoot: root('s') }), 'TestGameNotMarket', [challenger.address, f.addresses.market]);
+      await expectRevert(f, () => f.m.testGame!.connect(challenger).createGame({ taskId, challengeIndex: 9n, provider: provider.address, challenger: challenger.address, modelId: 1n, inputRoot: root('i'), outputRoot: root('o'), graphStateRoot: root('s'), steps: 1n }), 'TestGameNotMarket', [challenger.address, f.addresses.market]);
     });
   });
 

@@ -139,6 +139,7 @@ export async function startWorkerMarket(): Promise<WorkerMarket> {
           maxModelFee: TOKEN,
           consumer: ZeroAddress,
           callbackGasLimit: 0n,
+          steps: 1n,
         },
         now + 600n,
       );

@@ -9,6 +9,7 @@
  */
 import { ropeInverseFrequencies, type LlamaConfig } from '../hf/config';
 import { LlmError } from '../errors';
+import { CausalAttention } from './attention';
 import { matmulABt, transpose, type Floats, type FloatsConstructor } from './kernels';
 import type { TrainWeights } from './weights';
 
@@ -45,6 +46,7 @@ export class LlamaTrainStep {
   readonly rows: number;
   private readonly cos: Float64Array;
   private readonly sin: Float64Array;
+  private readonly attention: CausalAttention;
   private readonly acts: LayerActivations[];
   private readonly xOut: Floats;
   private readonly rOut: Floats;
@@ -62,7 +64,6 @@ export class LlamaTrainStep {
   private readonly dGate: Floats;
   private readonly dUp: Floats;
   private readonly dAct: Floats;
-  private readonly dProbs: Float64Array;
   private readonly weightT: Floats;
   private readonly rowsT: Floats;
   private readonly gradT: Floats;
@@ -106,7 +107,7 @@ export class LlamaTrainStep {
     this.dGate = A(n * inter);
     this.dUp = A(n * inter);
     this.dAct = A(n * inter);
-    this.dProbs = new Float64Array(seqLen);
+    this.attention = new CausalAttention(c, batch, seqLen, arrayType);
     const widest = Math.max(d, dq, inter, c.vocabSize);
     this.weightT = A(widest * Math.max(d, dq, inter));
     this.rowsT = A(n * widest);
@@ -171,7 +172,7 @@ export class LlamaTrainStep {
       matmulABt(a.h1, lw.v, a.v, n, dkv, d);
       this.rope(a.q, c.heads, 1);
       this.rope(a.k, c.kvHeads, 1);
-      this.attention(a);
+      this.attention.forward(a.q, a.k, a.v, a.probs, a.att);
       matmulABt(a.att, lw.o, a.xMid, n, d, dq);
       for (let i = 0; i < n * d; i++) a.xMid[i] += a.xIn[i];
       rmsNorm(a.xMid, lw.postNorm, a.h2, a.r2, n, d, c.rmsNormEps);
@@ -205,43 +206,6 @@ export class LlamaTrainStep {
           const xb = x[o + i + half];
           x[o + i] = xa * cs - xb * sn;
           x[o + i + half] = xb * cs + xa * sn;
-        }
-      }
-    }
-  }
-
-  /** Causal softmax attention; query head h reads key/value head h / (heads / kvHeads). */
-  private attention(a: LayerActivations): void {
-    const { heads, kvHeads, headDim } = this.config;
-    const T = this.seqLen;
-    const dq = heads * headDim;
-    const dkv = kvHeads * headDim;
-    const group = heads / kvHeads;
-    const scale = 1 / Math.sqrt(headDim);
-    const { q, k, v, probs, att } = a;
-    att.fill(0);
-    for (let b = 0; b < this.batch; b++) {
-      for (let h = 0; h < heads; h++) {
-        const kvo = Math.floor(h / group) * headDim;
-        for (let t = 0; t < T; t++) {
-          const qo = (b * T + t) * dq + h * headDim;
-          const po = ((b * heads + h) * T + t) * T;
-          let max = -Infinity;
-          for (let s = 0; s <= t; s++) {
-            const ko = (b * T + s) * dkv + kvo;
-            let dot = 0;
-            for (let i = 0; i < headDim; i++) dot += q[qo + i] * k[ko + i];
-            const score = dot * scale;
-            probs[po + s] = score;
-            if (score > max) max = score;
-          }
-          let sum = 0;
-          for (let s = 0; s <= t; s++) sum += probs[po + s] = Math.exp(probs[po + s] - max);
-          for (let s = 0; s <= t; s++) {
-            const p = (probs[po + s] /= sum);
-            const vo = (b * T + s) * dkv + kvo;
-            for (let i = 0; i < headDim; i++) att[qo + i] += p * v[vo + i];
-          }
         }
       }
     }
@@ -284,7 +248,7 @@ export class LlamaTrainStep {
       rmsNormBackward(a.xMid, a.r2, lw.postNorm, dh, dx, lg.postNorm, n, d);
       // dx is now d / d xMid = d / d xIn through the residual, plus attention's path
       this.linearBackward(a.att, lw.o, dx, this.dAtt, lg.o, n, dqw, d, false);
-      this.attentionBackward(a);
+      this.attention.backward(a.q, a.k, a.v, a.probs, this.dAtt, this.dq, this.dk, this.dv);
       this.rope(this.dq, c.heads, -1);
       this.rope(this.dk, c.kvHeads, -1);
       this.linearBackward(a.h1, lw.q, this.dq, dh, lg.q, n, d, dqw, false);
@@ -308,48 +272,6 @@ export class LlamaTrainStep {
     transpose(dy, n, outDim, this.gradT);
     transpose(x, n, inDim, this.rowsT);
     matmulABt(this.gradT, this.rowsT, dw, outDim, inDim, n, true);
-  }
-
-  /** dq, dk, dv (RoPE'd space) from dAtt, through the saved probabilities. */
-  private attentionBackward(a: LayerActivations): void {
-    const { heads, kvHeads, headDim } = this.config;
-    const T = this.seqLen;
-    const dqw = heads * headDim;
-    const dkvw = kvHeads * headDim;
-    const group = heads / kvHeads;
-    const scale = 1 / Math.sqrt(headDim);
-    const { q, k, v, probs } = a;
-    const { dq, dk, dv, dAtt, dProbs } = this;
-    dq.fill(0);
-    dk.fill(0);
-    dv.fill(0);
-    for (let b = 0; b < this.batch; b++) {
-      for (let h = 0; h < heads; h++) {
-        const kvo = Math.floor(h / group) * headDim;
-        for (let t = 0; t < T; t++) {
-          const qo = (b * T + t) * dqw + h * headDim;
-          const po = ((b * heads + h) * T + t) * T;
-          let weighted = 0;
-          for (let s = 0; s <= t; s++) {
-            const vo = (b * T + s) * dkvw + kvo;
-            let dot = 0;
-            for (let i = 0; i < headDim; i++) dot += dAtt[qo + i] * v[vo + i];
-            dProbs[s] = dot;
-            weighted += dot * probs[po + s];
-          }
-          for (let s = 0; s <= t; s++) {
-            const p = probs[po + s];
-            const dScore = p * (dProbs[s] - weighted) * scale;
-            const ko = (b * T + s) * dkvw + kvo;
-            for (let i = 0; i < headDim; i++) {
-              dq[qo + i] += dScore * k[ko + i];
-              dk[ko + i] += dScore * q[qo + i];
-              dv[ko + i] += p * dAtt[qo + i];
-            }
-          }
-        }
-      }
-    }
   }
 }
 
