@@ -23,6 +23,7 @@ import { llamaConfigJson } from '../../shared/llm/hf/config';
 import { writeLlamaCheckpoint } from '../../shared/llm/hf/writeCheckpoint';
 import { importLlamaGeneration } from '../../shared/llm/lower';
 import { randomLlamaWeights } from '../../shared/llm/shapes';
+import type { Strategy } from '../../shared/dispute/player';
 import { challenge, commitTask, playOut, player, registerModel, startDisputeFixture, type DisputeFixture } from './fixture';
 
 jest.setTimeout(900_000);
@@ -92,12 +93,12 @@ function lieFrom(step: number, node: number, forge: (t: Tensor) => void): Uint8A
   return out;
 }
 
-async function play(claimed: Uint8Array[], challengerTensors: Uint8Array[]): Promise<{ outcome: bigint; node: bigint }> {
+async function play(claimed: Uint8Array[], challengerTensors: Uint8Array[], providerStrategy?: Strategy): Promise<{ outcome: bigint; node: bigint }> {
   const modelId = await registerModel(f, { graph });
   const [provider, challenger] = f.actors;
   const taskId = await commitTask(f, modelId, provider, { graph }, claimed);
   const gameId = await challenge(f, challenger, taskId);
-  const log = await playOut(f, [player(f, 'provider', provider, gameId, { graph }, claimed), player(f, 'challenger', challenger, gameId, { graph }, challengerTensors)]);
+  const log = await playOut(f, [player(f, 'provider', provider, gameId, { graph }, claimed, providerStrategy), player(f, 'challenger', challenger, gameId, { graph }, challengerTensors)]);
   expect(log).not.toContain('timeout-claimed');
   const game = await f.game.getGame(gameId);
   expect(game.steps).toBe(BigInt(steps));
@@ -142,4 +143,42 @@ it('an honest provider beats a challenger claiming another continuation', async 
   });
   const { outcome } = await play(honest, liar);
   expect(outcome).toBe(1n); // ProviderWon
+});
+
+it('the link refuses a carried tensor at step 0 whose root is not zero bytes, and an input reference the registered record does not hold', async () => {
+  const kvNode = model.spec.nodes.findIndex((x) => x.op === 'KvWrite' && x.inputs.length === 3);
+  const carried = 2; // KvWrite's third input: the carried cache
+  expect(graph.nodes[kvNode].inputs[carried].source).toBe(CARRY_SOURCE);
+  const claimed = lieFrom(0, kvNode, (t) => {
+    t.data[1] = t.data[1] === 127 ? -128 : t.data[1] + 1;
+  });
+  const reverts: string[] = [];
+  const checking: Strategy = {
+    move: (turn, honest) => {
+      if (honest.kind !== 'link') return honest;
+      const proof = honest.proof;
+      const tamper = async (edit: (p: typeof proof) => typeof proof) => {
+        try {
+          await f.game.connect(f.actors[0]).link.staticCall(turn.gameId, edit(proof));
+          reverts.push('accepted');
+        } catch (e) {
+          const err = f.game.interface.parseError((e as { data: string }).data);
+          reverts.push(`${err?.name}(${err?.args[0]})`);
+        }
+      };
+      const roots = [...(proof.inputRoots as string[])];
+      roots[carried] = '0x' + '11'.repeat(32);
+      void tamper((p) => ({ ...p, inputRoots: roots }));
+      const inputs = (proof.node as { inputs: { source: number; index: number; addr: number; size: number }[] }).inputs.map((i) => ({ ...i }));
+      inputs[carried] = { ...inputs[carried], source: STATE_SOURCE, index: 0 };
+      void tamper((p) => ({ ...p, node: { ...(p.node as object), inputs } as typeof p.node }));
+      return honest;
+    },
+  };
+  const { outcome, node } = await play(claimed, honest, checking);
+  expect(outcome).toBe(2n);
+  expect(node).toBe(BigInt(slotOf(0, kvNode)));
+  await new Promise((r) => setTimeout(r, 500));
+  // A wrong carried root fails its zero-bytes check; a record edited to read node 0's "state" is no longer the registered record.
+  expect(reverts.sort()).toEqual(['DisputeProofInvalid(carried input)', 'DisputeProofInvalid(node record)']);
 });

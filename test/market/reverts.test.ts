@@ -46,6 +46,15 @@ describe('market reverts', () => {
       await expectRevert(f, () => create({ challengeWindow: 30n * DAY + 1n }), 'MarketChallengeWindowOutOfRange', [30n * DAY + 1n, 60n, 30n * DAY]);
     });
 
+    it('refuses 0 steps and more than MAX_STEPS, and records the steps it accepts', async () => {
+      await expectRevert(f, () => create({ steps: 0n }), 'MarketStepsOutOfRange', [0n, 8192n]);
+      await expectRevert(f, () => create({ steps: 8193n }), 'MarketStepsOutOfRange', [8193n, 8192n]);
+      const receipt = await mine(create({ steps: 8192n }));
+      const event = receipt.logs.map((l) => f.m.market.interface.parseLog(l)).find((e) => e?.name === 'TaskCreated')!;
+      expect(event.args.steps).toBe(8192n);
+      expect((await f.m.market.getTask(event.args.taskId)).steps).toBe(8192n);
+    });
+
     it('refuses a callback gas limit that is too high, missing, or without a consumer', async () => {
       const consumer = f.modelOwner.address;
       await expectRevert(f, () => create({ consumer, callbackGasLimit: 1_000_001n }), 'MarketCallbackGasOutOfRange', [1_000_001n, 1_000_000n]);
