@@ -74,6 +74,9 @@ interface IMultiPhaseDispute {
         uint32 modelId;
         Phase phase;
         GameOutcome outcome;
+        /// @notice How many times the model's nodes run (the task's steps); packed beside the fields
+        ///         `createGame` writes anyway, so recording it costs no storage slot of its own.
+        uint32 steps;
         uint64 providerClock;
         uint64 challengerClock;
         uint64 lastMoveAt;
@@ -81,8 +84,6 @@ interface IMultiPhaseDispute {
         uint32 nodeCount;
         /// @notice The model's nodes (one step).
         uint32 stepNodes;
-        /// @notice How many times the model's nodes run (the task's steps).
-        uint32 steps;
         uint32 node;
         uint64 lo;
         uint64 hi;

@@ -4,8 +4,8 @@
  * (`FloatLlama`: RMSNorm, rotate_half RoPE, grouped-query causal attention, SwiGLU, untied head), in
  * matrix form: the batch's B·T positions are the rows of every activation.
  *
- * Sections follow the forward order; each backward helper sits under its forward one. Gradients are
- * added into `grads`, so several batches can be summed before an optimizer step.
+ * The backward section walks the forward one in reverse, line for line. Gradients are added into
+ * `grads`, so several batches can be summed before an optimizer step.
  */
 import { ropeInverseFrequencies, type LlamaConfig } from '../hf/config';
 import { LlmError } from '../errors';
@@ -160,7 +160,7 @@ export class LlamaTrainStep {
     const dq = c.heads * c.headDim;
     const dkv = c.kvHeads * c.headDim;
     const inter = c.intermediateSize;
-    const x0 = this.acts.length ? this.acts[0].xIn : this.xOut;
+    const x0 = this.acts[0].xIn;
     for (let r = 0; r < n; r++) x0.set(w.embed.subarray(this.inputs[r] * d, (this.inputs[r] + 1) * d), r * d);
     for (let l = 0; l < c.layers; l++) {
       const a = this.acts[l];
@@ -266,8 +266,8 @@ export class LlamaTrainStep {
    * For y = x·Wᵀ (x [n×inDim], W [outDim×inDim]): dW += dyᵀ·x, and dx = dy·W (added into dx when
    * `accumulateDx`, for inputs that feed several projections).
    */
-  private linearBackward(x: Floats, wt: Floats, dy: Floats, dx: Floats, dw: Floats, n: number, inDim: number, outDim: number, accumulateDx: boolean): void {
-    transpose(wt, outDim, inDim, this.weightT);
+  private linearBackward(x: Floats, weight: Floats, dy: Floats, dx: Floats, dw: Floats, n: number, inDim: number, outDim: number, accumulateDx: boolean): void {
+    transpose(weight, outDim, inDim, this.weightT);
     matmulABt(dy, this.weightT, dx, n, inDim, outDim, accumulateDx);
     transpose(dy, n, outDim, this.gradT);
     transpose(x, n, inDim, this.rowsT);
