@@ -4,7 +4,7 @@
  * graph-state slot or a weights-blob offset), and the slot tensors a party computes natively.
  * `graphCommitment(dnnDisputeGraph(model, elf))` is what registration stores as graphSpecHash.
  */
-import { runModel } from '../dnn/executor';
+import { runModel, type Backend } from '../dnn/executor';
 import { runGeneration } from '../dnn/generation';
 import type { DnnModel } from '../dnn/model';
 import { nodeStartLayout } from '../dnn/nodeLayout';
@@ -49,13 +49,13 @@ export function dnnDisputeGraph(model: DnnModel, elf: Uint8Array): DisputeGraph 
  * The slot tensors' bytes of an honest native run: slot 0 the input, then every node's output
  * (of every step, for a generation package run `steps` times).
  */
-export function dnnSlotTensors(model: DnnModel, input: Tensor, steps = 1): Uint8Array[] {
+export function dnnSlotTensors(model: DnnModel, input: Tensor, steps = 1, backend: Backend = 'ts'): Uint8Array[] {
   if (!model.spec.generation) {
     if (steps !== 1) throw new DisputeGraphInvalid(`model ${model.spec.name} is not a generation package: it runs 1 step, not ${steps}`);
     const run = runModel(model, input, { keepNodeOutputs: true });
     return [tensorBytes(input), ...run.nodeOutputs!.map((t) => tensorBytes(t))].map((b) => Uint8Array.from(b));
   }
   const out: Uint8Array[] = [Uint8Array.from(tensorBytes(input))];
-  runGeneration(model, input, steps, { backend: 'ts', onNode: (_step, _node, t) => out.push(Uint8Array.from(tensorBytes(t))) });
+  runGeneration(model, input, steps, { backend, roots: false, onNode: (_step, _node, t) => out.push(Uint8Array.from(tensorBytes(t))) });
   return out;
 }

@@ -24,7 +24,7 @@ export interface GenerationOptions {
   backend?: Backend;
   /** after each step, with the state it produced */
   onStep?: (step: number, state: Tensor) => void;
-  /** after each node (TypeScript backend only), with its output: what a dispute party keeps */
+  /** after each node, with (a copy of) its output: what a dispute party keeps */
   onNode?: (step: number, node: number, output: Tensor) => void;
   /**
    * false: skip the graph-state roots (slots come back empty). Only for measuring what the roots
@@ -47,7 +47,7 @@ export function runGeneration(model: DnnModel, initial: Tensor, steps: number, o
     const spec = model.tensorSpecs.get(name)!;
     return allocTensor(spec.dtype, [...spec.shape]);
   };
-  const backend = options.onNode ? 'ts' : (options.backend ?? defaultBackend());
+  const backend = options.backend ?? defaultBackend();
   const slots: Uint8Array[] = [];
   let state = initial;
   if (backend === 'wasm') {
@@ -65,6 +65,7 @@ export function runGeneration(model: DnnModel, initial: Tensor, steps: number, o
       model.spec.nodes.forEach((node, j) => {
         runner.runNode(j);
         if (hashing) roots.add(runner.view(node.output));
+        options.onNode?.(t, j, runner.tensor(node.output));
       });
       if (hashing) slots.push(...roots.drain());
       state = runner.tensor(g.next);

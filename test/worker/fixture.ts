@@ -16,6 +16,7 @@ import { createQueueWithDlq, sendMessages, type QueuePair } from '../../shared/a
 import { BlobStore } from '../../shared/blobs/blobStore';
 import { mnistTest } from '../../shared/dnn/datasets/mnist';
 import { readModelFiles } from '../../shared/dnn/files';
+import type { DnnModel } from '../../shared/dnn/model';
 import { kernelImageFromElf, KERNEL_ELF_PATH } from '../../shared/dnn/guest/kernelImage';
 import { quantizeInput } from '../../shared/dnn/io';
 import { tensorBytes, type Tensor } from '../../shared/dnn/tensor';
@@ -36,6 +37,15 @@ const hex = (b: Uint8Array): string => '0x' + Buffer.from(b).toString('hex');
 /** Account indexes in anvil's funded list. */
 export const ACCOUNTS = { admin: 0, modelOwner: 1, requester: 2, honest: 3, forger: 4, challenger: 5 } as const;
 
+export interface TaskTerms {
+  model?: bigint;
+  challengeWindow?: bigint;
+  bounty?: bigint;
+  collateral?: bigint;
+  deadlineSeconds?: bigint;
+  steps?: bigint;
+}
+
 export interface WorkerMarket {
   chain: LocalChain;
   aws: LocalAws;
@@ -51,6 +61,10 @@ export interface WorkerMarket {
   queue(name: string, visibilitySeconds?: number): Promise<QueuePair>;
   /** Creates a task on the digit at `index` of the held-out set; its input is in the BlobStore. */
   createTask(index: number, challengeWindow?: bigint, model?: bigint, terms?: { bounty?: bigint; collateral?: bigint; deadlineSeconds?: bigint }): Promise<{ taskId: bigint; inputCid: string; input: Tensor; eventId: string }>;
+  /** Creates a task on any input bytes (put in the BlobStore), for any model and number of steps. */
+  createTaskWithInput(bytes: Uint8Array, terms?: TaskTerms): Promise<{ taskId: bigint; inputCid: string; eventId: string }>;
+  /** Puts a package's files in the BlobStore and registers it. */
+  registerPackage(model: DnnModel): Promise<{ prepared: PreparedModel; modelId: bigint }>;
   send(queueUrl: string, job: Job): Promise<void>;
   /** The OPML_* environment of a worker for `role` on `queueUrl`. */
   workerEnv(who: 'honest' | 'forger' | 'challenger', queueUrl: string, cacheDir: string, extra?: Record<string, string>): Record<string, string>;
@@ -69,18 +83,21 @@ export async function startWorkerMarket(): Promise<WorkerMarket> {
   const blobs = new BlobStore(clients.s3, ipfs, { bucket: DATA_BUCKET, maxBytes: 6 << 20 });
 
   const kernel = kernelImageFromElf(new Uint8Array(readFileSync(KERNEL_ELF_PATH)));
-  const model = readModelFiles(resolve(__dirname, '..', '..', 'models', 'mnist-mlp'));
-  const prepared = prepareModelRegistration(model, kernel, TOKEN);
-  // The files go where workers fetch them, under the CIDs the registry records.
-  for (const [bytes, cid] of [
-    [model.specBytes, prepared.spec.graphCid],
-    [weightsBytes(model.weights), prepared.spec.weightsCid],
-    [kernel.elf, prepared.spec.vmImageCid],
-  ] as const) {
-    const stored = await blobs.put(bytes);
-    if (stored !== cid) throw new Error(`BlobStore gave ${stored} for a file registered as ${cid}`);
-  }
-  const { modelId } = await registerModel(m.registry, modelOwner, prepared.spec);
+  const registerPackage = async (model: DnnModel): Promise<{ prepared: PreparedModel; modelId: bigint }> => {
+    const prepared = prepareModelRegistration(model, kernel, TOKEN);
+    // The files go where workers fetch them, under the CIDs the registry records.
+    for (const [bytes, cid] of [
+      [model.specBytes, prepared.spec.graphCid],
+      [weightsBytes(model.weights), prepared.spec.weightsCid],
+      [kernel.elf, prepared.spec.vmImageCid],
+    ] as const) {
+      const stored = await blobs.put(bytes);
+      if (stored !== cid) throw new Error(`BlobStore gave ${stored} for a file registered as ${cid}`);
+    }
+    const { modelId } = await registerModel(m.registry, modelOwner, prepared.spec);
+    return { prepared, modelId };
+  };
+  const { prepared, modelId } = await registerPackage(readModelFiles(resolve(__dirname, '..', '..', 'models', 'mnist-mlp')));
 
   for (const who of [requester, honest, forger, challenger]) await mine(m.token.connect(admin).mint(await who.getAddress(), 1_000n * TOKEN));
   const stakingAddress = await m.staking.getAddress();
@@ -107,6 +124,31 @@ export async function startWorkerMarket(): Promise<WorkerMarket> {
     OPML_WORKER_DISPUTE_WAIT_SECONDS: '3',
   };
   const wallet = (role: keyof typeof ACCOUNTS) => chain.wallets[ACCOUNTS[role]];
+  const createTaskWithInput = async (bytes: Uint8Array, terms: TaskTerms = {}) => {
+    const inputCid = await blobs.put(bytes);
+    const now = BigInt((await chain.provider.getBlock('latest'))!.timestamp);
+    const { taskId, receipt } = await createTaskWithPermit(
+      m.market,
+      m.token,
+      requester,
+      {
+        modelId: terms.model ?? modelId,
+        inputRoot: hex(merkleRootOfBytes(bytes)),
+        inputCid,
+        bounty: terms.bounty ?? 20n * TOKEN,
+        deadline: now + (terms.deadlineSeconds ?? 3_600n),
+        collateral: terms.collateral ?? 100n * TOKEN,
+        challengeWindow: terms.challengeWindow ?? 600n,
+        maxModelFee: TOKEN,
+        consumer: ZeroAddress,
+        callbackGasLimit: 0n,
+        steps: terms.steps ?? 1n,
+      },
+      now + 600n,
+    );
+    const log = receipt.logs.find((l) => m.market.interface.parseLog(l)?.name === 'TaskCreated')!;
+    return { taskId, inputCid, eventId: `${receipt.hash}:${log.index}` };
+  };
 
   return {
     chain,
@@ -120,32 +162,12 @@ export async function startWorkerMarket(): Promise<WorkerMarket> {
     modelId,
     wallet,
     queue: (name, visibilitySeconds = 30) => createQueueWithDlq(clients.sqs, { name, fifo: true, visibilityTimeoutSeconds: visibilitySeconds, maxReceiveCount: 5 }),
+    registerPackage,
     async createTask(index, challengeWindow = 600n, model = modelId, terms = {}) {
       const input = quantizeInput(prepared.model, digits.images[index]);
-      const inputCid = await blobs.put(tensorBytes(input));
-      const now = BigInt((await chain.provider.getBlock('latest'))!.timestamp);
-      const { taskId, receipt } = await createTaskWithPermit(
-        m.market,
-        m.token,
-        requester,
-        {
-          modelId: model,
-          inputRoot: hex(merkleRootOfBytes(tensorBytes(input))),
-          inputCid,
-          bounty: terms.bounty ?? 20n * TOKEN,
-          deadline: now + (terms.deadlineSeconds ?? 3_600n),
-          collateral: terms.collateral ?? 100n * TOKEN,
-          challengeWindow,
-          maxModelFee: TOKEN,
-          consumer: ZeroAddress,
-          callbackGasLimit: 0n,
-          steps: 1n,
-        },
-        now + 600n,
-      );
-      const log = receipt.logs.find((l) => m.market.interface.parseLog(l)?.name === 'TaskCreated')!;
-      return { taskId, inputCid, input, eventId: `${receipt.hash}:${log.index}` };
+      return { ...(await createTaskWithInput(tensorBytes(input), { challengeWindow, model, ...terms })), input };
     },
+    createTaskWithInput,
     async send(queueUrl, job) {
       await sendMessages(clients.sqs, queueUrl, [{ body: JSON.stringify(job), groupId: jobGroupOf(job), deduplicationId: jobDeduplicationIdOf(job) }]);
     },

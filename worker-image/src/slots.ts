@@ -1,5 +1,5 @@
 /**
- * Slot tensors (slot 0 the task input, slot j node j's output): what a party computes natively,
+ * Slot tensors (slot 0 the task input, slot j node j's output, over every step of a generation): what a party computes natively,
  * commits to (outputRoot, graphStateRoot) and later defends in a dispute, move by move. The worker
  * keeps the tensors it committed or challenged with on disk by task, so a restarted worker plays
  * the same claim it made.
@@ -9,6 +9,8 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { graphStateAt } from '../../shared/dispute/graph';
 import { runModel, type Backend } from '../../shared/dnn/executor';
+import { runGeneration } from '../../shared/dnn/generation';
+import { STATE } from '../../shared/dnn/kernels/sample';
 import { argmaxRows } from '../../shared/dnn/io';
 import { tensorBytes, tensorFromBytes, type Tensor } from '../../shared/dnn/tensor';
 import type { PreparedModel } from '../../shared/models/registration';
@@ -39,10 +41,33 @@ export interface SlotRun {
   roots: Uint8Array[];
 }
 
-/** dnnSlotTensors (shared/dispute/dnnGraph.ts) with the configured backend, keeping the roots the run computed. */
-export function slotTensors(prepared: PreparedModel, input: Tensor, backend?: Backend): SlotRun {
-  const run = runModel(prepared.model, input, { keepNodeOutputs: true, backend });
+/** A task whose steps its model cannot run: a plain model runs once, only a generation package runs steps. */
+export class StepsMismatchError extends Error {
+  override name = 'StepsMismatchError';
+  constructor(readonly taskId: bigint, readonly steps: number, model: string) {
+    super(`task ${taskId} asks ${steps} steps of model ${model}, which is not a generation package (it runs 1 step): the task cannot be served, so it is not claimed`);
+  }
+}
+
+/**
+ * dnnSlotTensors (shared/dispute/dnnGraph.ts) with the configured backend, keeping the roots the
+ * run computed: one step for a plain model, the task's `steps` for a generation package.
+ */
+export function slotTensors(prepared: PreparedModel, input: Tensor, backend?: Backend, steps = 1, taskId = 0n): SlotRun {
+  const model = prepared.model;
+  if (model.spec.generation) {
+    const tensors: Uint8Array[] = [Uint8Array.from(tensorBytes(input))];
+    const run = runGeneration(model, input, steps, { backend, onNode: (_t, _j, out) => tensors.push(Uint8Array.from(tensorBytes(out))) });
+    return { tensors, roots: run.slots };
+  }
+  if (steps !== 1) throw new StepsMismatchError(taskId, steps, model.spec.name);
+  const run = runModel(model, input, { keepNodeOutputs: true, backend });
   return { tensors: [tensorBytes(input), ...run.nodeOutputs!.map((t) => tensorBytes(t))].map((b) => Uint8Array.from(b)), roots: run.slots };
+}
+
+/** The output's slot: the last step's output node. */
+export function outputSlotOf(prepared: PreparedModel, run: SlotRun): number {
+  return run.roots.length - 1 - prepared.graph.nodes.length + prepared.graph.outputSlot;
 }
 
 /**
@@ -51,12 +76,19 @@ export function slotTensors(prepared: PreparedModel, input: Tensor, backend?: Ba
  * so the dispute narrows to the last node and the VM step proves the lie.
  */
 export function forgeSlots(prepared: PreparedModel, honest: SlotRun): SlotRun {
-  const out = prepared.graph.outputSlot;
+  const out = outputSlotOf(prepared, honest);
   const spec = prepared.model.tensorSpecs.get(prepared.model.spec.output)!;
   const t = tensorFromBytes(spec.dtype, [...spec.shape], Uint8Array.from(honest.tensors[out]));
-  const truth = argmaxRows(t)[0];
-  t.data[truth] = -128;
-  t.data[(truth + 1) % t.data.length] = 127;
+  if (prepared.model.spec.generation) {
+    // A generation's last token, another one: the final state's token word and its place in the sequence.
+    const position = t.data[STATE.position];
+    t.data[STATE.token] = t.data[STATE.token] + 1;
+    t.data[STATE.tokens + position] = t.data[STATE.token];
+  } else {
+    const truth = argmaxRows(t)[0];
+    t.data[truth] = -128;
+    t.data[(truth + 1) % t.data.length] = 127;
+  }
   const tensors = [...honest.tensors];
   tensors[out] = Uint8Array.from(tensorBytes(t));
   const roots = [...honest.roots];
@@ -72,7 +104,7 @@ export interface Commitment {
 
 /** What `commit` sends for these slot tensors. */
 export function commitmentOf(prepared: PreparedModel, run: SlotRun): Commitment {
-  const out = prepared.graph.outputSlot;
+  const out = outputSlotOf(prepared, run);
   return { outputRoot: hex(run.roots[out]), graphStateRoot: graphStateAt(run.roots, run.roots.length - 1), output: run.tensors[out] };
 }
 

@@ -37,7 +37,7 @@ async function tensorsFor(ctx: WorkerContext, role: Role, prepared: PreparedMode
   const stored = await ctx.slots.load(taskId);
   if (stored) return stored;
   const task = await ctx.chain.market.getTask(taskId);
-  const honest = slotTensors(prepared, await fetchTaskInput(ctx, prepared, taskId, task.inputRoot), ctx.backend);
+  const honest = slotTensors(prepared, await fetchTaskInput(ctx, prepared, taskId, task.inputRoot), ctx.backend, Number(task.steps), taskId);
   const slots = role === 'provider' && ctx.forge ? forgeSlots(prepared, honest) : honest;
   if (role === 'provider' && !sameCommitment(commitmentOf(prepared, slots), task)) throw new ClaimedTensorsLostError(taskId);
   await ctx.slots.save(taskId, slots.tensors);

@@ -10,7 +10,7 @@ import { mine, TASK_STATUS } from '../../../shared/market/tasks';
 import { settleOwnTransactions } from '../chain';
 import { testPause, type JobResult, type Progress, type WorkerContext } from '../context';
 import { claimRefusal } from '../claimPolicy';
-import { commitmentOf, forgeSlots, slotTensors, taskInput } from '../slots';
+import { commitmentOf, forgeSlots, slotTensors, StepsMismatchError, taskInput } from '../slots';
 
 type InferJob = Extract<Job, { kind: 'infer' }>;
 
@@ -30,6 +30,7 @@ export async function runInfer(ctx: WorkerContext, job: InferJob, progress: Prog
   // Everything needed to commit is fetched and checked before claiming: a claim that cannot be
   // followed by a commit would cost the collateral at expiry.
   const prepared = await ctx.models.get(task.modelId);
+  if (!prepared.model.spec.generation && task.steps !== 1n) return { state: 'skipped', reason: `not claimed: ${new StepsMismatchError(taskId, Number(task.steps), prepared.model.spec.name).message}` };
   const input = taskInput(prepared, taskId, await ctx.blobs.get(job.inputCid), task.inputRoot);
   const now = (await ctx.chain.provider.getBlock('latest'))!.timestamp;
   if (BigInt(now) >= task.deadline) return { state: 'skipped', reason: `task ${status} past its deadline: it can only expire` };
@@ -41,7 +42,7 @@ export async function runInfer(ctx: WorkerContext, job: InferJob, progress: Prog
     await testPause(ctx, 'claim', progress);
   }
   const computeStarted = performance.now();
-  const honest = slotTensors(prepared, input, ctx.backend);
+  const honest = slotTensors(prepared, input, ctx.backend, Number(task.steps), taskId);
   const inferMs = performance.now() - computeStarted;
   const slots = ctx.forge ? forgeSlots(prepared, honest) : honest;
   const commitment = commitmentOf(prepared, slots);

@@ -34,7 +34,7 @@ export async function runVerify(ctx: WorkerContext, job: VerifyJob, progress: Pr
   const prepared = await ctx.models.get(task.modelId);
   const input = await fetchTaskInput(ctx, prepared, taskId, task.inputRoot);
   const started = performance.now();
-  const slots = slotTensors(prepared, input, ctx.backend);
+  const slots = slotTensors(prepared, input, ctx.backend, Number(task.steps), taskId);
   const ours = commitmentOf(prepared, slots);
   const computeMs = performance.now() - started;
   progress('computed', { computeMs: Math.round(computeMs * 1000) / 1000 });
