@@ -30,18 +30,19 @@ const SEED = 20240607;
 const VOCAB = 1024;
 const CONTEXT = 128;
 const SHAPE = { hiddenSize: 64, intermediateSize: 172, layers: 4, heads: 4, kvHeads: 2 };
-const BATCH = 8;
+/** small batches: at this size, more updates beat less noisy ones for the same tokens */
+const BATCH = 4;
 const STEPS = 1400;
-const PEAK_LR = 6e-3;
-const WARMUP = 60;
+const PEAK_LR = 4.5e-3;
+const WARMUP = 150;
 /** the rate decays along a cosine to this fraction of the peak */
 const FINAL_LR_FRACTION = 0.1;
 const INIT_STD = 0.02;
 const CLIP = 1;
-const LOG_EVERY = 25;
-const PROBE_EVERY = 200;
-/** held-out windows scored at the end (about 65k tokens) and during training (by the trainer) */
-const EVAL_WINDOWS = 512;
+const LOG_EVERY = 50;
+const PROBE_EVERY = 250;
+/** held-out windows scored at the end (about 33k tokens) and during training (by the trainer) */
+const EVAL_WINDOWS = 256;
 const PROBE_WINDOWS = 32;
 const PROMPT = 'The jury said';
 

@@ -11,7 +11,7 @@ import { DnnSpecError } from './errors';
 import { nodeStartLayout } from './nodeLayout';
 import { checkValueBounds, inferOutputShape } from './shapes';
 import { MAX_NODE_STEPS, nodeStepBound } from './stepBound';
-import { ATTR_RULES, INT32_OUTPUT_OPS, DNN_FORMAT_VERSION, DTYPE_SIZE, MAX_TENSOR_BYTES, OPERANDS, modelSpecSchema, type AttrRule, type GenerationSpec, type ModelSpec, type NodeSpec, type TensorSpec } from './spec';
+import { ATTR_RULES, INT32_OUTPUT_OPS, DNN_FORMAT_VERSION, DTYPE_SIZE, MAX_TENSOR_BYTES, OPERANDS, modelSpecSchema, type AttrRule, type GenerationSpec, type ModelSpec, type TextSpec, type NodeSpec, type TensorSpec } from './spec';
 import { elementCount, paddedSize, tensorBytes, tensorRoot, toHex, type Tensor } from './tensor';
 import { BytesWeights, readWeights, type WeightsSource } from './weights';
 import { WeightsTree } from './weightsTree';
@@ -45,6 +45,7 @@ export interface ModelDraft {
   tensors: TensorDraft[];
   nodes: NodeSpec[];
   generation?: GenerationSpec;
+  text?: TextSpec;
 }
 
 /** Constants in blob order: largest padded size first, ties in the given (spec) order (section 4). */
@@ -93,6 +94,7 @@ export function draftSpec(draft: ModelDraft, offsets: ReadonlyMap<string, number
     }),
     nodes: draft.nodes,
     ...(draft.generation ? { generation: draft.generation } : {}),
+    ...(draft.text ? { text: draft.text } : {}),
   };
 }
 

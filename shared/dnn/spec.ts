@@ -165,6 +165,20 @@ export const generationSpecSchema = z
   })
   .strict();
 
+/**
+ * A text model's tokenizer (docs/dnn-spec.md section 10): the Hugging Face tokenizer.json (and
+ * tokenizer_config.json) the model was trained with, committed by the spec hash with the graph, so
+ * every client turns a prompt into the same token ids and the ids into the same text.
+ */
+export const textSpecSchema = z
+  .object({
+    tokenizer: z.record(z.string(), z.unknown()),
+    tokenizerConfig: z.record(z.string(), z.unknown()).optional(),
+    bos: z.number().int().min(0).optional(),
+    eos: z.array(z.number().int().min(0)).max(16).optional(),
+  })
+  .strict();
+
 export const modelSpecSchema = z
   .object({
     format: z.literal('opml-dnn'),
@@ -175,10 +189,12 @@ export const modelSpecSchema = z
     tensors: z.array(tensorSpecSchema).min(1),
     nodes: z.array(nodeSpecSchema).min(1),
     generation: generationSpecSchema.optional(),
+    text: textSpecSchema.optional(),
   })
   .strict();
 
 export type GenerationSpec = z.infer<typeof generationSpecSchema>;
+export type TextSpec = z.infer<typeof textSpecSchema>;
 
 export type TensorSpec = z.infer<typeof tensorSpecSchema>;
 export type NodeSpec = z.infer<typeof nodeSpecSchema>;

@@ -25,6 +25,10 @@ import { silu } from './float/forward';
 import { runLayerwise } from './float/layerwise';
 import { attentionRq, exp2Table, ropeRq, ropeTable } from './tables';
 import { LlmError } from './errors';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import type { TextSpec } from '../dnn/spec';
+import { textTokenizer } from './tokenizer/json';
 
 export interface LlamaLowerOptions {
   name: string;
@@ -248,7 +252,7 @@ export function stateLength(context: number): number {
  * The generation package: one step per position, one token in (from the state), the next token
  * out (Sample: prompt, greedy or drawn), KV caches of `context` rows carried between steps.
  */
-export function llamaGenerationDraft(ckpt: LlamaCheckpoint, ranges: RangeTracker, opts: { name: string; context: number; onProgress?: LlamaLowerOptions['onProgress'] }): PackageDraft {
+export function llamaGenerationDraft(ckpt: LlamaCheckpoint, ranges: RangeTracker, opts: { name: string; context: number; text?: TextSpec; onProgress?: LlamaLowerOptions['onProgress'] }): PackageDraft {
   const c = ckpt.config;
   const P = opts.context;
   if (!Number.isInteger(P) || P < 2 || P > c.maxPositions || P > ATTENTION_MAX_POSITIONS) throw new LlamaLowerError(`context ${P} must be in [2, min(max_position_embeddings ${c.maxPositions}, ${ATTENTION_MAX_POSITIONS})]`);
@@ -279,7 +283,7 @@ export function llamaGenerationDraft(ckpt: LlamaCheckpoint, ranges: RangeTracker
   g.node('DenseWide', ['final_row', head.name, hrq], g.act('logits', [1, c.vocabSize], lq, 'int32'));
   const srq = g.constant('sample#rq', 'int32', [1, 2], fromTensor(rqTensor([lq.scale * Math.LOG2E * 256])));
   g.node('Sample', ['logits', state, exp2, srq], g.act('next_state', [stateLength(P)], { scale: 1, zeroPoint: 0 }, 'int32'));
-  return { name: opts.name, input: state, output: 'next_state', tensors: g.tensors, nodes: g.nodes, generation: { state, next: 'next_state', carry } };
+  return { name: opts.name, input: state, output: 'next_state', tensors: g.tensors, nodes: g.nodes, generation: { state, next: 'next_state', carry }, ...(opts.text ? { text: opts.text } : {}) };
 }
 
 /**
@@ -292,9 +296,36 @@ export function importLlama(ckpt: LlamaCheckpoint, base: string, opts: LlamaLowe
   return writePackage(base, draft, (_name, written, total) => opts.onProgress?.('weights', written, total));
 }
 
-/** The same for the generation package (one token per step, KV caches of `context` rows). */
+/**
+ * The checkpoint's tokenizer as a spec `text` section (tokenizer.json, tokenizer_config.json when
+ * present, BOS and EOS from config.json), or undefined for a folder without tokenizer.json.
+ */
+export function checkpointText(ckpt: LlamaCheckpoint): TextSpec | undefined {
+  const path = ckpt.tokenizerPath;
+  if (!path) return undefined;
+  const read = (p: string) => {
+    try {
+      return JSON.parse(readFileSync(p, 'utf8')) as Record<string, unknown>;
+    } catch (e) {
+      throw new LlamaLowerError(`${p} is not JSON (${(e as Error).message})`);
+    }
+  };
+  const configPath = join(dirname(path), 'tokenizer_config.json');
+  const c = ckpt.config;
+  const text: TextSpec = {
+    tokenizer: read(path),
+    ...(existsSync(configPath) ? { tokenizerConfig: read(configPath) } : {}),
+    ...(c.bosTokenId !== undefined ? { bos: c.bosTokenId } : {}),
+    ...(c.eosTokenIds.length ? { eos: c.eosTokenIds } : {}),
+  };
+  const vocab = textTokenizer(text, path).vocabSize;
+  if (vocab > c.vocabSize) throw new LlamaLowerError(`${path} has ${vocab} tokens, more than the model's vocab_size ${c.vocabSize}`);
+  return text;
+}
+
+/** The same for the generation package (one token per step, KV caches of `context` rows), with the checkpoint's tokenizer. */
 export function importLlamaGeneration(ckpt: LlamaCheckpoint, base: string, opts: { name: string; context: number; calibration: readonly (readonly number[])[]; onProgress?: LlamaLowerOptions['onProgress'] }): { specBytes: Uint8Array; weightsBytes: number } {
   const ranges = calibrateLlama(ckpt, opts.calibration, (done, total) => opts.onProgress?.('calibration', done, total));
-  const draft = llamaGenerationDraft(ckpt, ranges, opts);
+  const draft = llamaGenerationDraft(ckpt, ranges, { ...opts, text: checkpointText(ckpt) });
   return writePackage(base, draft, (_name, written, total) => opts.onProgress?.('weights', written, total));
 }

@@ -4,9 +4,10 @@ export { connectOpml, connectContracts, addressesFromMarket, chainNow, type Opml
 export { creditOf, withdrawCredit, type WithdrawCreditResult } from './credits';
 export { readChallenges, readGame, GAME_OUTCOMES, type ChallengeState, type GameState, type GameOutcomeName } from './disputes';
 export * from './errors';
-export { prepareInput, inputSpecOf, pngToGray, pngToMnist, grayToPng, promptToIds, MNIST_SIDE, type InputSource, type PreparedInput } from './inputs';
+export { prepareGeneration, readGenerationOutput, type PreparedGeneration } from './generation';
+export { prepareInput, inputSpecOf, packageSpecOf, pngToGray, pngToMnist, grayToPng, promptToIds, MNIST_SIDE, type InputSource, type PreparedInput } from './inputs';
 export { readOutput, type OutputReading } from './outputs';
 export { calibrationSamples, importModelFile, resolveModelPackage, registerModelPackage, ModelPackageError, MODELS_DIR, type RegisteredModel } from './models';
 export { providerStatus, stake, requestUnbonding, withdraw, type ProviderStatus, type StakeResult } from './provider';
-export { createTask, finalizeTask, readModel, readInputSpec, signOffline, DEFAULT_CHALLENGE_WINDOW, DEFAULT_DEADLINE_SECONDS, type CreateTaskParams, type CreatedTask, type ModelInfo } from './requester';
+export { createTask, finalizeTask, readModel, readInputSpec, signOffline, DEFAULT_CHALLENGE_WINDOW, DEFAULT_DEADLINE_SECONDS, DEFAULT_MAX_TOKENS, type CreateTaskParams, type CreatedTask, type ModelInfo } from './requester';
 export { readTask, waitForResult, waitForResultViaApi, FINAL_STATUSES, type TaskSnapshot, type WatchOptions, type ApiWatchOptions } from './taskState';

@@ -12,6 +12,7 @@ import { rawCid } from '../dnn/cid';
 import { CHUNK_SIZE } from '../ipfs/store';
 import { merkleRootOfBytes } from '../vm/merkle';
 import { InputPreparationError } from './errors';
+import type { Decoding } from '../llm/generate';
 
 /** MNIST digits are 28×28 grayscale, ink bright on a dark background, values in [0, 1] (shared/dnn/datasets/mnist.ts). */
 export const MNIST_SIDE = 28;
@@ -19,7 +20,9 @@ export const MNIST_SIDE = 28;
 export type InputSource =
   | { kind: 'image'; png: Uint8Array }
   | { kind: 'prompt'; text: string }
-  | { kind: 'values'; values: ArrayLike<number> };
+  | { kind: 'values'; values: ArrayLike<number> }
+  /** A generation package's task: a text prompt (or token ids) and how to decode (shared/llm/generate.ts). */
+  | { kind: 'generation'; prompt: string | number[]; decoding: Decoding };
 
 export interface PreparedInput {
   tensor: Tensor;
@@ -36,15 +39,19 @@ export interface PreparedInput {
   promptPosition?: number;
 }
 
-/** The input tensor's spec from a package's .dnn.json text (the blob a model's graphCid names). */
-export function inputSpecOf(graphJson: string | Uint8Array): TensorSpec {
+/** A package's spec from its .dnn.json text (the blob a model's graphCid names). */
+export function packageSpecOf(graphJson: string | Uint8Array): ModelSpec {
   const text = typeof graphJson === 'string' ? graphJson : new TextDecoder().decode(graphJson);
-  let spec: ModelSpec;
   try {
-    spec = modelSpecSchema.parse(JSON.parse(text));
+    return modelSpecSchema.parse(JSON.parse(text));
   } catch (e) {
     throw new InputPreparationError(`the model's graph file is not an opml-dnn package spec (${(e as Error).message}): check the model's graphCid`, { cause: e });
   }
+}
+
+/** The input tensor's spec from a package's .dnn.json text. */
+export function inputSpecOf(graphJson: string | Uint8Array): TensorSpec {
+  const spec = packageSpecOf(graphJson);
   return spec.tensors.find((t) => t.name === spec.input)!;
 }
 
@@ -114,6 +121,7 @@ export function promptToIds(text: string, context: number): { ids: number[]; pos
 /** The model's input tensor for `source`, with its bytes, root and CID. */
 // Computed without the IPFS libraries (ESM only), so the CLI runs under tsx.
 export async function prepareInput(spec: TensorSpec, source: InputSource): Promise<PreparedInput> {
+  if (source.kind === 'generation') throw new InputPreparationError('this model runs once on one input and generates no text: pass --image or --prompt without --max-tokens');
   const count = elementCount(spec.shape);
   const tensor = allocTensor(spec.dtype, [...spec.shape]);
   let promptPosition: number | undefined;

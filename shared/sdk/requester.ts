@@ -6,13 +6,14 @@
  */
 import { ZeroAddress, type TransactionRequest } from 'ethers';
 import type { ITaskMarket } from '../../build/types';
-import type { TensorSpec } from '../dnn/spec';
+import type { ModelSpec, TensorSpec } from '../dnn/spec';
 import { signPermit } from '../market/permit';
 import { MIN_COMMIT_PERIOD, mine, taskIdOf } from '../market/tasks';
 import { toMarketError } from '../market/errors';
 import { chainNow, requireApi, requireSigner, type OpmlContext } from './context';
 import { InputMismatchError, InsufficientBalanceError, ModelInactiveError, ModelNotFoundError, SdkConfigError, SdkError, TaskTermsError } from './errors';
-import { inputSpecOf, prepareInput, type InputSource, type PreparedInput } from './inputs';
+import { inputSpecOf, packageSpecOf, prepareInput, type InputSource, type PreparedInput } from './inputs';
+import { prepareGeneration } from './generation';
 
 export interface ModelInfo {
   modelId: bigint;
@@ -59,7 +60,12 @@ export interface CreateTaskParams {
   submit?: 'api' | 'chain';
   /** The input spec, when the caller has the package; read from the model's graph CID otherwise. */
   inputSpec?: TensorSpec;
+  /** The whole package spec, when the caller has it (a generation needs its state shape and tokenizer). */
+  modelSpec?: ModelSpec;
 }
+
+/** Tokens a generation produces when the requester gives a prompt and no maxTokens. */
+export const DEFAULT_MAX_TOKENS = 32;
 
 export interface CreatedTask {
   taskId: bigint;
@@ -67,6 +73,8 @@ export interface CreatedTask {
   blockNumber: number;
   request: ITaskMarket.TaskRequestStruct;
   input: PreparedInput;
+  /** For a generation: the prompt as token ids. */
+  promptTokens?: number[];
 }
 
 export const DEFAULT_CHALLENGE_WINDOW = 600n;
@@ -84,7 +92,24 @@ export async function createTask(ctx: OpmlContext, p: CreateTaskParams): Promise
   }
   const model = await readModel(ctx, p.modelId);
   if (!model.active) throw new ModelInactiveError(p.modelId);
-  const input = await prepareInput(p.inputSpec ?? (await readInputSpec(ctx, model)), p.input);
+  let input: PreparedInput;
+  let steps = p.steps ?? 1n;
+  let promptTokens: number[] | undefined;
+  if (p.input.kind === 'generation' || p.input.kind === 'prompt') {
+    // A prompt for a generation package is a generation (DEFAULT_MAX_TOKENS unless told); for the character model, a next-character input.
+    const spec = p.modelSpec ?? packageSpecOf(await requireApi(ctx).getBlob(model.graphCid));
+    if (spec.generation) {
+      const g = p.input.kind === 'generation' ? p.input : { prompt: p.input.text, decoding: { maxTokens: DEFAULT_MAX_TOKENS } };
+      const prepared = prepareGeneration(spec, g.prompt, g.decoding);
+      input = prepared.input;
+      steps = prepared.steps;
+      promptTokens = prepared.promptTokens;
+    } else {
+      input = await prepareInput(spec.tensors.find((t) => t.name === spec.input)!, p.input);
+    }
+  } else {
+    input = await prepareInput(p.inputSpec ?? (await readInputSpec(ctx, model)), p.input);
+  }
 
   if (ctx.api) {
     // The API stores the bytes under the CID providers will fetch; a wrong answer would send them elsewhere.
@@ -114,7 +139,7 @@ export async function createTask(ctx: OpmlContext, p: CreateTaskParams): Promise
     maxModelFee,
     consumer: p.consumer ?? ZeroAddress,
     callbackGasLimit: p.callbackGasLimit ?? (p.consumer ? 200_000n : 0n),
-    steps: p.steps ?? 1n,
+    steps,
   };
   const marketAddress = await market.getAddress();
   const permit = await signPermit(token.connect(signer), signer, marketAddress, value, now + 3_600n);
@@ -125,10 +150,10 @@ export async function createTask(ctx: OpmlContext, p: CreateTaskParams): Promise
     const signed = await signOffline(ctx, tx);
     const res = await requireApi(ctx).postTask(signed);
     if (!('taskId' in res)) throw new SdkError(`POST /tasks answered before mining (tx ${res.txHash}): find the task with \`opml task list --requester ${requester}\``);
-    return { taskId: BigInt(res.taskId), txHash: res.txHash, blockNumber: res.blockNumber, request, input };
+    return { taskId: BigInt(res.taskId), txHash: res.txHash, blockNumber: res.blockNumber, request, input, ...(promptTokens ? { promptTokens } : {}) };
   }
   const receipt = await mine(market.connect(signer).createTaskWithPermit(request, permit.value, permit.deadline, permit.v, permit.r, permit.s));
-  return { taskId: taskIdOf(market, receipt), txHash: receipt.hash, blockNumber: receipt.blockNumber, request, input };
+  return { taskId: taskIdOf(market, receipt), txHash: receipt.hash, blockNumber: receipt.blockNumber, request, input, ...(promptTokens ? { promptTokens } : {}) };
 }
 
 /**

@@ -5,6 +5,7 @@ import { Option } from 'commander';
 import { isAddress } from 'ethers';
 import {
   createTask,
+  DEFAULT_MAX_TOKENS,
   FINAL_STATUSES,
   finalizeTask,
   readModel,
@@ -25,21 +26,62 @@ async function outputMeaning(ctx: OpmlContext, s: TaskSnapshot): Promise<TaskExt
   try {
     const model = await readModel(ctx, s.modelId);
     const reading = readOutput(await ctx.api.getBlob(model.graphCid), s.output);
-    const meaning = reading.nextChar !== undefined ? `next character ${JSON.stringify(reading.nextChar)}` : reading.predictedClass !== undefined ? `class ${reading.predictedClass}` : undefined;
+    const g = reading.generation;
+    const meaning = g
+      ? g.text !== undefined
+        ? `generated ${JSON.stringify(g.text)}${g.stopped ? ' (end of text)' : ''}`
+        : `generated tokens ${g.tokens.join(' ')}`
+      : reading.nextChar !== undefined
+        ? `next character ${JSON.stringify(reading.nextChar)}`
+        : reading.predictedClass !== undefined
+          ? `class ${reading.predictedClass}`
+          : undefined;
     return { outputMeaning: meaning, reading };
   } catch {
     return {};
   }
 }
 
-function inputOf(opts: { image?: string; prompt?: string }): InputSource {
+interface InputFlags {
+  image?: string;
+  prompt?: string;
+  maxTokens?: string;
+  temperature?: string;
+  topK?: string;
+  topP?: string;
+  seed?: string;
+}
+
+const GENERATION_FLAGS = ['maxTokens', 'temperature', 'topK', 'topP', 'seed'] as const;
+
+function numberFlag(value: string | undefined, flag: string, check: (n: number) => boolean, what: string): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isFinite(n) || !check(n)) throw new UsageError(`${flag} "${value}" is not ${what}`);
+  return n;
+}
+
+function inputOf(opts: InputFlags): InputSource {
   if (opts.image !== undefined && opts.prompt !== undefined) throw new UsageError('give either --image or --prompt, not both');
+  const generating = GENERATION_FLAGS.some((f) => opts[f] !== undefined);
   if (opts.image !== undefined) {
+    if (generating) throw new UsageError('--max-tokens, --temperature, --top-k, --top-p and --seed go with --prompt, for a text-generation model');
     if (!existsSync(opts.image) || !statSync(opts.image).isFile()) throw new UsageError(`image file ${opts.image} does not exist: pass the path of a PNG`);
     return { kind: 'image', png: readFileSync(opts.image) };
   }
-  if (opts.prompt !== undefined) return { kind: 'prompt', text: opts.prompt };
-  throw new UsageError('no input: pass --image <file.png> for the MNIST models or --prompt "..." for the character model');
+  if (opts.prompt !== undefined) {
+    if (!generating) return { kind: 'prompt', text: opts.prompt };
+    const int = (n: number) => Number.isInteger(n) && n >= 0;
+    const decoding = {
+      maxTokens: numberFlag(opts.maxTokens, '--max-tokens', (n) => Number.isInteger(n) && n >= 1, 'a whole number >= 1') ?? DEFAULT_MAX_TOKENS,
+      temperature: numberFlag(opts.temperature, '--temperature', (n) => n >= 0 && n <= 100, 'a temperature in [0, 100] (0: greedy)'),
+      topK: numberFlag(opts.topK, '--top-k', int, 'a whole number >= 0 (0: off)'),
+      topP: numberFlag(opts.topP, '--top-p', (n) => n >= 0 && n <= 1, 'a probability in [0, 1] (0 or 1: off)'),
+      seed: numberFlag(opts.seed, '--seed', (n) => int(n) && n < 2 ** 32, 'a 32-bit seed'),
+    };
+    return { kind: 'generation', prompt: opts.prompt, decoding: Object.fromEntries(Object.entries(decoding).filter(([, v]) => v !== undefined)) as typeof decoding };
+  }
+  throw new UsageError('no input: pass --image <file.png> for the MNIST models, or --prompt "..." for the character model or a text-generation model');
 }
 
 interface WatchFlags {
@@ -84,7 +126,12 @@ export function taskCommands(program: Command): void {
     .description('create a task: the input is stored through the API, the permit and transaction are signed here')
     .requiredOption('--model <id>', 'registered model id (see `opml model list`)')
     .option('--image <file.png>', 'a PNG digit, for the MNIST models')
-    .option('--prompt <text>', 'text, for the character model (predicts the next character)')
+    .option('--prompt <text>', 'text: for the character model (predicts the next character), or the prompt of a text-generation model')
+    .option('--max-tokens <n>', `a text-generation model: tokens to generate (default ${DEFAULT_MAX_TOKENS})`)
+    .option('--temperature <t>', 'a text-generation model: sampling temperature (0, the default: greedy)')
+    .option('--top-k <k>', 'a text-generation model: sample among the k most likely tokens (0: off)')
+    .option('--top-p <p>', 'a text-generation model: sample among the most likely tokens holding probability p (0 or 1: off)')
+    .option('--seed <n>', 'a text-generation model: the 32-bit seed of the draws (default 0)')
     .option('--bounty <tokens>', 'paid to the provider on finalization', '10')
     .option('--collateral <tokens>', 'stake the provider locks while serving', '50')
     .option('--window <seconds>', 'challenge window after the commit', '600')
@@ -119,6 +166,8 @@ export function taskCommands(program: Command): void {
           collateral,
           challengeWindow,
           deadline: created.request.deadline,
+          steps: created.request.steps,
+          ...(created.promptTokens ? { promptTokens: created.promptTokens } : {}),
         };
         if (!opts.watch) {
           out.result(summary, [`task ${created.taskId} created (tx ${created.txHash}), bounty ${formatTokens(bounty)}`, `follow it with \`opml task watch ${created.taskId}\``]);

