@@ -209,6 +209,12 @@ export const taskDetailResponseSchema = taskViewSchema.extend({
   output: hexSchema.optional(),
   outputShape: z.array(z.number().int()).optional(),
   predictedClass: z.number().int().optional(),
+  /** How many times the model's nodes run (1, or a generation's steps). */
+  steps: decimalSchema.optional(),
+  /** A generation package's committed final state, read with the package's tokenizer. */
+  generation: z
+    .object({ promptTokens: z.array(z.number().int()), tokens: z.array(z.number().int()), text: z.string().optional(), stopped: z.boolean() })
+    .optional(),
   dispute: disputeProgressSchema.optional(),
 });
 export type TaskDetailResponse = z.infer<typeof taskDetailResponseSchema>;

@@ -7,7 +7,8 @@ import { boundOutput } from '../../market/output';
 import { hexlify, ZeroAddress } from 'ethers';
 import { BlobNotFoundError } from '../../blobs/blobStore';
 import { PHASES } from '../../dispute/spec';
-import { elementCount } from '../../dnn/tensor';
+import { elementCount, tensorFromBytes } from '../../dnn/tensor';
+import { readGeneration } from '../../llm/generate';
 import { IpfsInvalidCidError } from '../../ipfs/store';
 import { CHALLENGE_STATUS, TASK_STATUS } from '../../market/tasks';
 import { merkleRootOfBytes } from '../../vm/merkle';
@@ -118,6 +119,7 @@ export async function taskDetail(s: ApiServices, taskId: bigint): Promise<TaskDe
     ...Object.fromEntries(TIMESTAMP_FIELDS.filter((f) => indexed?.[f] !== undefined).map((f) => [f, indexed![f]])),
     deadline: task.deadline.toString(),
     inputRoot: task.inputRoot,
+    steps: task.steps.toString(),
   };
   const output = committed ? boundOutput(committed.args.output as string, detail.outputRoot) : null;
   if (output) {
@@ -128,8 +130,11 @@ export async function taskDetail(s: ApiServices, taskId: bigint): Promise<TaskDe
     detail.outputShape = tensor.shape;
     const bytes = Buffer.from(output.slice(2), 'hex');
     const classes = tensor.shape.at(-1)!;
-    // A class index only means something for one row of int8 logits.
-    if (tensor.dtype === 'int8' && bytes.length === classes && elementCount(tensor.shape) === classes) {
+    if (spec.generation) {
+      // The final state of a generation: its tokens, and their text through the package's own tokenizer.
+      detail.generation = readGeneration(spec, tensorFromBytes(tensor.dtype, [...tensor.shape], bytes));
+    } else if (tensor.dtype === 'int8' && bytes.length === classes && elementCount(tensor.shape) === classes) {
+      // A class index only means something for one row of int8 logits.
       const logits = new Int8Array(bytes.buffer, bytes.byteOffset, bytes.length);
       detail.predictedClass = logits.reduce((best, v, i) => (v > logits[best]! ? i : best), 0);
     }
