@@ -308,6 +308,20 @@ describe('refusals', () => {
     expect(noApi.json.error).toMatchObject({ name: 'ApiError', code: 'Unreachable', message: expect.stringMatching(/cannot reach the API at http:\/\/127\.0\.0\.1:9 .*pass --api <url>/) });
   });
 
+  it('generation flags: checked before anything is sent, and refused by a model that generates no text', async () => {
+    const image = await opml(['--json', 'task', 'submit', '--model', '1', '--image', 'x.png', '--max-tokens', '3'], requester);
+    expect(image.code).toBe(2);
+    expect(image.json.error.message).toMatch(/--max-tokens, --temperature, --top-k, --top-p and --seed go with --prompt/);
+    const hot = await opml(['--json', 'task', 'submit', '--model', '1', '--prompt', 'hi', '--temperature', '500'], requester);
+    expect(hot.code).toBe(2);
+    expect(hot.json.error.message).toBe('--temperature "500" is not a temperature in [0, 100] (0: greedy)');
+    const seed = await opml(['--json', 'task', 'submit', '--model', '1', '--prompt', 'hi', '--seed', '-1'], requester);
+    expect(seed.json.error.message).toBe('--seed "-1" is not a 32-bit seed');
+    const mnist = await opml(['--json', 'task', 'submit', '--model', '1', '--prompt', 'The VM', '--max-tokens', '3'], requester);
+    expect(mnist.code).toBe(1);
+    expect(mnist.json.error).toMatchObject({ name: 'InputPreparationError', message: expect.stringMatching(/generates no text/) });
+  });
+
   it('a prompt for an image model, and an unknown task', async () => {
     const r = await opml(['--json', 'task', 'submit', '--model', '1', '--prompt', 'The VM'], requester);
     expect(r.code).toBe(1);
