@@ -18,6 +18,7 @@ import { importLlamaGeneration } from '../../shared/llm/lower';
 import { randomLlamaWeights } from '../../shared/llm/shapes';
 import { textTokenizer } from '../../shared/llm/tokenizer/json';
 import { tokenizerJson, trainBpe } from '../../shared/llm/tokenizer/bpe';
+import { importCheckpointFolder, isCheckpointFolder } from '../../shared/sdk/llmImport';
 import { InputPreparationError, packageSpecOf, prepareGeneration, prepareInput, readGenerationOutput, readOutput } from '../../shared/sdk';
 
 const TEXT = ['the cat sat on the mat', 'a dog ran in the park', 'the sun is hot and the sky is blue'];
@@ -71,4 +72,16 @@ test('requests the package cannot take fail as input errors, naming the limit', 
   expect(() => prepareGeneration(spec, [1, 999], { maxTokens: 2 })).toThrow(/token 999 is outside the vocabulary/);
   expect(() => prepareGeneration(spec, 'x', { maxTokens: 2, topP: 3 })).toThrow(/decoding settings/);
   await expect(prepareInput(spec.tensors[0], { kind: 'generation', prompt: 'x', decoding: { maxTokens: 2 } })).rejects.toThrow(/generates no text/);
+});
+
+test('opml model import of a checkpoint folder: calibrated on Brown text through its tokenizer, or refused without one', () => {
+  const pkg = importCheckpointFolder(join(root, 'ckpt'), { context: 16, calibration: 'brown:2', out: join(root, 'imported') });
+  expect(pkg.base).toBe(join(root, 'imported'));
+  expect(pkg.model.spec.generation).toBeDefined();
+  expect(pkg.model.spec.text?.bos).toBe(1);
+  expect(pkg.model.tensorSpecs.get(pkg.model.spec.input)!.shape).toEqual([8 + 16]);
+  expect(isCheckpointFolder(join(root, 'ckpt'))).toBe(true);
+  expect(isCheckpointFolder(join(root, 'gen.dnn.json'))).toBe(false);
+  rmSync(join(root, 'ckpt', 'tokenizer.json'));
+  expect(() => importCheckpointFolder(join(root, 'ckpt'))).toThrow(/has no tokenizer\.json/);
 });

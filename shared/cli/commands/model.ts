@@ -1,6 +1,7 @@
 /** `opml model import | register | list`. */
 import type { Command } from 'commander';
 import { importModelFile, readModel, registerModelPackage, resolveModelPackage } from '../../sdk';
+import { importCheckpointFolder, isCheckpointFolder } from '../../sdk/llmImport';
 import { closeContext, contextOf, outputOf } from '../globals';
 import { formatTokens, parseTokens, UsageError } from '../output';
 import { ProgressBar } from '../progressBar';
@@ -15,14 +16,28 @@ export function modelCommands(program: Command): void {
   const model = program.command('model').description('import, register and list models');
 
   model
-    .command('import <onnx>')
-    .description('quantize an ONNX model into an int8 package (<name>.dnn.json + .dnn.bin)')
-    .requiredOption('--calibration <source>', 'mnist[:N], charlm[:N], a directory of PNGs, or a JSON file of input arrays')
-    .option('--name <name>', 'package name (the ONNX file name when omitted)')
-    .option('--input-shape <dims>', 'fix symbolic input dimensions, e.g. 1,784')
-    .option('--out <base>', 'output path without extension (next to the ONNX file when omitted)')
+    .command('import <onnxOrFolder>')
+    .description('quantize an ONNX model, or a Hugging Face LlamaForCausalLM folder (a text-generation package), into an int8 package (<name>.dnn.json + .dnn.bin)')
+    .option('--calibration <source>', 'ONNX: mnist[:N], charlm[:N], a directory of PNGs, or a JSON file of input arrays; a checkpoint folder: brown[:N] (default) or a text file')
+    .option('--name <name>', 'package name (the file or folder name when omitted)')
+    .option('--input-shape <dims>', 'ONNX: fix symbolic input dimensions, e.g. 1,784')
+    .option('--context <tokens>', 'a checkpoint folder: the longest prompt plus generation a task may ask (default min(max_position_embeddings, 256))')
+    .option('--out <base>', 'output path without extension (next to the input when omitted)')
     .action(async (onnx: string, opts, cmd: Command) => {
       const out = outputOf(cmd);
+      if (isCheckpointFolder(onnx)) {
+        const context = opts.context === undefined ? undefined : Number(opts.context);
+        if (context !== undefined && !(Number.isInteger(context) && context >= 2)) throw new UsageError(`--context "${opts.context}" is not a whole number >= 2`);
+        out.note(`importing the checkpoint ${onnx} (calibrating on ${opts.calibration ?? 'brown'}) …`);
+        const { model: m, base } = importCheckpointFolder(onnx, { name: opts.name, context, calibration: opts.calibration, out: opts.out, onProgress: (stage, done, total) => out.note(`  ${stage} ${done}/${total}`) });
+        const state = m.tensorSpecs.get(m.spec.input)!;
+        out.result(
+          { name: m.spec.name, base, files: [`${base}.dnn.json`, `${base}.dnn.bin`], nodes: m.spec.nodes.length, generation: true, context: state.shape[0] - 8, weightsBytes: m.weights.byteLength },
+          [`wrote ${base}.dnn.json and ${base}.dnn.bin: a generation package of ${m.spec.nodes.length} nodes per token, context ${state.shape[0] - 8}`, `register it with \`opml model register ${base}\``],
+        );
+        return;
+      }
+      if (opts.calibration === undefined) throw new UsageError('--calibration is required for an ONNX model: mnist[:N], charlm[:N], a directory of PNGs, or a JSON file of input arrays');
       out.note(`importing ${onnx} (calibrating on ${opts.calibration}) …`);
       const { model: m, base } = await importModelFile(onnx, {
         name: opts.name,
