@@ -15,6 +15,7 @@ import { Adam, clipGradNorm } from '../../shared/llm/train/adam';
 import { matmulABt } from '../../shared/llm/train/kernels';
 import { LlamaTrainStep, TrainShapeError } from '../../shared/llm/train/model';
 import { initTrainWeights, namedTensors, toFloatLlamaWeights, weightsSource, zerosLike } from '../../shared/llm/train/weights';
+import { evaluationWindows, sampleWindows, tokenStream, WindowError } from '../../shared/llm/train/windows';
 
 const tinyJson = llamaConfigJson({ hiddenSize: 16, intermediateSize: 24, layers: 2, heads: 4, kvHeads: 2, vocabSize: 23, maxPositions: 16, rmsNormEps: 1e-5, ropeTheta: 10000, tiedEmbeddings: false, torchDtype: 'float32' });
 const tiny = parseLlamaConfig(tinyJson);
@@ -125,4 +126,26 @@ test('shapes the trainer cannot take are refused by name', () => {
   const w = initTrainWeights(tiny, { seed: 1, std: 0.02 });
   expect(() => step.loss(w, [1, 2, 3])).toThrow(TrainShapeError);
   expect(() => step.loss(w, [1, 2, 3, 4, 99])).toThrow(/outside/);
+});
+
+test('token streams keep sentences, paragraphs and documents; windows start at a sentence after <s>', () => {
+  const ids = { bos: 1, eos: 2, newline: 13 };
+  // a toy encoder: one id per word, 100 + its length
+  const encode = (s: string) => s.split(' ').map((w) => 100 + w.length);
+  const docs = [{ paragraphs: [['a bb', 'ccc'], ['dddd']] }, { paragraphs: [['ee ff gg']] }];
+  const stream = tokenStream(docs, encode, ids);
+  expect(Array.from(stream.tokens)).toEqual([101, 102, 103, 13, 104, 2, 102, 102, 102, 2]);
+  expect(Array.from(stream.sentenceStarts)).toEqual([0, 2, 4, 6]);
+  const batch = sampleWindows(stream, 3, 3, ids.bos, seededRandom(4));
+  expect(batch).toHaveLength(3 * 4);
+  for (let b = 0; b < 3; b++) {
+    const w = Array.from(batch.subarray(b * 4, b * 4 + 4));
+    expect(w[0]).toBe(ids.bos);
+    const start = [0, 2, 4, 6].find((s) => Array.from(stream.tokens.subarray(s, s + 3)).join() === w.slice(1).join());
+    expect(start).toBeDefined();
+  }
+  const spread = evaluationWindows(stream, 4, 3, ids.bos);
+  // windows do not overlap: starts 0 and 4 (2 would overlap the first window, 6 the second)
+  expect(spread.map((w) => Array.from(w))).toEqual([[1, 101, 102, 103], [1, 104, 2, 102]]);
+  expect(() => evaluationWindows(stream, 2, 20, ids.bos)).toThrow(WindowError);
 });

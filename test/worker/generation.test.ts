@@ -1,8 +1,9 @@
 /**
  * Generation tasks served by workers: a LLaMA generation package registered like any model, a
  * task of `steps` steps whose input is the initial state. An honest provider commits the
- * continuation `generate()` gives; a forging provider (OPML_WORKER_FORGE=1) commits another last
- * token and two workers play the game over the unrolled graph until it is refuted; a plain model
+ * continuation `generate()` gives; a forging provider (OPML_WORKER_FORGE=1) commits another middle
+ * token (and the model's own continuation of it) and two workers play the game over the unrolled
+ * graph until it is refuted at that token; a plain model
  * asked for several steps is not claimed.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -90,7 +91,7 @@ it('a plain model asked for several steps is not claimed', async () => {
   expect(await countEvents(w, 'TaskClaimed', t.taskId)).toBe(0);
 });
 
-it('refutes a forged last token through the game over the unrolled graph, played by two workers', async () => {
+it('refutes a forged middle token through the game over the unrolled graph, played by two workers', async () => {
   const providerQueue = await w.queue('gen-forger');
   const challengerQueue = await w.queue('gen-challenger');
   await start('forger', providerQueue.url, { OPML_WORKER_FORGE: '1' });
@@ -133,7 +134,10 @@ it('refutes a forged last token through the game over the unrolled graph, played
   const g = await game.getGame(gameId);
   expect(Number(g.outcome)).toBe(2);
   expect(g.steps).toBe(steps());
-  // The forged token is the last step's Sample output: the game ends at the graph's last node.
-  expect(g.node).toBe(g.nodeCount);
+  // The forged token is the middle generated one (step L - 1 + 1 of 5 steps), the rest computed from it:
+  // the game ends at that step's Sample node, the last node of step 3.
+  const n = BigInt(model.spec.nodes.length);
+  expect(g.node).toBe(4n * n);
+  expect(g.node).toBeLessThan(g.nodeCount);
   expect(lines.filter((l) => l.state === 'failed')).toEqual([]);
 });

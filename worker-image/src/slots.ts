@@ -8,11 +8,11 @@ import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { graphStateAt } from '../../shared/dispute/graph';
-import { runModel, type Backend } from '../../shared/dnn/executor';
+import { runModel, runNode, type Backend } from '../../shared/dnn/executor';
 import { runGeneration } from '../../shared/dnn/generation';
 import { STATE } from '../../shared/dnn/kernels/sample';
 import { argmaxRows } from '../../shared/dnn/io';
-import { tensorBytes, tensorFromBytes, type Tensor } from '../../shared/dnn/tensor';
+import { allocTensor, tensorBytes, tensorFromBytes, type Tensor } from '../../shared/dnn/tensor';
 import type { PreparedModel } from '../../shared/models/registration';
 import { merkleRootOfBytes } from '../../shared/vm/merkle';
 
@@ -76,24 +76,57 @@ export function outputSlotOf(prepared: PreparedModel, run: SlotRun): number {
  * so the dispute narrows to the last node and the VM step proves the lie.
  */
 export function forgeSlots(prepared: PreparedModel, honest: SlotRun): SlotRun {
+  if (prepared.model.spec.generation) return forgeGeneration(prepared, honest);
   const out = outputSlotOf(prepared, honest);
   const spec = prepared.model.tensorSpecs.get(prepared.model.spec.output)!;
   const t = tensorFromBytes(spec.dtype, [...spec.shape], Uint8Array.from(honest.tensors[out]));
-  if (prepared.model.spec.generation) {
-    // A generation's last token, another one: the final state's token word and its place in the sequence.
-    const position = t.data[STATE.position];
-    t.data[STATE.token] = t.data[STATE.token] + 1;
-    t.data[STATE.tokens + position] = t.data[STATE.token];
-  } else {
-    const truth = argmaxRows(t)[0];
-    t.data[truth] = -128;
-    t.data[(truth + 1) % t.data.length] = 127;
-  }
+  const truth = argmaxRows(t)[0];
+  t.data[truth] = -128;
+  t.data[(truth + 1) % t.data.length] = 127;
   const tensors = [...honest.tensors];
   tensors[out] = Uint8Array.from(tensorBytes(t));
   const roots = [...honest.roots];
   roots[out] = merkleRootOfBytes(tensors[out]);
   return { tensors, roots };
+}
+
+/**
+ * A generation's wrong answer, as a cheater that wants it to look plausible gives it: the middle
+ * generated token replaced by the next token id, and every later step computed honestly from the
+ * forged state, so the continuation after it is the model's own. The dispute narrows to that
+ * step's Sample node, in the middle of the unrolled graph.
+ */
+function forgeGeneration(prepared: PreparedModel, honest: SlotRun): SlotRun {
+  const model = prepared.model;
+  const g = model.spec.generation!;
+  const n = model.spec.nodes.length;
+  const steps = (honest.tensors.length - 1) / n;
+  const specOf = (name: string) => model.tensorSpecs.get(name)!;
+  const at = (slot: number, name: string) => tensorFromBytes(specOf(name).dtype, [...specOf(name).shape], Uint8Array.from(honest.tensors[slot]));
+  const first = at(0, g.state);
+  const generatedFrom = first.data[STATE.promptLength] - 1; // the step that writes the first generated token
+  const step = Math.min(steps - 1, Math.max(0, generatedFrom + Math.floor((steps - generatedFrom) / 2)));
+  const slotOf = (t: number, j: number) => 1 + t * n + j;
+  const producer = new Map(model.spec.nodes.map((node, j) => [node.output, j]));
+  const tensors = honest.tensors.slice(0, slotOf(step, 0)).map((b) => Uint8Array.from(b));
+  let state = step === 0 ? first : at(slotOf(step - 1, producer.get(g.next)!), g.next);
+  let carried = new Map(g.carry.map((c) => [c.to, step === 0 ? allocTensor(specOf(c.to).dtype, [...specOf(c.to).shape]) : at(slotOf(step - 1, producer.get(c.from)!), c.from)]));
+  for (let t = step; t < steps; t++) {
+    const values = new Map<string, Tensor>([[g.state, state], ...carried]);
+    for (const node of model.spec.nodes) {
+      const out = runNode(model, node, values);
+      if (t === step && node.output === g.next) {
+        const position = out.data[STATE.position];
+        out.data[STATE.token] = out.data[STATE.token] + 1;
+        out.data[STATE.tokens + position] = out.data[STATE.token];
+      }
+      values.set(node.output, out);
+      tensors.push(Uint8Array.from(tensorBytes(out)));
+    }
+    state = values.get(g.next)!;
+    carried = new Map(g.carry.map((c) => [c.to, values.get(c.from)!]));
+  }
+  return { tensors, roots: tensors.map((b) => merkleRootOfBytes(b)) };
 }
 
 export interface Commitment {
