@@ -3,11 +3,14 @@
  * embedded IPFS, contracts with the real dispute game, the functions under serverless-offline, the
  * indexer schedule and SQS event sources, an honest provider, a forging provider and a challenger as
  * worker processes). Then, only through the HTTP API: the model owner uploads and registers the MNIST MLP
- * and CNN, the requester submits tasks on real digits, and every task is followed from GET /tasks/{id}
+ * and CNN and the trained LLaMA-architecture text model, the requester submits tasks on real digits
+ * and two text continuations, and every task is followed from GET /tasks/{id}
  * (Open -> Claimed -> Committed -> window -> Finalized, or the dispute's rounds until the cheater is
  * slashed). Prints a summary and the dashboard address; keeps running until Ctrl-C (`--exit` or CI=true:
  * exits after the summary). `--fast` runs the functions in this process instead of serverless-offline.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { compileContracts } from './compile-contracts';
 import type { LocalStack } from '../shared/stack/localStack';
@@ -21,6 +24,18 @@ const PLAN = [
   { model: 'mnist-mlp', digit: 4 },
   { model: 'mnist-cnn', digit: 2 },
   { model: 'mnist-cnn', digit: 1 },
+] as const;
+
+/**
+ * Text generation beside the digits: the trained LLaMA-architecture model (models/llama-brown, a
+ * Hugging Face folder) imported like a downloaded checkpoint, registered, and asked for two
+ * continuations; the dispatcher's alternation gives one to each provider, so one is forged.
+ */
+const LLM_FOLDER = join(ROOT, 'models', 'llama-brown');
+const LLM_CONTEXT = 48;
+const GENERATION_PLAN = [
+  { prompt: 'The jury said that', decoding: { maxTokens: 10 } },
+  { prompt: 'It was a cold morning and', decoding: { maxTokens: 10, temperature: 0.8, topK: 40, seed: 42 } },
 ] as const;
 
 const args = new Set(process.argv.slice(2));
@@ -84,11 +99,18 @@ async function main(): Promise<void> {
     modelIds.set(name, registered.modelId);
     log('model', `${name}: uploaded to S3, verified as a package (${registered.nodes} nodes, graph ${registered.spec.graphCid.slice(0, 16)}…), owner signs registerModel, POST /models -> model ${registered.modelId}`);
   }
+  const { importCheckpointFolder } = await import('../shared/sdk/llmImport');
+  const llmDir = mkdtempSync(join(tmpdir(), 'opml-start-llm-'));
+  const imported = importCheckpointFolder(LLM_FOLDER, { context: LLM_CONTEXT, calibration: 'brown:8', out: join(llmDir, 'llama-brown') });
+  log('model', `llama-brown: imported from its Hugging Face folder into a generation package (${imported.model.spec.nodes.length} nodes per token, context ${LLM_CONTEXT})`);
+  const llm = await registerModelPackage(owner, imported.base, { fee: TOKEN });
+  rmSync(llmDir, { recursive: true, force: true });
+  log('model', `llama-brown: uploaded, verified, registered as model ${llm.modelId}`);
 
   // The requester: POST /inputs, sign createTaskWithPermit, POST /tasks.
   const requester = await connectOpml({ provider: s.provider, apiUrl: s.apiUrl, signer: s.parties.requester });
   const test = mnistTest();
-  const tasks: Array<{ taskId: bigint; model: string; digit: number }> = [];
+  const tasks: Array<{ taskId: bigint; model: string; input: string }> = [];
   for (const entry of PLAN) {
     const image = test.images[test.labels.indexOf(entry.digit)]!;
     const created = await createTask(requester, {
@@ -98,9 +120,22 @@ async function main(): Promise<void> {
       collateral: 100n * TOKEN,
       challengeWindow: CHALLENGE_WINDOW,
     });
-    tasks.push({ taskId: created.taskId, model: entry.model, digit: entry.digit });
+    tasks.push({ taskId: created.taskId, model: entry.model, input: `digit ${entry.digit}` });
     log('task', `task ${created.taskId}: ${entry.model} on a handwritten ${entry.digit} (POST /inputs -> ${created.input.inputCid?.slice(0, 16)}…, signed permit task, POST /tasks)`);
   }
+  for (const entry of GENERATION_PLAN) {
+    const created = await createTask(requester, {
+      modelId: llm.modelId,
+      input: { kind: 'generation', prompt: entry.prompt, decoding: entry.decoding },
+      bounty: 20n * TOKEN,
+      collateral: 100n * TOKEN,
+      challengeWindow: CHALLENGE_WINDOW,
+    });
+    tasks.push({ taskId: created.taskId, model: 'llama-brown', input: JSON.stringify(entry.prompt) });
+    log('task', `task ${created.taskId}: llama-brown continues ${JSON.stringify(entry.prompt)} by ${entry.decoding.maxTokens} tokens (${created.request.steps} steps; POST /inputs, signed permit task, POST /tasks)`);
+  }
+  const resultOf = (d: Awaited<ReturnType<typeof api.getTask>>) =>
+    d.generation ? JSON.stringify(d.generation.text ?? d.generation.tokens.join(' ')) : d.predictedClass !== undefined ? `class ${d.predictedClass}` : undefined;
 
   // Live progress from the API alone.
   const seen = new Map<bigint, string>();
@@ -121,7 +156,8 @@ async function main(): Promise<void> {
     for (const t of tasks) {
       const d = details.get(t.taskId)!;
       const dispute = d.dispute ? ` | game ${d.dispute.gameId}: ${d.dispute.phase}, ${d.dispute.moves.length} moves, ${d.dispute.outcome}` : '';
-      const state = `${d.status}${d.provider ? ` by ${who(d.provider)}` : ''}${d.predictedClass !== undefined ? `, class ${d.predictedClass}` : ''}${d.windowEnd && d.status === 'Committed' && !d.dispute ? `, window ends ${d.windowEnd}` : ''}${dispute}`;
+      const result = resultOf(d);
+      const state = `${d.status}${d.provider ? ` by ${who(d.provider)}` : ''}${result ? `, ${result}` : ''}${d.windowEnd && d.status === 'Committed' && !d.dispute ? `, window ends ${d.windowEnd}` : ''}${dispute}`;
       if (seen.get(t.taskId) !== state) {
         seen.set(t.taskId, state);
         log('progress', `task ${t.taskId}: ${state}`);
@@ -135,10 +171,10 @@ async function main(): Promise<void> {
 
   console.log('\nstart: tasks (all read from the HTTP API)');
   table([
-    ['task', 'model', 'digit', 'served by', 'class', 'status', 'dispute'],
+    ['task', 'model', 'input', 'served by', 'result', 'status', 'dispute'],
     ...tasks.map((t) => {
       const d = details.get(t.taskId)!;
-      return [`${t.taskId}`, t.model, `${t.digit}`, who(d.provider), d.predictedClass === undefined ? '-' : `${d.predictedClass}`, d.status, d.dispute ? `game ${d.dispute.gameId}: ${d.dispute.outcome} after ${d.dispute.moves.length} moves` : '-'];
+      return [`${t.taskId}`, t.model, t.input, who(d.provider), resultOf(d) ?? '-', d.status, d.dispute ? `game ${d.dispute.gameId}: ${d.dispute.outcome} after ${d.dispute.moves.length} moves` : '-'];
     }),
   ]).forEach((l) => console.log(l));
   // The views trail the chain by the confirmation depth and an indexer run: wait for them to show every final task.
