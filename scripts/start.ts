@@ -31,7 +31,7 @@ const PLAN = [
  * Hugging Face folder) imported like a downloaded checkpoint, registered, and asked for two
  * continuations; the dispatcher's alternation gives one to each provider, so one is forged.
  */
-const LLM_FOLDER = join(ROOT, 'models', 'llama-brown');
+const LLM_FOLDER = process.env.OPML_START_LLM ?? join(ROOT, 'models', 'llama-brown');
 const LLM_CONTEXT = 48;
 const GENERATION_PLAN = [
   { prompt: 'The jury said that', decoding: { maxTokens: 10 } },
