@@ -2,7 +2,7 @@
  * Trains the "tiny" LLaMA of the LLM work (seeded, CPU, one core, under ten minutes) on the Brown
  * corpus and writes it as a Hugging Face LlamaForCausalLM folder, imported like any download:
  *   models/llama-brown/config.json, model.safetensors (F32), tokenizer.json, tokenizer_config.json
- * Steps: a 1024-token BPE learnt from the training split; a 4-layer grouped-query LLaMA trained with
+ * Steps: a 1024-token BPE learnt from the training split; a 3-layer grouped-query LLaMA trained with
  * Adam by the hand-written backward pass of shared/llm/train; then the folder is read back and the
  * held-out split (every 10th Brown file) is scored by FloatLlama, the float reference.
  * The last line printed is one JSON object with the numbers.
@@ -29,10 +29,12 @@ import { evaluationWindows, sampleWindows, tokenStream, type TokenStream } from 
 const SEED = 20240607;
 const VOCAB = 1024;
 const CONTEXT = 128;
-const SHAPE = { hiddenSize: 64, intermediateSize: 172, layers: 4, heads: 4, kvHeads: 2 };
+/** three layers: at a fixed ten minutes, more steps of a smaller model beat fewer of a deeper one */
+const SHAPE = { hiddenSize: 64, intermediateSize: 172, layers: 3, heads: 4, kvHeads: 2 };
 /** small batches: at this size, more updates beat less noisy ones for the same tokens */
 const BATCH = 4;
-const STEPS = 1400;
+/** about 8 minutes at 2300 tokens/s, one core */
+const STEPS = 2200;
 const PEAK_LR = 4.5e-3;
 const WARMUP = 150;
 /** the rate decays along a cosine to this fraction of the peak */
