@@ -247,24 +247,27 @@ export function checkValueBounds(node: NodeSpec, where: string, specs: ReadonlyM
     if (q > RQ_RESULT_MAX) fail(`${what}: rq(${acc}, ${row.m}, ${row.s}) can reach ${q}, above ${RQ_RESULT_MAX} (2^31 - 129, so zo + rq stays in int32)`, `${what} rq result`, q, '<= 2^31 - 129');
     return q;
   };
+  /** Per output channel of a weight tensor: |Σ (x − zx) × w + bias| and its rq result inside int32. */
+  const channelBounds = (w: ArrayLike<number>, bias: ArrayLike<number> | undefined, rq: { m: number; s: number }[]) => {
+    const per = w.length / rq.length;
+    const sx = span8(zp(0));
+    for (let c = 0; c < rq.length; c++) {
+      let sumAbs = 0;
+      for (let k = c * per; k < (c + 1) * per; k++) sumAbs += Math.abs(w[k]);
+      const b = bias ? Math.abs(bias[c]) : 0;
+      const acc = sx * sumAbs + b;
+      accumulator(acc, bias ? `channel ${c}: |Σ (x - zx) × w + bias| (${sx} × ${sumAbs} + |${bias[c]}|)` : `channel ${c}: |Σ (x - zx) × w| (${sx} × ${sumAbs})`);
+      result(acc, rq[c], `channel ${c}`);
+    }
+  };
   switch (node.op) {
     case 'Dense':
-    case 'Conv2d': {
-      const w = data(1);
-      const bias = data(2);
-      const rq = rows(3);
-      const channels = bias.length;
-      const per = w.length / channels;
-      const sx = span8(zp(0));
-      for (let c = 0; c < channels; c++) {
-        let sumAbs = 0;
-        for (let k = c * per; k < (c + 1) * per; k++) sumAbs += Math.abs(w[k]);
-        const acc = sx * sumAbs + Math.abs(bias[c]);
-        accumulator(acc, `channel ${c}: |Σ (x - zx) × w + bias| (${sx} × ${sumAbs} + |${bias[c]}|)`);
-        result(acc, rq[c], `channel ${c}`);
-      }
+    case 'Conv2d':
+      channelBounds(data(1), data(2), rows(3));
       return;
-    }
+    case 'DenseWide':
+      channelBounds(data(1), undefined, rows(2));
+      return;
     case 'MatMul': {
       const k = specs.get(node.inputs[0])!.shape.at(-1)!;
       const acc = k * span8(zp(0)) * span8(zp(1));
@@ -327,20 +330,6 @@ export function checkValueBounds(node: NodeSpec, where: string, specs: ReadonlyM
         if (v < 0 || v > ATTENTION_EXP_ONE) fail(`exp2 table (${node.inputs[4]}): exp2[${i}] = ${v} is outside [0, 2^20]`, `${node.inputs[4]}[${i}]`, v, '[0, 2^20]');
       });
       result(span8(zp(2)) * 2 ** ATTENTION_AVG_BITS, values, 'output');
-      return;
-    }
-    case 'DenseWide': {
-      const w = data(1);
-      const rq = rows(2);
-      const channels = rq.length;
-      const per = w.length / channels;
-      const sx = span8(zp(0));
-      for (let ch = 0; ch < channels; ch++) {
-        let sumAbs = 0;
-        for (let k = ch * per; k < (ch + 1) * per; k++) sumAbs += Math.abs(w[k]);
-        accumulator(sx * sumAbs, `channel ${ch}: |Σ (x - zx) × w| (${sx} × ${sumAbs})`);
-        result(sx * sumAbs, rq[ch], `channel ${ch}`);
-      }
       return;
     }
     case 'Sample': {

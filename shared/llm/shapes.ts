@@ -2,23 +2,12 @@
  * The model shapes the LLM work is measured at (issue 12): TinyLlama-1.1B and LLaMA-2-7B, whose
  * random-weight checkpoints exist only for benchmarks, and a small shape tests build in seconds.
  */
-import { llamaConfigJson } from './hf/config';
+import { llamaConfigJson, type LlamaShape } from './hf/config';
+
+export type { LlamaShape };
 import { gaussian, seededRandom } from '../dnn/random';
 import { FINAL_NORM } from './hf/names';
 import type { TensorSource } from './hf/writeCheckpoint';
-
-export interface LlamaShape {
-  hiddenSize: number;
-  intermediateSize: number;
-  layers: number;
-  heads: number;
-  kvHeads: number;
-  vocabSize: number;
-  maxPositions: number;
-  rmsNormEps: number;
-  ropeTheta: number;
-  tiedEmbeddings: boolean;
-}
 
 export const LLAMA_SHAPES = {
   '1b': { hiddenSize: 2048, intermediateSize: 5632, layers: 22, heads: 32, kvHeads: 4, vocabSize: 32000, maxPositions: 2048, rmsNormEps: 1e-5, ropeTheta: 10000, tiedEmbeddings: false },

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { TASK_STATUS } from '../../shared/market/tasks';
 import { parseWorkerEnv } from '../../worker-image/src/config';
 import { startWorker, type RunningWorker } from '../../worker-image/src/worker';
-import { countEvents, startWorkerMarket, waitFor, type WorkerMarket } from './fixture';
+import { countEvents, gameDispatcher, startWorkerMarket, waitFor, type WorkerMarket } from './fixture';
 
 jest.setTimeout(120_000);
 
@@ -88,21 +88,7 @@ it('refutes a forged commitment through the full game played by two workers', as
 
   // The dispatcher's part: every event of the game becomes a dispute job for both players.
   const game = w.m.dispute!.contract;
-  const seen = new Set<string>();
-  let fromBlock = committed.blockNumber;
-  const dispatch = async (): Promise<void> => {
-    const logs = await w.chain.provider.getLogs({ address: await game.getAddress(), fromBlock });
-    for (const log of logs) {
-      const parsed = game.interface.parseLog(log);
-      const eventId = `${log.transactionHash}:${log.index}`;
-      if (!parsed || parsed.args.gameId !== gameId || seen.has(eventId)) continue;
-      seen.add(eventId);
-      const job = { kind: 'dispute' as const, taskId, gameId: gameId.toString(), eventId };
-      await w.send(providerQueue.url, job);
-      await w.send(challengerQueue.url, job);
-      fromBlock = Math.max(fromBlock, log.blockNumber);
-    }
-  };
+  const { dispatch, seen } = gameDispatcher(w, taskId, gameId, [providerQueue.url, challengerQueue.url], committed.blockNumber);
   const status = await waitFor(
     'the game to end',
     async () => {

@@ -192,6 +192,30 @@ export async function startWorkerMarket(): Promise<WorkerMarket> {
   };
 }
 
+/**
+ * The dispatcher's part in a worker test: each call sends every event of game `gameId` not sent
+ * yet (from `fromBlock` on) as a dispute job to every queue, as the dispatcher would.
+ */
+export function gameDispatcher(w: WorkerMarket, taskId: string, gameId: bigint, queueUrls: string[], fromBlock: number): { dispatch(): Promise<void>; seen: Set<string> } {
+  const game = w.m.dispute!.contract;
+  const seen = new Set<string>();
+  let from = fromBlock;
+  return {
+    seen,
+    async dispatch() {
+      const logs = await w.chain.provider.getLogs({ address: await game.getAddress(), fromBlock: from });
+      for (const log of logs) {
+        const parsed = game.interface.parseLog(log);
+        const eventId = `${log.transactionHash}:${log.index}`;
+        if (!parsed || parsed.args.gameId !== gameId || seen.has(eventId)) continue;
+        seen.add(eventId);
+        for (const url of queueUrls) await w.send(url, { kind: 'dispute', taskId, gameId: gameId.toString(), eventId });
+        from = Math.max(from, log.blockNumber);
+      }
+    },
+  };
+}
+
 /** Counts a market event for a task in all blocks so far. */
 export async function countEvents(w: WorkerMarket, name: 'TaskClaimed' | 'TaskCommitted' | 'TaskChallenged' | 'TaskRefuted' | 'TaskFinalized', taskId: bigint): Promise<number> {
   const filter = (w.m.market.filters as unknown as Record<string, (id: bigint) => Parameters<typeof w.m.market.queryFilter>[0]>)[name](taskId);

@@ -22,7 +22,7 @@ import { randomLlamaWeights } from '../../shared/llm/shapes';
 import { TASK_STATUS } from '../../shared/market/tasks';
 import { parseWorkerEnv } from '../../worker-image/src/config';
 import { startWorker, type RunningWorker } from '../../worker-image/src/worker';
-import { countEvents, startWorkerMarket, waitFor, type WorkerMarket } from './fixture';
+import { countEvents, gameDispatcher, startWorkerMarket, waitFor, type WorkerMarket } from './fixture';
 
 jest.setTimeout(300_000);
 
@@ -106,21 +106,7 @@ it('refutes a forged middle token through the game over the unrolled graph, play
   expect(challenged.state).toBe('challenged');
   const gameId = BigInt(challenged.gameId as string);
   const game = w.m.dispute!.contract;
-  const seen = new Set<string>();
-  let fromBlock = committed.blockNumber;
-  const dispatch = async (): Promise<void> => {
-    const logs = await w.chain.provider.getLogs({ address: await game.getAddress(), fromBlock });
-    for (const log of logs) {
-      const parsed = game.interface.parseLog(log);
-      const eventId = `${log.transactionHash}:${log.index}`;
-      if (!parsed || parsed.args.gameId !== gameId || seen.has(eventId)) continue;
-      seen.add(eventId);
-      const job = { kind: 'dispute' as const, taskId, gameId: gameId.toString(), eventId };
-      await w.send(providerQueue.url, job);
-      await w.send(challengerQueue.url, job);
-      fromBlock = Math.max(fromBlock, log.blockNumber);
-    }
-  };
+  const { dispatch } = gameDispatcher(w, taskId, gameId, [providerQueue.url, challengerQueue.url], committed.blockNumber);
   const status = await waitFor(
     'the game to end',
     async () => {

@@ -152,8 +152,8 @@ export function ropeInverseFrequencies(c: LlamaConfig): Float64Array {
   return inv;
 }
 
-/** config.json for a LLaMA of the given sizes, as transformers writes it. */
-export function llamaConfigJson(s: {
+/** The sizes and constants of a LLaMA, in our names (config.json's, less what we leave at defaults). */
+export interface LlamaShape {
   hiddenSize: number;
   intermediateSize: number;
   layers: number;
@@ -164,11 +164,12 @@ export function llamaConfigJson(s: {
   rmsNormEps: number;
   ropeTheta: number;
   tiedEmbeddings: boolean;
-  torchDtype: 'float32' | 'float16' | 'bfloat16';
-  headDim?: number;
-  bosTokenId?: number;
-  eosTokenId?: number;
-}): Record<string, unknown> {
+}
+
+/** config.json for a LLaMA of the given sizes, as transformers writes it. */
+export function llamaConfigJson(
+  s: LlamaShape & { torchDtype: 'float32' | 'float16' | 'bfloat16'; headDim?: number; bosTokenId?: number; eosTokenId?: number },
+): Record<string, unknown> {
   return {
     architectures: ['LlamaForCausalLM'],
     model_type: 'llama',
