@@ -95,7 +95,8 @@ export async function createTask(ctx: OpmlContext, p: CreateTaskParams): Promise
   let input: PreparedInput;
   let steps = p.steps ?? 1n;
   let promptTokens: number[] | undefined;
-  if (p.input.kind === 'generation' || p.input.kind === 'prompt') {
+  // A caller that passes only the input spec has a plain model in hand: its prompt is a next-character input.
+  if (p.input.kind === 'generation' || (p.input.kind === 'prompt' && p.inputSpec === undefined)) {
     // A prompt for a generation package is a generation (DEFAULT_MAX_TOKENS unless told); for the character model, a next-character input.
     const spec = p.modelSpec ?? packageSpecOf(await requireApi(ctx).getBlob(model.graphCid));
     if (spec.generation) {
