@@ -260,6 +260,14 @@ export function checkValueBounds(node: NodeSpec, where: string, specs: ReadonlyM
       result(acc, rq[c], `channel ${c}`);
     }
   };
+  /** Attention's and Sample's exp2 table (input `i`): entries in [0, 2^20], exp2[0] >= 1, so a weight sum is never 0. */
+  const exp2Bounds = (i: number) => {
+    const t = data(i);
+    if (t[0] < 1) fail(`exp2 table (${node.inputs[i]}): exp2[0] = ${t[0]} must be >= 1`, `${node.inputs[i]}[0]`, t[0], '>= 1');
+    t.forEach((v, k) => {
+      if (v < 0 || v > ATTENTION_EXP_ONE) fail(`exp2 table (${node.inputs[i]}): exp2[${k}] = ${v} is outside [0, 2^20]`, `${node.inputs[i]}[${k}]`, v, '[0, 2^20]');
+    });
+  };
   switch (node.op) {
     case 'Dense':
     case 'Conv2d':
@@ -324,20 +332,12 @@ export function checkValueBounds(node: NodeSpec, where: string, specs: ReadonlyM
       accumulator(gap, `|max score − score| (2 × headDim ${hd} × ${span8(zp(0))} × ${span8(zp(1))})`);
       const [scores, values] = rows(5);
       result(gap, scores, 'score gap');
-      const t = data(4);
-      if (t[0] < 1) fail(`exp2 table (${node.inputs[4]}): exp2[0] = ${t[0]} must be >= 1`, `${node.inputs[4]}[0]`, t[0], '>= 1');
-      t.forEach((v, i) => {
-        if (v < 0 || v > ATTENTION_EXP_ONE) fail(`exp2 table (${node.inputs[4]}): exp2[${i}] = ${v} is outside [0, 2^20]`, `${node.inputs[4]}[${i}]`, v, '[0, 2^20]');
-      });
+      exp2Bounds(4);
       result(span8(zp(2)) * 2 ** ATTENTION_AVG_BITS, values, 'output');
       return;
     }
     case 'Sample': {
-      const t = data(2);
-      if (t[0] < 1) fail(`exp2 table (${node.inputs[2]}): exp2[0] = ${t[0]} must be >= 1`, `${node.inputs[2]}[0]`, t[0], '>= 1');
-      t.forEach((v, i) => {
-        if (v < 0 || v > ATTENTION_EXP_ONE) fail(`exp2 table (${node.inputs[2]}): exp2[${i}] = ${v} is outside [0, 2^20]`, `${node.inputs[2]}[${i}]`, v, '[0, 2^20]');
-      });
+      exp2Bounds(2);
       // The gap multiplier stays below 1, so a gap's rq is a non-negative int32.
       const [row] = rows(3);
       if (row.s < 31) fail(`sampling rq (${node.inputs[3]}): s = ${row.s} must be >= 31 (a multiplier below 1)`, `${node.inputs[3]}[0].s`, row.s, '>= 31');
